@@ -1,0 +1,7 @@
+"""reconciler: a declarative reconciler for Huawei Cloud CCE add-ons."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,2 @@
+"""apply layer."""
+from __future__ import annotations

@@ -1,0 +1,26 @@
+"""Command-line entry point: parse arguments, call the layers, hand results to views."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler import __version__
+from reconciler.emulator.cli import emulator
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """Declarative reconciler for Huawei Cloud CCE add-ons.
+
+    \b
+    Example:
+      reconciler plan examples/demo.yaml
+    """
+
+
+cli.add_command(emulator)
+
+
+def main() -> None:
+    cli(prog_name="reconciler")

@@ -1,0 +1,2 @@
+"""cloud layer."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""config layer."""
+from __future__ import annotations

@@ -1,0 +1,10 @@
+"""``reconciler emulator …`` commands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def emulator() -> None:
+    """Run the CCE emulator."""

@@ -1,0 +1,2 @@
+"""engine layer."""
+from __future__ import annotations

@@ -1,0 +1,94 @@
+"""The desired state: what the user's files say each cluster should run.
+
+Built by ``reconciler.config`` from rendered, validated YAML. Values hold the
+real secret values (they must be sent to the API); ``AddonSpec.sensitive``
+records which leaves came from ``secret()`` so every output can redact them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = Any
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class AddonSpec:
+    """One add-on declared for one cluster (key: the template name)."""
+
+    name: str
+    """``addonTemplateName``."""
+    state: str = "present"
+    """``present`` or ``absent`` (delete if installed)."""
+    version: str | None = None
+    """Exact template version; ``None`` keeps the live version (or, on install,
+    the newest stable version supporting the cluster)."""
+    flavor: str | None = None
+    """Name of a flavor preset of the target version (``str(preset["name"])``)."""
+    values: Mapping[str, JSON] = field(default_factory=dict)
+    """Desired values (``basic``/``custom``/``flavor`` sub-maps), deep-merged
+    over defaults and live values."""
+    sensitive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Dotted key path of each leaf of ``values`` that came from ``secret()``
+    → the environment variable names it read. Never render these leaves."""
+    precheck_accept: tuple[str, ...] = ()
+    """Warning risk names that may be skipped (``precheck.accept``)."""
+    ignore_changes: tuple[str, ...] = ()
+    """Dotted key paths taken from live and never diffed."""
+    protect: bool = False
+    """Refuse to delete (like Terraform's ``prevent_destroy``)."""
+    depends_on: tuple[str, ...] = ()
+    on_failure: str = "fail"
+    """``fail`` or ``rollback`` (roll a failed upgrade back when possible)."""
+    timeout_seconds: float | None = None
+    """How long apply waits for this add-on to become healthy; None = default."""
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class UpgradeReadiness:
+    target_version: str
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One cluster block (key: a name of the user's choice)."""
+
+    name: str
+    cluster_id: str
+    region: str
+    project_id: str
+    endpoint: str
+    """``https://…`` or ``emulator://NAME``."""
+    addons: tuple[AddonSpec, ...]
+    """In file order (the tie-break after ``depends_on`` when applying)."""
+    prune: bool = False
+    """Delete live add-ons that are not declared."""
+    upgrade_readiness: UpgradeReadiness | None = None
+    location: SourceLocation | None = None
+
+    def addon(self, name: str) -> AddonSpec | None:
+        return next((a for a in self.addons if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """All clusters of all files of one run, after ``--cluster`` selection."""
+
+    clusters: tuple[ClusterSpec, ...]
+    files: tuple[str, ...] = ()
+    digest: str = ""
+    """sha256 of the rendered documents with secret values replaced by their
+    hashes: changes when the input (or a secret) changes, reveals nothing."""

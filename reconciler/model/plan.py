@@ -1,0 +1,174 @@
+"""The plan: what apply would do, per cluster and add-on.
+
+A ``Plan`` is produced by the pure planner from (desired, live, state) and is
+the only input of apply. In memory, ``Change.values`` holds the real values to
+send (secrets included); the plan file and every view see them redacted
+(``reconciler.model.sensitive``). Text is produced only in ``views/``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model.diagnostics import Diagnostic
+
+JSON = Any
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(enum.Enum):
+    INSTALL = "install"
+    """POST a new instance."""
+    UPGRADE = "upgrade"
+    """PUT a new version with full values."""
+    UPDATE = "update"
+    """PUT the same version with changed values."""
+    DELETE = "delete"
+    """DELETE; only for ``state: absent`` or ``prune: true``, never if protected."""
+    ADOPT = "adopt"
+    """An instance exists but is not in state: take it under management (with a
+    PUT only if its values differ, in which case ``field_changes`` is non-empty)."""
+    NOOP = "no-op"
+
+
+class FieldChangeKind(enum.Enum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One differing leaf between live values and the full values to send."""
+
+    path: str
+    """Dotted key path (``custom.stub_domains.acme.local``); list indexes as ``[0]``."""
+    kind: FieldChangeKind
+    before: JSON = None
+    after: JSON = None
+    sensitive: bool = False
+    """Render as ``(sensitive)``; never print ``before``/``after``."""
+
+
+@dataclass(frozen=True)
+class PrecheckFinding:
+    """A risk reported by a server precheck, as shown in a plan or apply."""
+
+    addon: str
+    risk: str
+    level: str
+    status: str
+    message: str = ""
+    accepted: bool = False
+    """Warning accepted by ``precheck.accept`` or ``--accept-risk``."""
+    task_id: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        if self.status != "Failed":
+            return False
+        return self.level == "Fatal" or not self.accepted
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    """An ``addonCheckStatus`` item of a cluster pre-upgrade check."""
+
+    name: str
+    level: str
+    phase: str
+    message: str = ""
+    addons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadinessReport:
+    """Cluster upgrade readiness (``upgrade_readiness.target_version``)."""
+
+    target_version: str
+    task_id: str = ""
+    phase: str = ""
+    items: tuple[ReadinessItem, ...] = ()
+    unsupported_addons: tuple[str, ...] = ()
+    """Declared ``name@version`` that do not support the target version."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happens to one add-on of one cluster."""
+
+    addon: str
+    """Template name."""
+    action: Action
+    instance_id: str = ""
+    """Live ``metadata.uid`` (empty for install)."""
+    before_version: str = ""
+    after_version: str = ""
+    values: Mapping[str, JSON] = field(default_factory=dict)
+    """Full values to send (real secrets in memory; redacted when serialised)."""
+    field_changes: tuple[FieldChange, ...] = ()
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    """Dotted leaf path → ``default`` | ``live`` | ``desired`` | ``derived``."""
+    sensitive_paths: frozenset[str] = frozenset()
+    """Leaves of ``values`` that must never be shown or written in clear."""
+    secret_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Sensitive path → env var names (so apply of a saved plan can re-read them)."""
+    reason: str = ""
+    """Why this action was chosen; for the user, never for apply decisions."""
+    depends_on: tuple[str, ...] = ()
+    precheck_accept: tuple[str, ...] = ()
+    on_failure: str = "fail"
+    timeout_seconds: float | None = None
+    findings: tuple[PrecheckFinding, ...] = ()
+    """Server precheck risks (``plan --precheck``)."""
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    name: str
+    cluster_id: str
+    endpoint: str
+    project_id: str
+    region: str
+    kubernetes_version: str = ""
+    state_lineage: str = ""
+    """Lineage of the state file the plan was computed from ("" if none)."""
+    state_serial: int = 0
+    live_fingerprint: str = ""
+    """sha256 over the live instances read (uid, version, status, values)."""
+    changes: tuple[Change, ...] = ()
+    """Every declared add-on, no-ops included, in apply order."""
+    unmanaged: tuple[str, ...] = ()
+    """Live add-ons neither declared nor pruned: listed, left alone."""
+    errors: tuple[Diagnostic, ...] = ()
+    readiness: ReadinessReport | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action is not Action.NOOP for c in self.changes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    tool_version: str
+    desired_digest: str
+    clusters: tuple[ClusterPlan, ...]
+    files: tuple[str, ...] = ()
+    format_version: int = PLAN_FORMAT_VERSION
+    errors: tuple[Diagnostic, ...] = ()
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or any(c.errors for c in self.clusters)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.has_changes for c in self.clusters)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.clusters for ch in c.changes if ch.action is action)

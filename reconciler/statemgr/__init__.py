@@ -1,0 +1,2 @@
+"""statemgr layer."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""views layer."""
+from __future__ import annotations
