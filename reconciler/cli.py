@@ -6,6 +6,7 @@ import click
 
 from reconciler import __version__
 from reconciler.emulator.cli import emulator
+from reconciler.statemgr.commands import force_unlock, state
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +21,8 @@ def cli() -> None:
 
 
 cli.add_command(emulator)
+cli.add_command(state)
+cli.add_command(force_unlock)
 
 
 def main() -> None:

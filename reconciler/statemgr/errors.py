@@ -1,0 +1,56 @@
+"""Errors raised by the state layer.
+
+::
+
+    StateError                      anything the state layer refuses to do
+    ├── CorruptStateError           a state file or journal can't be read back
+    │   └── UnsupportedFormatError  written by a newer reconciler
+    ├── StateConflictError          the file on disk moved on since it was read
+    ├── ClearSecretError            a sensitive value reached state unhashed
+    └── LockError                   the cluster is locked by someone else
+
+Messages name the file and what is wrong; they never contain values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StateError(Exception):
+    """Base of every error of the state layer."""
+
+
+class CorruptStateError(StateError):
+    """A state file exists but can't be used; it is never silently replaced."""
+
+    def __init__(
+        self, path: Path, problem: str, *, backup: Path | None = None, kind: str = "state file"
+    ) -> None:
+        self.path = path
+        self.problem = problem
+        self.backup = backup
+        message = f"{kind} {path} is unreadable: {problem}."
+        if backup is not None and backup.exists():
+            message += (
+                f" The previous version is kept at {backup}; check it and copy it over"
+                f" {path.name} by hand if it is right."
+            )
+        message += " The reconciler will not replace this file; fix or remove it first."
+        super().__init__(message)
+
+
+class UnsupportedFormatError(CorruptStateError):
+    """The file's ``format_version`` is newer than this reconciler understands."""
+
+
+class StateConflictError(StateError):
+    """A write would overwrite a state this writer never saw (lost update)."""
+
+
+class ClearSecretError(StateError):
+    """A leaf declared sensitive is about to be stored in clear."""
+
+
+class LockError(StateError):
+    """The cluster's lock is held elsewhere (the message names the holder)."""

@@ -1,0 +1,196 @@
+"""Per-cluster locks: an OS lock that dies with its process, plus who holds it.
+
+The lock itself is ``flock`` on ``<cluster>.lock`` (through ``filelock``): the
+kernel drops it when the holder exits, however it exits, so a crashed run
+never wedges the next one. Beside it, ``<cluster>.lock.info`` records the
+holder (who, host, pid, operation, time, version) so a refused run can say
+who is in the way. The info file is only informational: after a crash it
+lingers until the next holder overwrites it, and it can be stale, which
+``LockInfo.holder_is_gone`` detects for holders on this host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+
+from reconciler import __version__
+from reconciler.statemgr.errors import LockError
+from reconciler.statemgr.fsutil import fsync_dir, write_atomic
+from reconciler.statemgr.paths import ClusterPaths
+
+__all__ = ["LockInfo", "cluster_lock", "read_lock_info", "remove_lock"]
+
+_SETTLE_TRIES = 10
+_SETTLE_PAUSE_S = 0.025
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds (or last held) a cluster's lock."""
+
+    id: str
+    """Random per acquisition, so a holder only removes its own info file."""
+    who: str
+    host: str
+    pid: int
+    operation: str
+    """What the holder is doing: ``apply``, ``import``, ``state rm``…"""
+    time: str
+    """When it was acquired, RFC 3339 UTC."""
+    version: str
+    """Reconciler version of the holder."""
+
+    @classmethod
+    def for_this_process(cls, operation: str) -> LockInfo:
+        return cls(
+            id=str(uuid.uuid4()),
+            who=_user_name(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            operation=operation,
+            time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            version=__version__,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.who}@{self.host} (pid {self.pid}, {self.operation}, since {self.time},"
+            f" reconciler {self.version})"
+        )
+
+    def holder_is_gone(self) -> bool:
+        """True when the holder ran on this host and its process no longer exists.
+
+        A holder on another host can't be checked from here: False.
+        """
+        return self.host == socket.gethostname() and not _process_alive(self.pid)
+
+
+def read_lock_info(path: Path) -> LockInfo | None:
+    """The recorded holder, or None if there is none or it can't be read.
+
+    The file is informational, so a damaged one is treated as absent.
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return LockInfo(
+            id=str(raw["id"]),
+            who=str(raw["who"]),
+            host=str(raw["host"]),
+            pid=int(raw["pid"]),
+            operation=str(raw["operation"]),
+            time=str(raw["time"]),
+            version=str(raw["version"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextmanager
+def cluster_lock(paths: ClusterPaths, operation: str, timeout_s: float) -> Iterator[LockInfo]:
+    """Hold the cluster's lock for the ``with`` block; yields this holder's info.
+
+    ``timeout_s`` 0 fails at once, > 0 waits up to that long, < 0 waits
+    forever. A refusal raises ``LockError`` naming the holder.
+    """
+    paths.state_dir.mkdir(parents=True, exist_ok=True)
+    # thread_local=False: an async apply may release from another thread.
+    os_lock = filelock.FileLock(str(paths.lock), thread_local=False)
+    try:
+        os_lock.acquire(timeout=timeout_s)
+    except filelock.Timeout:
+        raise LockError(_refusal(paths, timeout_s)) from None
+    try:
+        info = LockInfo.for_this_process(operation)
+        write_atomic(paths.lock_info, (json.dumps(asdict(info), indent=2) + "\n").encode())
+        try:
+            yield info
+        finally:
+            if (current := read_lock_info(paths.lock_info)) is not None and current.id == info.id:
+                with contextlib.suppress(FileNotFoundError):
+                    paths.lock_info.unlink()
+    finally:
+        os_lock.release()
+
+
+def remove_lock(paths: ClusterPaths) -> LockInfo | None:
+    """Break the lock: remove the lock and info files; returns the recorded holder.
+
+    A process still holding the old lock keeps its flock on the removed file,
+    so the next run locks a new file: only do this when that holder is gone
+    or hung.
+    """
+    info = read_lock_info(paths.lock_info)
+    removed = False
+    for path in (paths.lock_info, paths.lock):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed = True
+    if removed:
+        fsync_dir(paths.state_dir)
+    return info
+
+
+def _refusal(paths: ClusterPaths, timeout_s: float) -> str:
+    waited = f" after waiting {timeout_s:g}s" if timeout_s > 0 else ""
+    head = f"cluster {paths.cluster_name!r} is locked{waited}"
+    hint = (
+        f"Wait for it to finish, retry with --lock-timeout SECONDS, or, if you are sure"
+        f" it is gone or hung: reconciler force-unlock {paths.cluster_name}"
+    )
+    info = _settled_holder(paths)
+    if info is None:
+        return f"{head} by another process that has not recorded who it is yet. {hint}"
+    if info.holder_is_gone():
+        return (
+            f"{head}; the recorded holder {info.describe()} is no longer running, so the"
+            f" lock is held by another process (perhaps one it started). {hint}"
+        )
+    return f"{head} by {info.describe()}. {hint}"
+
+
+def _settled_holder(paths: ClusterPaths) -> LockInfo | None:
+    # A new holder writes its info just after it gets the lock; until then the
+    # file is missing or a crashed predecessor's. Give it a moment.
+    info = read_lock_info(paths.lock_info)
+    for _ in range(_SETTLE_TRIES):
+        if info is not None and not info.holder_is_gone():
+            break
+        time.sleep(_SETTLE_PAUSE_S)
+        info = read_lock_info(paths.lock_info)
+    return info
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed but unreaped child still answers kill(0): a zombie is gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
