@@ -1,0 +1,271 @@
+"""One API call on the wire: sign, limit, send, retry, and map failures to errors.
+
+Retries (with :class:`~reconciler.cloud.retry.RetryPolicy`):
+
+- idempotent calls (GET, PUT, DELETE) on 429, 5xx, connection errors and
+  timeouts;
+- a POST only when the server cannot have acted on it: a 429 (refused before
+  processing), a refused connection, or a connect/pool timeout. After any other
+  failure (5xx, read timeout, dropped connection) the error is raised with
+  ``ambiguous=True`` and a hint saying how to look before trying again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.cloud.auth import request_headers
+from reconciler.cloud.credentials import Credentials
+from reconciler.cloud.errors import (
+    CloudError,
+    RequestTimeoutError,
+    TransportError,
+    error_for_status,
+)
+from reconciler.cloud.ratelimit import TokenBucket
+from reconciler.cloud.retry import RetryPolicy, parse_retry_after
+from reconciler.cloud.signing import QueryValue, canonical_query
+from reconciler.model.live import JSON
+
+__all__ = ["ApiRequest", "ApiResponse", "Limits", "Sender", "path"]
+
+log = logging.getLogger("reconciler.cloud")
+
+_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+
+
+def path(template: str, **params: str) -> str:
+    """Fill ``{name}`` placeholders, each value quoted whole (``/`` included), as the SDK does."""
+    for name, value in params.items():
+        template = template.replace("{" + name + "}", quote(value, safe=""))
+    return template
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    path: str
+    """Already quoted, e.g. the output of :func:`path`."""
+    query: tuple[tuple[str, QueryValue], ...] = ()
+    body: JSON | None = None
+    """Sent as ``json.dumps(body)`` (the SDK's bytes); None sends no body."""
+    hint: str = ""
+    """For a POST: how to check whether it took effect after an ambiguous failure."""
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method.upper() in _IDEMPOTENT
+
+    def body_bytes(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body).encode()
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: JSON
+    """Decoded JSON, or the text when the body is not JSON (DELETE answers ``success``)."""
+    request_id: str | None
+
+
+@dataclass
+class Limits:
+    """What all senders of one session share: the concurrency cap, the rate
+    limit, the retry policy, the timeout, and the count of requests sent."""
+
+    concurrency: int = 10
+    rate_limit: TokenBucket | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float = 30.0
+    request_count: int = 0
+    semaphore: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.semaphore = asyncio.Semaphore(self.concurrency)
+
+
+def _decode(response: httpx.Response) -> JSON:
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.text
+
+
+def _error_fields(body: JSON, reason: str) -> tuple[str | None, str]:
+    """CCE error code and message from any of the documented error shapes."""
+    if not isinstance(body, Mapping):
+        text = body.strip()[:200] if isinstance(body, str) else ""
+        return None, text or reason
+    found = body.get("error")
+    inner: Mapping[str, JSON] = found if isinstance(found, Mapping) else {}
+    code = next(
+        (str(c) for c in (body.get("error_code"), body.get("errorCode"), inner.get("code")) if c),
+        None,
+    )
+    messages: list[str] = []
+    for candidate in (
+        body.get("error_msg"),
+        body.get("errorMessage"),
+        inner.get("message"),
+        body.get("message"),
+    ):
+        if isinstance(candidate, str) and candidate and candidate not in messages:
+            messages.append(candidate)
+    return code, ", ".join(messages) or reason
+
+
+class Sender:
+    """Sends :class:`ApiRequest` s to one endpoint with one set of credentials."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credentials: Credentials,
+        project_id: str,
+        limits: Limits,
+    ) -> None:
+        self._http = http
+        self._base = httpx.URL(base_url)
+        self._credentials = credentials
+        self.project_id = project_id
+        self._limits = limits
+
+    def __repr__(self) -> str:
+        return f"Sender(base_url={str(self._base)!r}, project_id={self.project_id!r})"
+
+    def _build(self, request: ApiRequest) -> httpx.Request:
+        query = list(request.query)
+        wire_query = canonical_query(query)
+        body = request.body_bytes()
+        host = self._base.netloc.decode("ascii")
+        full_path = self._base.raw_path.decode("ascii").rstrip("/") + request.path
+        headers = request_headers(
+            self._credentials,
+            project_id=self.project_id,
+            method=request.method,
+            host=host,
+            path=full_path,
+            query=query,
+            body=body,
+        )
+        raw = full_path + (f"?{wire_query}" if wire_query else "")
+        url = self._base.copy_with(raw_path=raw.encode("ascii"))
+        return httpx.Request(request.method, url, headers=headers, content=body)
+
+    async def _send_once(self, request: ApiRequest) -> httpx.Response:
+        limits = self._limits
+        async with limits.semaphore:
+            if limits.rate_limit is not None:
+                await limits.rate_limit.acquire()
+            wire = self._build(request)  # signed late: X-Sdk-Date is checked for skew
+            limits.request_count += 1
+            # asyncio.timeout also bounds in-process (ASGI) calls, which httpx's
+            # own timeouts do not reach.
+            async with asyncio.timeout(limits.timeout_s):
+                return await self._http.send(wire)
+
+    async def send(self, request: ApiRequest) -> ApiResponse:
+        """The response of the first successful attempt; a :class:`CloudError` otherwise."""
+        policy = self._limits.retry
+        method = request.method.upper()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            retry_after: float | None = None
+            try:
+                response = await self._send_once(request)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                not_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+                error, retryable = self._transport_error(
+                    RequestTimeoutError, request, exc, not_sent, "no answer in time"
+                )
+                cause: BaseException = exc
+            except httpx.TransportError as exc:
+                not_sent = isinstance(exc, httpx.ConnectError)
+                message = f"connection failed: {type(exc).__name__}"
+                error, retryable = self._transport_error(
+                    TransportError, request, exc, not_sent, message
+                )
+                cause = exc
+            else:
+                request_id = response.headers.get("X-Request-Id")
+                log.debug(
+                    "%s %s -> %d in %.0f ms (attempt %d, request id %s)",
+                    method,
+                    request.path,
+                    response.status_code,
+                    (time.monotonic() - started) * 1000,
+                    attempt,
+                    request_id,
+                )
+                if response.status_code < 400:
+                    return ApiResponse(response.status_code, _decode(response), request_id)
+                cause = httpx.HTTPStatusError(
+                    f"HTTP {response.status_code}", request=response.request, response=response
+                )
+                error, retryable = self._status_error(request, response)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if not retryable or attempt >= policy.max_attempts:
+                raise error from cause
+            delay = policy.delay_s(attempt, retry_after)
+            log.info(
+                "%s %s failed (%s); retry %d/%d in %.2f s",
+                method,
+                request.path,
+                error.message if error.status is None else f"HTTP {error.status}",
+                attempt,
+                policy.max_attempts - 1,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    def _transport_error(
+        self,
+        kind: type[CloudError],
+        request: ApiRequest,
+        exc: BaseException,
+        not_sent: bool,
+        message: str,
+    ) -> tuple[CloudError, bool]:
+        ambiguous = not request.idempotent and not not_sent
+        error = kind(
+            message,
+            method=request.method.upper(),
+            path=request.path,
+            ambiguous=ambiguous,
+            hint=request.hint if ambiguous else "",
+        )
+        return error, request.idempotent or not_sent
+
+    def _status_error(
+        self, request: ApiRequest, response: httpx.Response
+    ) -> tuple[CloudError, bool]:
+        status = response.status_code
+        code, message = _error_fields(_decode(response), response.reason_phrase)
+        ambiguous = status >= 500 and not request.idempotent
+        error = error_for_status(status)(
+            message,
+            status=status,
+            code=code,
+            request_id=response.headers.get("X-Request-Id"),
+            method=request.method.upper(),
+            path=request.path,
+            ambiguous=ambiguous,
+            hint=request.hint if ambiguous else "",
+        )
+        retryable = status == 429 or (status >= 500 and request.idempotent)
+        return error, retryable
