@@ -156,8 +156,8 @@ async def precheck_cluster(
     task_ids: dict[str, tuple[str, ...]] = {}
     for change in to_check:
         accepted = set(accept.get(change.addon, ()))
-        task = finished.get(change.addon)
-        if task is None:
+        done = finished.get(change.addon)
+        if done is None:
             findings.append(
                 PrecheckFinding(
                     addon=change.addon,
@@ -168,8 +168,8 @@ async def precheck_cluster(
                 )
             )
             continue
-        task_ids[change.addon] = (task.task_id,)
-        findings.extend(_task_findings(change.addon, task, accepted, timeout_s))
+        task_ids[change.addon] = (done.task_id,)
+        findings.extend(_task_findings(change.addon, done, accepted, timeout_s))
     return PrecheckOutcome(findings=tuple(findings), task_ids=task_ids)
 
 
@@ -203,8 +203,10 @@ async def _poll_task(
         await asyncio.sleep(min(wait, remaining))
         if time.monotonic() >= deadline:
             break
-        listed = await client.list_addon_precheck_tasks(cluster_id, task_id=task.task_id)
-        task = next((t for t in listed if t.task_id == task.task_id), None) or task
+        listed: list[AddonPrecheckTask] = await client.list_addon_precheck_tasks(
+            cluster_id, task_id=task.task_id
+        )
+        task = next((t for t in listed if t.task_id == task.task_id), task)
         wait = min(wait * 1.5, max(MAX_POLL_INTERVAL_S, interval_s))
     return task
 

@@ -1,0 +1,487 @@
+"""Apply a plan: the side-effect shell around a ``Plan`` (DESIGN §5–7).
+
+Clusters run in parallel (bounded by ``parallelism``); within a cluster, one
+add-on at a time in ``ClusterPlan.changes`` order::
+
+    lock ─▶ re-read state + live ─▶ fresh? ─▶ local checks ─▶ server precheck
+         ─▶ for each change: write (full values) ─▶ wait healthy ─▶ state + journal
+
+A blocked or failed add-on stops its dependents, never its independent
+siblings. The state file is written after *each* add-on and a journal line
+appended, so a crash loses at most the add-on in flight, and that one is
+found live by the next plan (an instance not in state is adopted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+from reconciler.apply.freshness import restore_sensitive, stale_reasons
+from reconciler.apply.prechecks import (
+    DEFAULT_PRECHECK_TIMEOUT_S,
+    PrecheckOutcome,
+    needs_server_precheck,
+    precheck_cluster,
+)
+from reconciler.apply.progress import Progress
+from reconciler.apply.records import journal_record, managed_addon
+from reconciler.apply.results import (
+    DONE_BY_ACTION,
+    AddonResult,
+    ApplyResult,
+    ClusterResult,
+    Outcome,
+)
+from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
+from reconciler.cloud import CceClient, CloudError, CloudSession, NotFoundError
+from reconciler.model.live import AddonInstance, AddonTemplate, Cluster
+from reconciler.model.plan import Action, Change, ClusterPlan, Plan
+from reconciler.model.state import StateFile
+from reconciler.statemgr import Journal, LockError, StateError, StateStore
+
+__all__ = ["ApplyOptions", "apply_plan"]
+
+INSTALL_ATTEMPTS = 3
+"""POSTs of one install, each only after looking that the previous one did nothing."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    parallelism: int = 10
+    """Clusters applied at once."""
+    lock_timeout_s: float = 0.0
+    """0 fails at once if a cluster is locked; > 0 waits that long."""
+    accept_risks: Mapping[str, Mapping[str, Collection[str]]] = field(default_factory=dict)
+    """Cluster → add-on → Warning risks accepted on the command line."""
+    wait: WaitPolicy = field(default_factory=WaitPolicy)
+    precheck_timeout_s: float = DEFAULT_PRECHECK_TIMEOUT_S
+    environ: Mapping[str, str] | None = None
+    """Where ``secret()`` values of a saved plan are re-read (default: os.environ)."""
+
+
+TemplatesFn = Callable[[CceClient, ClusterPlan], Awaitable[Mapping[str, AddonTemplate]]]
+
+
+async def apply_plan(
+    plan: Plan,
+    session: CloudSession,
+    store: StateStore,
+    *,
+    salts: Mapping[str, str],
+    options: ApplyOptions,
+    progress: Progress,
+) -> ApplyResult:
+    """Execute ``plan``; never raises for a cluster's problems (see the result)."""
+    started = time.monotonic()
+    gate = asyncio.Semaphore(options.parallelism)
+    catalogues: dict[tuple[str, str, str], asyncio.Task[Mapping[str, AddonTemplate]]] = {}
+
+    async def templates(client: CceClient, cp: ClusterPlan) -> Mapping[str, AddonTemplate]:
+        # One template list per endpoint per run, shared by its clusters.
+        key = (cp.endpoint, cp.region, cp.project_id)
+        if key not in catalogues:
+            catalogues[key] = asyncio.ensure_future(_list_templates(client))
+        return await catalogues[key]
+
+    async def one(cp: ClusterPlan) -> ClusterResult:
+        async with gate:
+            client = session.client(cp.endpoint, cp.region, cp.project_id)
+            run = _ClusterRun(cp, plan.plan_id, client, store, salts.get(cp.name), options,
+                              progress, templates)
+            result = await run.run()
+            progress.cluster_done(result)
+            return result
+
+    results = await asyncio.gather(*(one(cp) for cp in plan.clusters))
+    return ApplyResult(
+        plan_id=plan.plan_id, clusters=tuple(results), elapsed_s=time.monotonic() - started
+    )
+
+
+async def _list_templates(client: CceClient) -> Mapping[str, AddonTemplate]:
+    return {t.name: t for t in await client.list_templates()}
+
+
+class _ClusterRun:
+    """One cluster's apply; holds what its steps share."""
+
+    def __init__(
+        self,
+        cp: ClusterPlan,
+        plan_id: str,
+        client: CceClient,
+        store: StateStore,
+        salt: str | None,
+        options: ApplyOptions,
+        progress: Progress,
+        templates: TemplatesFn,
+    ) -> None:
+        self.cp = cp
+        self.plan_id = plan_id
+        self.client = client
+        self.store = store
+        self.salt = salt
+        self.options = options
+        self.progress = progress
+        self.templates = templates
+        self.journal = Journal(store.state_dir, cp.name)
+        self.results: list[AddonResult] = []
+        self.started = time.monotonic()
+
+    def _done(self, error: str = "") -> ClusterResult:
+        return ClusterResult(
+            name=self.cp.name,
+            addons=tuple(self.results),
+            error=error,
+            elapsed_s=time.monotonic() - self.started,
+        )
+
+    async def run(self) -> ClusterResult:
+        cp = self.cp
+        if cp.errors:
+            return self._done("the plan has errors for this cluster: "
+                              + "; ".join(str(d) for d in cp.errors))
+        if not cp.has_changes:
+            return self._done()
+        self.progress.step(cp.name, "waiting for the state lock")
+        with contextlib.ExitStack() as held:
+            timeout = self.options.lock_timeout_s
+            lock = self.store.lock(cp.name, operation="apply", timeout_s=timeout)
+            try:
+                if self.options.lock_timeout_s == 0:
+                    held.enter_context(lock)
+                else:
+                    # Waiting for a lock must not stall the other clusters.
+                    await asyncio.to_thread(held.enter_context, lock)
+            except LockError as err:
+                return self._done(str(err))
+            try:
+                return await self._locked()
+            except StateError as err:
+                return self._done(f"state: {err}")
+            except CloudError as err:
+                return self._done(f"cannot read or change the cluster: {err}")
+
+    async def _locked(self) -> ClusterResult:
+        cp = self.cp
+        self.progress.step(cp.name, "reading live state")
+        state = self.store.read(cp.name)
+        cluster, instances = await asyncio.gather(
+            self.client.get_cluster(cp.cluster_id), self.client.list_instances(cp.cluster_id)
+        )
+        reasons = stale_reasons(cp, state, instances)
+        if reasons:
+            return self._done("plan is stale: " + "; ".join(reasons) + ". Plan again.")
+        live = {i.template_name: i for i in instances}
+        changes, problems = self._with_real_values(state, live)
+        if problems:
+            return self._done("plan is stale: " + "; ".join(problems) + ". Plan again.")
+        if state is None:
+            state = self.store.new(cp.name, cp.cluster_id, cp.project_id)
+            if self.salt:
+                # Keep the plan's salt so state hashes match the reviewed plan's.
+                state = dataclasses.replace(state, salt=self.salt)
+
+        blocked = await self._local_checks(cluster, changes)
+        outcome = await self._server_precheck(changes, blocked)
+
+        stopped: dict[str, str] = {}
+        for change in changes:
+            if change.action is Action.NOOP:
+                continue
+            bad_deps = [d for d in change.depends_on if d in stopped]
+            if change.addon in blocked:
+                result = self._result(change, Outcome.BLOCKED, blocked[change.addon], outcome)
+            elif bad_deps:
+                why = ", ".join(f"{d} ({stopped[d]})" for d in bad_deps)
+                result = self._result(change, Outcome.SKIPPED, f"depends on {why}", outcome)
+            else:
+                result, state = await self._execute(change, live.get(change.addon), state, outcome)
+            if not result.outcome.ok:
+                stopped[change.addon] = result.outcome.value
+            self._record(result)
+        return self._done()
+
+    def _with_real_values(
+        self, state: StateFile | None, live: Mapping[str, AddonInstance]
+    ) -> tuple[list[Change], list[str]]:
+        """Changes of a saved plan get their sensitive values back (a plan made
+        in this process still holds them, and passes through unchanged)."""
+        environ = self.options.environ if self.options.environ is not None else os.environ
+        # The salt of a saved plan is its state's; a plan made before the
+        # cluster had a state used a salt that was never stored.
+        salt = state.salt if state is not None and self.cp.state_lineage else self.salt
+        changes: list[Change] = []
+        problems: list[str] = []
+        for change in self.cp.changes:
+            if change.action is Action.NOOP:
+                changes.append(change)
+                continue
+            instance = live.get(change.addon)
+            values, found = restore_sensitive(
+                change.values,
+                secret_sources=change.secret_sources,
+                salt=salt,
+                environ=environ,
+                live_values=instance.values if instance else None,
+            )
+            problems += [f"cluster {self.cp.name}: {change.addon}: {p}" for p in found]
+            changes.append(dataclasses.replace(change, values=values))
+        return changes, problems
+
+    async def _local_checks(self, cluster: Cluster, changes: list[Change]) -> dict[str, str]:
+        """Add-on → why it may not be written, from checks that need no server precheck."""
+        blocked: dict[str, str] = {}
+        writes = [c for c in changes if c.action is not Action.NOOP]
+        if cluster.phase != "Available":
+            for c in writes:
+                if c.action is not Action.ADOPT or c.field_changes:
+                    blocked[c.addon] = (
+                        f"the cluster is {cluster.phase}; add-ons can only be changed while it"
+                        " is Available"
+                    )
+        installs = [c for c in writes if c.action is Action.INSTALL and c.addon not in blocked]
+        if not installs:
+            return blocked
+        catalogue = await self.templates(self.client, self.cp)
+        for c in installs:
+            problem = _install_problem(c, cluster, catalogue)
+            if problem:
+                blocked[c.addon] = problem
+        return blocked
+
+    async def _server_precheck(
+        self, changes: list[Change], blocked: dict[str, str]
+    ) -> PrecheckOutcome:
+        to_check = [c for c in changes if needs_server_precheck(c) and c.addon not in blocked]
+        if not to_check:
+            return PrecheckOutcome()
+        names = ", ".join(c.addon for c in to_check)
+        self.progress.step(self.cp.name, f"prechecking {names}")
+        cli_accept = self.options.accept_risks.get(self.cp.name, {})
+        accept = {
+            c.addon: set(c.precheck_accept) | set(cli_accept.get(c.addon, ()))
+            for c in to_check
+        }
+        try:
+            outcome = await precheck_cluster(
+                self.client,
+                self.cp.cluster_id,
+                to_check,
+                accept=accept,
+                timeout_s=self.options.precheck_timeout_s,
+                poll_interval_s=self.options.wait.poll_interval_s,
+            )
+        except CloudError as err:
+            for c in to_check:
+                blocked[c.addon] = f"the server precheck could not run: {err}"
+            return PrecheckOutcome()
+        for c in to_check:
+            blocking = [f for f in outcome.findings if f.addon == c.addon and f.blocking]
+            if blocking:
+                blocked[c.addon] = "precheck: " + "; ".join(
+                    f"{f.risk} ({f.level}{', not accepted' if f.level == 'Warning' else ''})"
+                    + (f": {f.message}" if f.message else "")
+                    for f in blocking
+                )
+            self.journal.append(
+                journal_record(
+                    cluster=self.cp.name,
+                    addon=c.addon,
+                    action="precheck",
+                    result="blocked" if blocking else "passed",
+                    plan_id=self.plan_id,
+                    from_version=c.before_version,
+                    to_version=c.after_version,
+                    instance_id=c.instance_id,
+                    precheck_task_ids=outcome.task_ids.get(c.addon, ()),
+                    accepted_risks=outcome.accepted_risks(c.addon),
+                    message=blocked.get(c.addon, ""),
+                )
+            )
+        return outcome
+
+    def _result(
+        self,
+        change: Change,
+        outcome: Outcome,
+        message: str,
+        precheck: PrecheckOutcome,
+        started: float | None = None,
+    ) -> AddonResult:
+        return AddonResult(
+            cluster=self.cp.name,
+            addon=change.addon,
+            action=change.action,
+            outcome=outcome,
+            message=message,
+            from_version=change.before_version,
+            to_version=change.after_version,
+            elapsed_s=time.monotonic() - started if started is not None else 0.0,
+            precheck_task_ids=tuple(precheck.task_ids.get(change.addon, ())),
+            accepted_risks=precheck.accepted_risks(change.addon),
+        )
+
+    def _record(self, result: AddonResult) -> None:
+        self.results.append(result)
+        instance_id = next(
+            (c.instance_id for c in self.cp.changes if c.addon == result.addon), ""
+        )
+        self.journal.append(
+            journal_record(
+                cluster=result.cluster,
+                addon=result.addon,
+                action=result.action.value,
+                result=result.outcome.value,
+                plan_id=self.plan_id,
+                from_version=result.from_version,
+                to_version=result.to_version,
+                instance_id=instance_id,
+                precheck_task_ids=result.precheck_task_ids,
+                accepted_risks=result.accepted_risks,
+                message=result.message,
+            )
+        )
+        self.progress.addon_done(result)
+
+    async def _execute(
+        self,
+        change: Change,
+        instance: AddonInstance | None,
+        state: StateFile,
+        precheck: PrecheckOutcome,
+    ) -> tuple[AddonResult, StateFile]:
+        started = time.monotonic()
+        verb = {Action.INSTALL: "installing", Action.UPGRADE: "upgrading",
+                Action.UPDATE: "updating", Action.DELETE: "deleting",
+                Action.ADOPT: "adopting"}[change.action]
+        versions = change.after_version or change.before_version
+        if change.action is Action.UPGRADE:
+            versions = f"{change.before_version} → {change.after_version}"
+        self.progress.step(self.cp.name, f"{change.addon}: {verb} {versions}")
+        try:
+            if change.action is Action.DELETE:
+                await self._delete(change)
+                if change.addon in state.addons:
+                    state = self.store.remove_addon(state, change.addon)
+                return self._result(change, Outcome.DELETED, "", precheck, started), state
+            if change.action is Action.INSTALL:
+                written = await self._install(change)
+            elif change.action is Action.ADOPT and not change.field_changes:
+                if instance is None:
+                    raise AddonFailure("the instance to adopt is gone")
+                written = instance
+            else:
+                written = await self._update(change)
+        except AddonFailure as err:
+            outcome, message = await self._after_failure(change, err)
+            return self._result(change, outcome, message, precheck, started), state
+        except CloudError as err:
+            return self._result(change, Outcome.FAILED, str(err), precheck, started), state
+        values = change.values if written is not instance else instance.values
+        entry = managed_addon(
+            name=change.addon,
+            uid=written.uid,
+            version=written.version or change.after_version,
+            values=values,
+            sensitive_paths=change.sensitive_paths,
+            salt=state.salt,
+            plan_id=self.plan_id,
+            precheck_task_ids=precheck.task_ids.get(change.addon, ()),
+            accepted_risks=precheck.accepted_risks(change.addon),
+        )
+        state = self.store.put_addon(state, entry)
+        outcome = DONE_BY_ACTION[change.action]
+        return self._result(change, outcome, "", precheck, started), state
+
+    def _timeout(self, change: Change) -> float | None:
+        return change.timeout_seconds
+
+    async def _install(self, change: Change) -> AddonInstance:
+        cid = self.cp.cluster_id
+        for attempt in range(1, INSTALL_ATTEMPTS + 1):
+            try:
+                created = await self.client.install(
+                    cid, change.addon, change.after_version or None, change.values
+                )
+                break
+            except CloudError as err:
+                if not err.ambiguous:
+                    raise
+                # The POST may have worked: look before trying again, so an
+                # add-on is never installed twice.
+                found = await self.client.find_instance(cid, change.addon)
+                if found is not None:
+                    created = found
+                    break
+                if attempt == INSTALL_ATTEMPTS:
+                    raise
+        return await wait_healthy(
+            self.client, cid, created.uid, self.options.wait, timeout_s=self._timeout(change)
+        )
+
+    async def _update(self, change: Change) -> AddonInstance:
+        cid = self.cp.cluster_id
+        version = change.after_version or change.before_version
+        await self.client.update(
+            change.instance_id, cid, change.addon, version, change.values,
+            upgrade=version != change.before_version,
+        )
+        return await wait_healthy(
+            self.client, cid, change.instance_id, self.options.wait,
+            timeout_s=self._timeout(change),
+        )
+
+    async def _delete(self, change: Change) -> None:
+        cid = self.cp.cluster_id
+        with contextlib.suppress(NotFoundError):
+            await self.client.delete(change.instance_id, cid)
+        await wait_deleted(
+            self.client, cid, change.instance_id, self.options.wait,
+            timeout_s=self._timeout(change),
+        )
+
+    async def _after_failure(self, change: Change, err: AddonFailure) -> tuple[Outcome, str]:
+        message = str(err)
+        if change.action is not Action.UPGRADE or change.on_failure != "rollback":
+            return Outcome.FAILED, message
+        cid = self.cp.cluster_id
+        try:
+            instance = await self.client.get_instance(change.instance_id, cid)
+            if not instance.status.is_rollbackable:
+                return Outcome.FAILED, message + "; not rolled back: CCE says it can't be"
+            self.progress.step(self.cp.name, f"{change.addon}: rolling back")
+            await self.client.rollback(change.instance_id, cid)
+            back = await wait_healthy(
+                self.client, cid, change.instance_id, self.options.wait,
+                timeout_s=self._timeout(change),
+            )
+        except (CloudError, AddonFailure) as rollback_err:
+            return Outcome.FAILED, f"{message}; the rollback failed too: {rollback_err}"
+        return Outcome.ROLLED_BACK, f"{message}; rolled back to {back.version}"
+
+
+def _install_problem(
+    change: Change, cluster: Cluster, catalogue: Mapping[str, AddonTemplate]
+) -> str:
+    """Plan-time checks of an install, re-run against what CCE offers now."""
+    template = catalogue.get(change.addon)
+    if template is None:
+        return f"the template {change.addon} no longer exists"
+    if not change.after_version:
+        return ""
+    version = template.version(change.after_version)
+    if version is None:
+        return f"version {change.after_version} of {change.addon} no longer exists"
+    if not version.supports(cluster.type, cluster.category, cluster.version):
+        return (
+            f"version {change.after_version} of {change.addon} does not support this cluster"
+            f" ({cluster.type}, {cluster.category}, Kubernetes {cluster.version})"
+        )
+    return ""

@@ -1,0 +1,133 @@
+"""Waiting for an add-on instance to settle after a write.
+
+An instance is polled (``GET …/addons/{id}``) no more than once per
+``poll_interval_s`` until it is ``running`` or ``available``. Failure is
+detected as early as the API allows: a failed status stops at once, and
+``abnormal`` only after a grace period (an add-on may pass through it while
+its pods start). The status ``Reason`` and ``message`` are kept for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from reconciler.cloud import CceClient, CloudError, NotFoundError
+from reconciler.model.live import FAILED_STATUSES, READY_STATUSES, AddonInstance
+
+__all__ = ["AddonFailure", "WaitPolicy", "wait_deleted", "wait_healthy"]
+
+
+@dataclass(frozen=True)
+class WaitPolicy:
+    timeout_s: float = 1800.0
+    """Default time an add-on may take to become healthy (``timeout_seconds`` overrides)."""
+    poll_interval_s: float = 1.0
+    """Never poll one instance more often than this."""
+    abnormal_grace_s: float = 60.0
+    """How long ``abnormal`` is tolerated before it counts as a failure."""
+
+
+class AddonFailure(Exception):
+    """The instance failed, vanished or did not settle in time."""
+
+    def __init__(
+        self, what: str, *, status: str = "", reason: str = "", message: str = ""
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.message = message
+        details = [f"status {status}"] if status else []
+        details += [f"Reason: {reason}"] if reason else []
+        details += [f"message: {message}"] if message else []
+        super().__init__(what + (f" ({'; '.join(details)})" if details else ""))
+
+
+async def wait_healthy(
+    client: CceClient,
+    cluster_id: str,
+    instance_id: str,
+    policy: WaitPolicy,
+    *,
+    timeout_s: float | None = None,
+) -> AddonInstance:
+    """Poll until ``running``/``available``; raise ``AddonFailure`` otherwise."""
+    limit = timeout_s if timeout_s is not None else policy.timeout_s
+    deadline = time.monotonic() + limit
+    abnormal_since: float | None = None
+    last_status = ""
+    last_error: CloudError | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            suffix = f"; last error: {last_error}" if last_error and not last_status else ""
+            raise AddonFailure(
+                f"did not become healthy within {limit:g}s{suffix}", status=last_status
+            )
+        await asyncio.sleep(min(policy.poll_interval_s, remaining))
+        try:
+            instance = await client.get_instance(instance_id, cluster_id)
+        except NotFoundError as err:
+            raise AddonFailure("the instance disappeared while waiting for it") from err
+        except CloudError as err:
+            # The client already retried; a flaky read does not mean the
+            # add-on failed, so keep waiting until the deadline.
+            last_error = err
+            continue
+        status = instance.status
+        last_status = status.status
+        if status.status in READY_STATUSES:
+            return instance
+        if status.status in FAILED_STATUSES:
+            raise AddonFailure(
+                "the add-on failed",
+                status=status.status,
+                reason=status.reason,
+                message=status.message,
+            )
+        if status.status == "abnormal":
+            now = time.monotonic()
+            abnormal_since = abnormal_since if abnormal_since is not None else now
+            if now - abnormal_since >= policy.abnormal_grace_s:
+                raise AddonFailure(
+                    f"the add-on stayed abnormal for {policy.abnormal_grace_s:g}s",
+                    status=status.status,
+                    reason=status.reason,
+                    message=status.message,
+                )
+        else:
+            abnormal_since = None
+
+
+async def wait_deleted(
+    client: CceClient,
+    cluster_id: str,
+    instance_id: str,
+    policy: WaitPolicy,
+    *,
+    timeout_s: float | None = None,
+) -> None:
+    """Poll until the instance answers 404; ``deleteFailed`` raises at once."""
+    limit = timeout_s if timeout_s is not None else policy.timeout_s
+    deadline = time.monotonic() + limit
+    last_status = ""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AddonFailure(f"was not deleted within {limit:g}s", status=last_status)
+        await asyncio.sleep(min(policy.poll_interval_s, remaining))
+        try:
+            instance = await client.get_instance(instance_id, cluster_id)
+        except NotFoundError:
+            return
+        except CloudError:
+            continue
+        last_status = instance.status.status
+        if last_status == "deleteFailed":
+            raise AddonFailure(
+                "the delete failed",
+                status=last_status,
+                reason=instance.status.reason,
+                message=instance.status.message,
+            )
