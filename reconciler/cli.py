@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from reconciler import __version__
+from reconciler.config.command import schema, validate
 from reconciler.emulator.cli import emulator
 from reconciler.statemgr.commands import force_unlock, state
 
@@ -21,6 +22,8 @@ def cli() -> None:
 
 
 cli.add_command(emulator)
+cli.add_command(validate)
+cli.add_command(schema)
 cli.add_command(state)
 cli.add_command(force_unlock)
 

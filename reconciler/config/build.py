@@ -1,0 +1,108 @@
+"""Validated file data → the ``DesiredState`` model (defaults applied, secrets substituted)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from reconciler.config.semantic import addons_of, clusters_of, defaults_of
+from reconciler.config.source import SourceFile
+from reconciler.config.yamlnodes import KeyPath, position_of
+from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation, UpgradeReadiness
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def default_endpoint(region: str) -> str:
+    return f"https://cce.{region}.myhuaweicloud.com"
+
+
+def timeout_seconds(value: Any) -> float | None:
+    """``600`` / ``600.0`` / ``"10m"`` / ``"1h30m"`` / ``"90s"`` → seconds (schema-checked)."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"invalid duration {value!r}")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def build_clusters(source: SourceFile, endpoint_override: str | None) -> Iterator[ClusterSpec]:
+    defaults = defaults_of(source)
+    for name, block in clusters_of(source):
+        region = str(block.get("region", defaults.get("region", "")))
+        readiness = block.get("upgrade_readiness")
+        yield ClusterSpec(
+            name=name,
+            cluster_id=str(block["cluster_id"]),
+            region=region,
+            project_id=str(block.get("project_id", defaults.get("project_id", ""))),
+            endpoint=endpoint_override
+            or str(block.get("endpoint", defaults.get("endpoint", default_endpoint(region)))),
+            addons=tuple(_addons(source, name, block, defaults)),
+            prune=bool(block.get("prune", defaults.get("prune", False))),
+            upgrade_readiness=UpgradeReadiness(str(readiness["target_version"]))
+            if isinstance(readiness, dict)
+            else None,
+            location=_location(source, ("clusters", name)),
+        )
+
+
+def _addons(
+    source: SourceFile, cluster: str, block: dict[str, Any], defaults: dict[str, Any]
+) -> Iterator[AddonSpec]:
+    for name, addon in addons_of(block).items():
+        sensitive: dict[str, tuple[str, ...]] = {}
+        values = _substitute(source, addon.get("values", {}), (), sensitive)
+        flavor = addon.get("flavor")
+        yield AddonSpec(
+            name=name,
+            state=str(addon.get("state", "present")),
+            version=addon.get("version"),
+            flavor=None if flavor is None else str(flavor),
+            values=values,
+            sensitive=sensitive,
+            precheck_accept=tuple(addon.get("precheck", {}).get("accept", ())),
+            ignore_changes=tuple(addon.get("ignore_changes", ())),
+            protect=bool(addon.get("protect", False)),
+            depends_on=tuple(addon.get("depends_on", ())),
+            on_failure=str(addon.get("on_failure", defaults.get("on_failure", "fail"))),
+            timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
+            location=_location(source, ("clusters", cluster, "addons", name)),
+        )
+
+
+def _substitute(
+    source: SourceFile, value: Any, path: tuple[str, ...], sensitive: dict[str, tuple[str, ...]]
+) -> Any:
+    """Put real secret values into leaves holding placeholder tokens; record those leaves."""
+    if isinstance(value, dict):
+        return {k: _substitute(source, v, (*path, k), sensitive) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(source, v, (*path, str(i)), sensitive) for i, v in enumerate(value)]
+    if isinstance(value, str) and source.secrets:
+        names: list[str] = []
+
+        def real(match: re.Match[str]) -> str:
+            use = source.secrets[match.group(0)]
+            names.append(use.name)
+            return use.value or ""
+
+        replaced = source.token_pattern.sub(real, value)
+        if names:
+            sensitive[".".join(path)] = tuple(dict.fromkeys(names))
+        return replaced
+    return value
+
+
+def _location(source: SourceFile, path: KeyPath) -> SourceLocation:
+    key, _ = source.nodes.find(path)
+    if key is None:
+        return SourceLocation(source.path)
+    rendered = position_of(key)
+    mapped = source.linemap.source_position(rendered.line, rendered.column)
+    return SourceLocation(source.path, mapped.line, mapped.column)

@@ -1,0 +1,57 @@
+"""Map positions in rendered text back to the Jinja2 source the user wrote.
+
+``{{ … }}`` expressions keep lines where they are, so most rendered lines
+have a source line with the same number. Block tags (``{% for %}``,
+``{% if %}``) add and remove lines; there we align the two texts line by
+line and, for lines produced by a block, point at the closest source line
+and say that the position is approximate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class SourcePosition:
+    line: int
+    column: int
+    exact: bool
+    """False when the line came out of a Jinja block and was mapped by guesswork."""
+    rendered_line: int
+
+
+class LineMap:
+    def __init__(self, source: str, rendered: str) -> None:
+        self._source = source.splitlines()
+        self._rendered = rendered.splitlines()
+
+    @cached_property
+    def _mapping(self) -> list[tuple[int, bool]]:
+        """For each rendered line (0-based): (source line 0-based, exact)."""
+        if len(self._source) == len(self._rendered) and "{%" not in "\n".join(self._source):
+            return [(i, True) for i in range(len(self._rendered))]
+        mapping: list[tuple[int, bool]] = []
+        matcher = difflib.SequenceMatcher(None, self._source, self._rendered, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+                # Same line, or the same line with an expression substituted.
+                mapping.extend((i1 + k, True) for k in range(j2 - j1))
+            elif tag in ("replace", "insert"):
+                last = max(i1, i2 - 1)
+                mapping.extend((min(i1 + k, last), False) for k in range(j2 - j1))
+        return mapping
+
+    def source_position(self, line: int, column: int) -> SourcePosition:
+        """1-based rendered position → 1-based source position."""
+        if not self._rendered:
+            return SourcePosition(line, column, True, line)
+        index = min(max(line - 1, 0), len(self._rendered) - 1)
+        if line - 1 >= len(self._rendered):
+            # YAML reports end-of-input one line past the last line.
+            source_line, exact = len(self._source) - 1, True
+            return SourcePosition(source_line + 2, column, exact, line)
+        source_line, exact = self._mapping[index]
+        return SourcePosition(source_line + 1, column, exact, line)

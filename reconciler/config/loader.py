@@ -1,0 +1,316 @@
+"""Desired-state files → ``DesiredState``: render, parse, validate, check, build.
+
+Every stage collects diagnostics instead of stopping at the first; a file
+whose rendering or YAML fails skips the later stages (their errors would only
+echo the first one), other files still go through all of them. Nothing here
+touches the network.
+
+How variables reach a file, later winning: the file's own ``vars:`` block <
+``--var-file`` files (in order) < ``--var k=v``. The ``vars:`` block is read
+in a first, lenient pass over the file (so it may use ``env()`` and the
+command-line variables, but not other entries of the same block); the second,
+strict pass renders the whole file with the merged variables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets as random_tokens
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.config.build import build_clusters
+from reconciler.config.linemap import LineMap
+from reconciler.config.render import SecretTokens, render
+from reconciler.config.schemacheck import schema_diagnostics
+from reconciler.config.semantic import semantic_diagnostics
+from reconciler.config.source import SourceFile, dotted
+from reconciler.config.yamlnodes import YamlSyntaxError, compose, to_data
+from reconciler.model.desired import ClusterSpec, DesiredState
+from reconciler.model.diagnostics import Diagnostic, InputError
+from reconciler.model.sensitive import sensitive_hash
+
+_ENDPOINT = re.compile(r"^(https?|emulator)://\S+$")
+_HAS_VARS_BLOCK = re.compile(r"^vars\s*:", re.MULTILINE)
+
+
+def load_desired(
+    paths: Sequence[str | Path],
+    *,
+    variables: Mapping[str, str] = {},  # read-only; the agreed API
+    var_files: Sequence[str | Path] = (),
+    clusters: Sequence[str] = (),
+    endpoint: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DesiredState:
+    """Load, validate and select; raises ``InputError`` with every problem found."""
+    environ = os.environ if environ is None else environ
+    problems: list[Diagnostic] = []
+    files = expand_paths(paths, problems)
+    outer_vars: dict[str, Any] = {}
+    for var_file in var_files:
+        outer_vars.update(read_var_file(str(var_file), problems))
+    outer_vars.update(variables)
+    if endpoint is not None and not _ENDPOINT.match(endpoint):
+        problems.append(
+            Diagnostic(
+                "--endpoint",
+                0,
+                0,
+                "",
+                f"invalid endpoint {endpoint!r}",
+                "https://… or emulator://NAME",
+            )
+        )
+    tokens = SecretTokens(random_tokens.token_hex(4))
+    sources: list[SourceFile] = []
+    for file in files:
+        source = _load_file(file, outer_vars, environ, tokens, problems)
+        if source is not None:
+            problems.extend(schema_diagnostics(source))
+            sources.append(source)
+    problems.extend(semantic_diagnostics(sources))
+    specs = (
+        [spec for source in sources for spec in build_clusters(source, endpoint)]
+        if not any(p.severity == "error" for p in problems)
+        else []
+    )
+    selected = _select(specs, clusters, problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(_ordered(problems, [str(f) for f in files]))
+    return DesiredState(
+        clusters=tuple(selected),
+        files=tuple(str(f) for f in files),
+        digest=_digest(sources, clusters, endpoint),
+    )
+
+
+def expand_paths(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[str]:
+    """Files as given; directories → their *.yaml / *.yml files, sorted (not recursive)."""
+    if not paths:
+        problems.append(
+            Diagnostic(
+                "",
+                0,
+                0,
+                "",
+                "no desired-state files given",
+                "pass one or more YAML files or directories",
+            )
+        )
+    files: list[str] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+            )
+            if not found:
+                problems.append(
+                    Diagnostic(str(given), 0, 0, "", "directory has no *.yaml or *.yml files")
+                )
+            found_new = [p for p in found if p.resolve() not in seen]
+            seen.update(p.resolve() for p in found_new)
+            files.extend(str(p) for p in found_new)
+        elif path.is_file():
+            if path.resolve() not in seen:  # a file also named through its directory
+                seen.add(path.resolve())
+                files.append(str(given))
+        else:
+            problems.append(Diagnostic(str(given), 0, 0, "", "no such file or directory"))
+    return files
+
+
+def read_var_file(path: str, problems: list[Diagnostic]) -> dict[str, Any]:
+    """A ``--var-file``: a plain YAML mapping (not rendered by Jinja2)."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        problems.append(Diagnostic(path, 0, 0, "", f"cannot read var file: {_os_reason(err)}"))
+        return {}
+    try:
+        root = compose(text)
+    except YamlSyntaxError as err:
+        at = err.at
+        problems.append(
+            Diagnostic(path, at.line if at else 0, at.column if at else 0, "", err.message)
+        )
+        return {}
+    data, duplicates = to_data(root) if root is not None else ({}, [])
+    for duplicate in duplicates:
+        problems.append(
+            Diagnostic(
+                path,
+                duplicate.at.line,
+                duplicate.at.column,
+                dotted(duplicate.path),
+                "duplicate key",
+                f"first at line {duplicate.first.line}",
+            )
+        )
+    if not isinstance(data, dict):
+        problems.append(
+            Diagnostic(
+                path,
+                1,
+                1,
+                "",
+                "a var file must be a mapping of name → value",
+                "e.g. `metrics_version: 1.3.6`",
+            )
+        )
+        return {}
+    return data
+
+
+def _load_file(
+    file: str,
+    outer_vars: Mapping[str, Any],
+    environ: Mapping[str, str],
+    tokens: SecretTokens,
+    problems: list[Diagnostic],
+) -> SourceFile | None:
+    try:
+        text = Path(file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        problems.append(Diagnostic(file, 0, 0, "", f"cannot read file: {_os_reason(err)}"))
+        return None
+    variables = {**_file_vars(text, file, outer_vars, environ, tokens), **outer_vars}
+    rendered = render(text, file, variables=variables, environ=environ, tokens=tokens)
+    for problem in rendered.problems:
+        problems.append(
+            Diagnostic(file, problem.line, problem.column, "", problem.message, problem.hint)
+        )
+    if rendered.text is None or rendered.problems:
+        return None
+    try:
+        root = compose(rendered.text)
+    except YamlSyntaxError as err:
+        line = column = 0
+        message = err.message
+        if err.at is not None:
+            mapped = LineMap(text, rendered.text).source_position(err.at.line, err.at.column)
+            line, column = mapped.line, mapped.column
+            if not mapped.exact:
+                message += (
+                    f" [position approximate: Jinja2 block tags move lines; line "
+                    f"{mapped.rendered_line} of the rendered file]"
+                )
+        problems.append(
+            Diagnostic(
+                file,
+                line,
+                column,
+                "",
+                message,
+                "check indentation, colons and quoting near this position",
+            )
+        )
+        return None
+    if root is None:
+        problems.append(
+            Diagnostic(
+                file,
+                1,
+                1,
+                "",
+                "the file is empty",
+                "start with `apiVersion: reconciler/v1` and `clusters:`",
+            )
+        )
+        return None
+    data, duplicates = to_data(root)
+    source = SourceFile(file, text, rendered.text, root, data, rendered.secrets, tokens.pattern)
+    for duplicate in duplicates:
+        first = source.linemap.source_position(duplicate.first.line, duplicate.first.column)
+        problems.append(
+            source.diagnostic_at(
+                duplicate.at,
+                duplicate.path,
+                f"duplicate key `{duplicate.path[-1]}`",
+                f"first defined at line {first.line}; YAML would silently keep only one, so "
+                "remove or merge them",
+            )
+        )
+    return source
+
+
+def _file_vars(
+    text: str,
+    file: str,
+    outer_vars: Mapping[str, Any],
+    environ: Mapping[str, str],
+    tokens: SecretTokens,
+) -> dict[str, Any]:
+    """The file's own ``vars:`` block, from a lenient first render (problems are
+    reported by the strict second pass)."""
+    if not _HAS_VARS_BLOCK.search(text):
+        return {}
+    first = render(text, file, variables=outer_vars, environ=environ, tokens=tokens, strict=False)
+    if first.text is None:
+        return {}
+    try:
+        root = compose(first.text)
+    except YamlSyntaxError:
+        return {}
+    data, _ = to_data(root) if root is not None else (None, [])
+    block = data.get("vars") if isinstance(data, dict) else None
+    return block if isinstance(block, dict) else {}
+
+
+def _select(
+    specs: list[ClusterSpec], names: Sequence[str], problems: list[Diagnostic]
+) -> list[ClusterSpec]:
+    if not names:
+        return specs
+    known = [spec.name for spec in specs]
+    if specs:  # without specs (earlier errors) unknown names can't be told apart
+        for name in dict.fromkeys(names):
+            if name not in known:
+                problems.append(
+                    Diagnostic(
+                        "--cluster",
+                        0,
+                        0,
+                        "",
+                        f"unknown cluster `{name}`",
+                        "clusters in these files: " + (", ".join(known) or "none"),
+                    )
+                )
+    wanted = set(names)
+    return [spec for spec in specs if spec.name in wanted]
+
+
+def _ordered(problems: list[Diagnostic], files: list[str]) -> list[Diagnostic]:
+    """Command-line problems first, then by file order, line and column."""
+    rank = {file: i + 1 for i, file in enumerate(files)}
+    return sorted(problems, key=lambda p: (rank.get(p.file, 0), p.line, p.column))
+
+
+def _digest(sources: list[SourceFile], clusters: Sequence[str], endpoint: str | None) -> str:
+    """sha256 over the rendered files, each secret replaced by a salted hash of its value."""
+    digest = hashlib.sha256()
+    for source in sources:
+
+        def hashed(match: re.Match[str], source: SourceFile = source) -> str:
+            use = source.secrets.get(match.group(0))
+            if use is None:
+                return match.group(0)
+            return sensitive_hash(use.value, f"desired-digest:{use.name}")
+
+        digest.update(source.path.encode() + b"\0")
+        digest.update(source.token_pattern.sub(hashed, source.rendered).encode() + b"\0")
+    digest.update(("clusters:" + ",".join(clusters) + "\0").encode())
+    digest.update(("endpoint:" + (endpoint or "") + "\0").encode())
+    return digest.hexdigest()
+
+
+def _os_reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return err.strerror or str(err)
+    return "not UTF-8 text"
