@@ -1,2 +1,31 @@
-"""engine layer."""
+"""The engine: pure functions from desired, live and state data to a plan.
+
+No I/O anywhere in this package: no httpx, no filesystem, no clock, no
+randomness. Modules:
+
+- ``values``: full values (DESIGN 3.1) with per-leaf provenance;
+- ``normalise``: what "the same value" means when comparing (DESIGN 3.2);
+- ``diff``: live vs full values as ``FieldChange``s (the only deepdiff user);
+- ``secrets``: which leaves are sensitive, and their redacted form;
+- ``checks``: plan-time checks (DESIGN 4.2) as diagnostics;
+- ``order``: apply order (``depends_on``, then file order);
+- ``fingerprint``: the live-instances fingerprint a saved plan is bound to;
+- ``planner``: ``plan_changes`` (DESIGN 4.1).
+"""
+
 from __future__ import annotations
+
+from reconciler.engine.diff import diff_values
+from reconciler.engine.fingerprint import fingerprint_instances
+from reconciler.engine.normalise import normalise
+from reconciler.engine.planner import plan_changes
+from reconciler.engine.values import FullValues, full_values
+
+__all__ = [
+    "FullValues",
+    "diff_values",
+    "fingerprint_instances",
+    "full_values",
+    "normalise",
+    "plan_changes",
+]

@@ -1,0 +1,220 @@
+"""Plan-time checks (DESIGN 4.2): pure functions from specs and live data to
+diagnostics. No I/O, no writes: they only read what the planner already has.
+
+Each failure names the cluster and add-on (in ``key_path``) and what would be
+valid (in ``hint``): close template names, the versions that would work for
+this cluster, the flavor names of the version.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.engine import secrets
+from reconciler.engine.normalise import type_name
+from reconciler.model.desired import AddonSpec, ClusterSpec
+from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
+
+JSON = Any
+
+_MAX_LISTED = 12
+
+
+def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message: str,
+               hint: str = "", severity: str = "error") -> Diagnostic:
+    """A diagnostic pointing at the add-on (or cluster) block in the user's file."""
+    location = (addon.location if addon else None) or cluster.location
+    key_path = f"clusters.{cluster.name}"
+    if addon is not None:
+        key_path += f".addons.{addon.name}"
+    if key:
+        key_path += f".{key}"
+    return Diagnostic(
+        file=location.file if location else "",
+        line=location.line if location else 0,
+        column=location.column if location else 0,
+        key_path=key_path,
+        message=message,
+        hint=hint,
+        severity=severity,
+    )
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Orders ``1.30.4`` before ``1.30.33``; non-numeric parts sort after numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-+_]", version))
+
+
+def supporting_versions(template: AddonTemplate, cluster: Cluster,
+                        k8s_version: str | None = None) -> list[str]:
+    """Versions of ``template`` that support ``cluster`` (or ``k8s_version``), newest first."""
+    target = k8s_version or cluster.version
+    found = [v.version for v in template.versions
+             if v.supports(cluster.type, cluster.category, target)]
+    return sorted(found, key=version_key, reverse=True)
+
+
+def newest_supported_stable(template: AddonTemplate, cluster: Cluster) -> TemplateVersion | None:
+    candidates = [v for v in template.versions
+                  if v.stable and v.supports(cluster.type, cluster.category, cluster.version)]
+    return max(candidates, key=lambda v: version_key(v.version), default=None)
+
+
+def listing(items: Iterable[str], empty: str = "none") -> str:
+    names = list(items)
+    if not names:
+        return empty
+    shown = ", ".join(names[:_MAX_LISTED])
+    return shown + (f", … ({len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else "")
+
+
+def unknown_template(cluster: ClusterSpec, addon: AddonSpec,
+                     templates: Mapping[str, AddonTemplate]) -> Diagnostic:
+    close = difflib.get_close_matches(addon.name, list(templates), n=3, cutoff=0.6)
+    hint = f"did you mean {listing(f'`{c}`' for c in close)}?" if close else (
+        f"templates available: {listing(sorted(templates))}")
+    return diagnostic(cluster, addon, "", f"unknown add-on template `{addon.name}`", hint)
+
+
+def unknown_version(cluster: ClusterSpec, addon: AddonSpec, template: AddonTemplate,
+                    live_cluster: Cluster, version: str) -> Diagnostic:
+    return diagnostic(
+        cluster, addon, "version",
+        f"version {version} of `{addon.name}` does not exist",
+        f"versions that support this cluster ({_describe(live_cluster)}): "
+        f"{listing(supporting_versions(template, live_cluster))}",
+    )
+
+
+def unsupported_version(cluster: ClusterSpec, addon: AddonSpec, template: AddonTemplate,
+                        live_cluster: Cluster, version: str) -> Diagnostic:
+    return diagnostic(
+        cluster, addon, "version",
+        f"`{addon.name}` {version} does not support this cluster ({_describe(live_cluster)})",
+        f"versions that do: {listing(supporting_versions(template, live_cluster))}",
+    )
+
+
+def no_installable_version(cluster: ClusterSpec, addon: AddonSpec, template: AddonTemplate,
+                           live_cluster: Cluster) -> Diagnostic:
+    every = sorted((v.version for v in template.versions), key=version_key, reverse=True)
+    return diagnostic(
+        cluster, addon, "version",
+        f"no stable version of `{addon.name}` supports this cluster ({_describe(live_cluster)})",
+        f"versions of the template: {listing(every)}",
+    )
+
+
+def unknown_flavor(cluster: ClusterSpec, addon: AddonSpec, version: TemplateVersion,
+                   flavor: str) -> Diagnostic:
+    names = list(version.flavors)
+    return diagnostic(
+        cluster, addon, "flavor",
+        f"`{addon.name}` {version.version} has no flavor named `{flavor}`",
+        f"flavors: {listing(names, 'this version has no flavor presets')}",
+    )
+
+
+def mid_operation(cluster: ClusterSpec, addon: AddonSpec, status: str, action: str) -> Diagnostic:
+    return diagnostic(
+        cluster, addon, "",
+        f"cannot {action} `{addon.name}`: the live instance is {status}",
+        "wait for the operation to finish, then plan again",
+    )
+
+
+def value_types(cluster: ClusterSpec, addon: AddonSpec, desired: Mapping[str, JSON],
+                schema: Mapping[str, JSON]) -> list[Diagnostic]:
+    """Desired leaves whose type differs from the template default's at the
+    same path. ``desired`` is already normalised, so ``"50"`` for a number has
+    become ``50`` and passes; ``"fifty"`` does not. Defaults that are ``null``
+    or ``""`` are placeholders in real templates and say nothing about type."""
+    found: list[Diagnostic] = []
+    _compare_types(desired, schema, "values", [], cluster, addon, found)
+    return found
+
+
+def _compare_types(value: JSON, default: JSON, path: str, segments: list[str],
+                   cluster: ClusterSpec, addon: AddonSpec, found: list[Diagnostic]) -> None:
+    if default is None or default == "":
+        return
+    if isinstance(value, Mapping) and isinstance(default, Mapping):
+        for key, child in value.items():
+            if key in default:
+                _compare_types(child, default[key], f"{path}.{key}", [*segments, key],
+                               cluster, addon, found)
+        return
+    expected, actual = type_name(default), type_name(value)
+    if expected == actual:
+        return
+    hint = f"a {expected}"
+    shows_default = expected not in ("map", "list")
+    if shows_default and not secrets.path_is_sensitive(segments, ".".join(segments),
+                                                        addon.sensitive):
+        hint += f", like the template default {default!r}"
+    found.append(diagnostic(
+        cluster, addon, path,
+        f"is a {actual}, but the template default of `{addon.name}` is a {expected}", hint))
+
+
+def dependency_problems(cluster: ClusterSpec) -> list[Diagnostic]:
+    """``depends_on`` names declared, present add-ons (not itself) and has no cycle."""
+    declared = {a.name: a for a in cluster.addons}
+    found: list[Diagnostic] = []
+    for addon in cluster.addons:
+        for dep in addon.depends_on:
+            if dep == addon.name:
+                found.append(diagnostic(cluster, addon, "depends_on",
+                                        f"`{addon.name}` depends on itself"))
+            elif dep not in declared:
+                found.append(diagnostic(
+                    cluster, addon, "depends_on",
+                    f"`{addon.name}` depends on `{dep}`, which this cluster does not declare",
+                    f"declared add-ons: {listing(sorted(declared))}"))
+            elif addon.state == "present" and declared[dep].state == "absent":
+                found.append(diagnostic(
+                    cluster, addon, "depends_on",
+                    f"`{addon.name}` depends on `{dep}`, which is declared state: absent"))
+    cycle = find_cycle({a.name: tuple(d for d in a.depends_on if d in declared and d != a.name)
+                        for a in cluster.addons})
+    if cycle:
+        found.append(diagnostic(
+            cluster, declared[cycle[0]], "depends_on",
+            "depends_on has a cycle: " + " → ".join([*cycle, cycle[0]]),
+            "remove one of these dependencies"))
+    return found
+
+
+def find_cycle(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """One dependency cycle (in order), or [] if there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        state[name] = 1
+        stack.append(name)
+        for dep in deps.get(name, ()):
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):]
+            if dep not in state:
+                cycle = visit(dep)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[name] = 2
+        return []
+
+    for name in deps:
+        if name not in state:
+            cycle = visit(name)
+            if cycle:
+                return cycle
+    return []
+
+
+def _describe(cluster: Cluster) -> str:
+    return f"{cluster.category} {cluster.type} {cluster.version}"

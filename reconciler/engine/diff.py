@@ -1,0 +1,106 @@
+"""The per-key diff between live values and the full values to send (DESIGN 3.2).
+
+Pure: no I/O. The only module that touches deepdiff; its result objects are
+translated into ``reconciler.model.plan.FieldChange`` here and go no further.
+
+Both sides are normalised first (``engine.normalise``); ``ignore`` paths are
+dropped from both; an equality check short-circuits the common case of an
+unchanged add-on (deepdiff costs ~100x more). Sensitive changes carry salted
+hashes instead of their values, so no clear secret leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.helper import NotPresent
+
+from reconciler.engine import paths, secrets
+from reconciler.engine.normalise import normalise
+from reconciler.model.plan import FieldChange, FieldChangeKind
+
+JSON = Any
+
+_ADDED = frozenset({"dictionary_item_added", "iterable_item_added", "attribute_added"})
+_REMOVED = frozenset({"dictionary_item_removed", "iterable_item_removed", "attribute_removed"})
+
+
+def diff_values(live: Mapping[str, JSON], full: Mapping[str, JSON], *, ignore: Sequence[str],
+                sensitive: Collection[str], schema: Mapping[str, JSON] | None,
+                salt: str = "") -> tuple[FieldChange, ...]:
+    """Changes that sending ``full`` makes to ``live``, one per differing leaf,
+    in key order. Pure. ``schema`` (the template defaults) drives type
+    normalisation; ``salt`` hashes sensitive before/after values."""
+    before = normalise(live, schema)
+    after = normalise(full, schema)
+    for path in ignore:
+        _drop(before, path)
+        _drop(after, path)
+    if before == after:
+        return ()
+    report = DeepDiff(before, after, view="tree", ignore_numeric_type_changes=True,
+                      threshold_to_diff_deeper=0)
+    changes = [
+        change
+        for report_type, levels in report.items()
+        for level in levels
+        for change in _translate(report_type, level, sensitive, salt)
+    ]
+    changes.sort(key=lambda c: _sort_key(c[0]))
+    return tuple(change for _, change in changes)
+
+
+def _drop(tree: dict[str, JSON], path: str) -> None:
+    segments = paths.resolve(tree, path)
+    if segments:
+        paths.pop(tree, segments)
+
+
+def _translate(report_type: str, level: Any, sensitive: Collection[str],
+               salt: str) -> Iterator[tuple[list[paths.Segment], FieldChange]]:
+    segments: list[paths.Segment] = list(level.path(output_format="list"))
+    old = None if isinstance(level.t1, NotPresent) else level.t1
+    new = None if isinstance(level.t2, NotPresent) else level.t2
+    if report_type in _ADDED:
+        yield from _leaf_changes(segments, FieldChangeKind.ADDED, None, new, sensitive, salt)
+    elif report_type in _REMOVED:
+        yield from _leaf_changes(segments, FieldChangeKind.REMOVED, old, None, sensitive, salt)
+    else:
+        yield segments, _change(segments, FieldChangeKind.CHANGED, old, new, sensitive, salt)
+
+
+def _leaf_changes(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
+                  sensitive: Collection[str],
+                  salt: str) -> Iterator[tuple[list[paths.Segment], FieldChange]]:
+    """An added or removed map is reported leaf by leaf, like any other key."""
+    value = new if kind is FieldChangeKind.ADDED else old
+    if isinstance(value, Mapping) and value:
+        for key, child in value.items():
+            child_segments = [*segments, key]
+            if kind is FieldChangeKind.ADDED:
+                yield from _leaf_changes(child_segments, kind, None, child, sensitive, salt)
+            else:
+                yield from _leaf_changes(child_segments, kind, child, None, sensitive, salt)
+        return
+    yield segments, _change(segments, kind, old, new, sensitive, salt)
+
+
+def _change(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
+            sensitive: Collection[str], salt: str) -> FieldChange:
+    path = paths.format_path(segments)
+    hidden = (
+        secrets.path_is_sensitive(segments, path, sensitive)
+        or secrets.holds_secret_key(old)
+        or secrets.holds_secret_key(new)
+    )
+    if hidden:
+        return FieldChange(path=path, kind=kind, before=secrets.redact(old, salt),
+                           after=secrets.redact(new, salt), sensitive=True)
+    return FieldChange(path=path, kind=kind, before=old, after=new)
+
+
+def _sort_key(segments: list[paths.Segment]) -> list[tuple[int, int, str]]:
+    # map keys sort by name, list elements by index, as the normalised trees do
+    return [(1, s, "") if isinstance(s, int) else (0, 0, s) for s in segments]

@@ -1,0 +1,140 @@
+"""Dotted key paths over JSON trees (pure: no I/O).
+
+A path names one node of a values tree: map keys joined by ``.``, list
+indexes as ``[0]`` (``custom.stub_domains.acme.local``,
+``flavor.resources[0].limitsCpu``). Keys may themselves contain dots
+(``acme.local``), so a path is resolved against a concrete tree, preferring
+the longest key that matches, rather than split blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+JSON = Any
+Segment = str | int
+"""A map key (``str``) or a list index (``int``)."""
+
+
+def join(prefix: str, segment: Segment) -> str:
+    if isinstance(segment, int):
+        return f"{prefix}[{segment}]"
+    return f"{prefix}.{segment}" if prefix else segment
+
+
+def format_path(segments: Sequence[Segment]) -> str:
+    path = ""
+    for segment in segments:
+        path = join(path, segment)
+    return path
+
+
+def covers(ancestor: str, path: str) -> bool:
+    """True if ``path`` is ``ancestor`` or lies below it."""
+    if not path.startswith(ancestor):
+        return False
+    rest = path[len(ancestor) :]
+    return rest == "" or rest[0] in ".["
+
+
+def covered_by_any(path: str, ancestors: Iterator[str] | Sequence[str] | frozenset[str]) -> bool:
+    return any(covers(a, path) for a in ancestors)
+
+
+def leaves(tree: JSON, prefix: str = "") -> Iterator[tuple[str, JSON]]:
+    """Every leaf of ``tree`` with its path. Lists and empty maps are leaves:
+    lists are replaced as a whole when values merge, so they have one origin."""
+    if is_map(tree) and tree:
+        for key, value in tree.items():
+            yield from leaves(value, join(prefix, str(key)))
+    else:
+        yield prefix, tree
+
+
+def is_map(value: object) -> bool:
+    # type() first: isinstance against the Mapping ABC is slow on the hot path
+    kind = type(value)
+    if kind is dict:
+        return True
+    if kind in _SCALARS or kind is list:
+        return False
+    return isinstance(value, Mapping)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def resolve(tree: JSON, path: str) -> list[Segment] | None:
+    """The segments ``path`` names in ``tree``, or None if it names nothing there."""
+    segments: list[Segment] = []
+    node = tree
+    rest = path
+    while rest:
+        if rest.startswith("["):
+            end = rest.find("]")
+            if end < 0 or not isinstance(node, list):
+                return None
+            try:
+                index = int(rest[1:end])
+            except ValueError:
+                return None
+            if not 0 <= index < len(node):
+                return None
+            segments.append(index)
+            node = node[index]
+            rest = rest[end + 1 :]
+        else:
+            if not isinstance(node, Mapping):
+                return None
+            key = _longest_key(node, rest)
+            if key is None:
+                return None
+            segments.append(key)
+            node = node[key]
+            rest = rest[len(key) :]
+        if rest.startswith("."):
+            rest = rest[1:]
+    return segments
+
+
+def _longest_key(node: Mapping[str, JSON], rest: str) -> str | None:
+    best: str | None = None
+    for key in node:
+        if covers(key, rest) and (best is None or len(key) > len(best)):
+            best = key
+    return best
+
+
+def get(tree: JSON, segments: Sequence[Segment]) -> JSON:
+    node = tree
+    for segment in segments:
+        node = node[segment]
+    return node
+
+
+def put(tree: dict[str, JSON], segments: Sequence[Segment], value: JSON) -> None:
+    """Set the node at ``segments``, creating maps on the way."""
+    node: Any = tree
+    for segment in segments[:-1]:
+        if isinstance(segment, str) and not isinstance(node.get(segment), (dict, list)):
+            node[segment] = {}
+        node = node[segment]
+    node[segments[-1]] = value
+
+
+def pop(tree: JSON, segments: Sequence[Segment]) -> None:
+    parent = get(tree, segments[:-1])
+    del parent[segments[-1]]
+
+
+def copy_json(value: JSON) -> JSON:
+    """A deep copy of plain JSON, several times faster than ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        return {k: copy_json(v) for k, v in value.items()}
+    if kind is list or isinstance(value, tuple):
+        return [copy_json(v) for v in value]
+    return value

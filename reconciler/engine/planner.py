@@ -1,0 +1,328 @@
+"""The planner: (desired, live, state) → Plan (DESIGN 4). Pure: no I/O, no
+clock, no randomness — the caller passes the plan id and reads everything.
+
+Per declared add-on, the action is:
+
+- ``state: absent``: ``delete`` if an instance is live (an error instead if
+  ``protect: true``), else ``no-op``;
+- no live instance: ``install`` (a *re*-install, said in the reason, when the
+  state file still manages it: it was deleted out of band);
+- live version ≠ target version: ``upgrade`` (the target is the declared
+  version; none declared keeps the live one);
+- not in the cluster's state file (or the state records another uid: it was
+  re-created out of band): ``adopt``, with field changes if values differ;
+  no state file at all is a first run, so everything live is adopted;
+- values differ: ``update``; otherwise ``no-op``.
+
+Live add-ons that aren't declared are ``unmanaged`` unless the cluster has
+``prune: true``, which deletes them — except templates CCE marks ``require``
+(coredns, everest …), which stay unmanaged with a warning.
+
+The error rule: an add-on with any error-severity diagnostic gets **no**
+``Change`` at all; its diagnostics go to ``ClusterPlan.errors``, which makes
+the plan fail (exit 1) and apply refuse it. Add-ons without errors are
+planned as usual so one mistake shows everything else that is wrong or due.
+Writing to an instance that is mid-operation (installing, upgrading, deleting,
+rollbacking) is such an error; a no-op on it is not.
+
+No-op changes carry no values (nothing is sent), which keeps a plan over
+thousands of clusters small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from reconciler.engine import checks, secrets
+from reconciler.engine.diff import diff_values
+from reconciler.engine.fingerprint import fingerprint_instances
+from reconciler.engine.normalise import normalise
+from reconciler.engine.order import apply_order
+from reconciler.engine.values import defaults_for, merge_layers
+from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
+from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.live import (
+    IN_PROGRESS_STATUSES,
+    READY_STATUSES,
+    AddonInstance,
+    AddonTemplate,
+    LiveCluster,
+    TemplateVersion,
+)
+from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessReport
+from reconciler.model.state import StateFile
+
+
+def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
+                 templates: Mapping[str, AddonTemplate],
+                 states: Mapping[str, StateFile | None], *, plan_id: str, tool_version: str,
+                 salts: Mapping[str, str] | None = None) -> Plan:
+    """The plan for every cluster of ``desired``. ``live`` and ``states`` are
+    keyed by ``ClusterSpec.name``; a ``Diagnostic`` in ``live`` means the
+    cluster could not be read and becomes that cluster's error. ``salts``
+    (by cluster name) hash sensitive values; by default the state file's salt.
+    Pure."""
+    clusters = []
+    for spec in desired.clusters:
+        state = states.get(spec.name)
+        salt = (salts or {}).get(spec.name) or (state.salt if state else "")
+        clusters.append(_plan_cluster(spec, live.get(spec.name), templates, state, salt))
+    return Plan(plan_id=plan_id, tool_version=tool_version, desired_digest=desired.digest,
+                clusters=tuple(clusters), files=desired.files)
+
+
+@dataclass
+class _Cluster:
+    """What planning one cluster works from, and what it has found so far."""
+
+    spec: ClusterSpec
+    live: LiveCluster
+    templates: Mapping[str, AddonTemplate]
+    state: StateFile | None
+    salt: str
+    instances: dict[str, AddonInstance]
+    changes: list[Change] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
+    unsupported_target: list[str] = field(default_factory=list)
+
+
+def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
+                  templates: Mapping[str, AddonTemplate], state: StateFile | None,
+                  salt: str) -> ClusterPlan:
+    header = ClusterPlan(
+        name=spec.name, cluster_id=spec.cluster_id, endpoint=spec.endpoint,
+        project_id=spec.project_id, region=spec.region,
+        state_lineage=state.lineage if state else "", state_serial=state.serial if state else 0,
+    )
+    if not isinstance(live, LiveCluster):
+        error = live or checks.diagnostic(spec, None, "", "the cluster was not read")
+        return replace(header, errors=(error,))
+    ctx = _Cluster(spec=spec, live=live, templates=templates, state=state, salt=salt,
+                   instances=_by_template(live.instances))
+    ctx.errors.extend(checks.dependency_problems(spec))
+    for addon in spec.addons:
+        _plan_addon(ctx, addon)
+    unmanaged = _plan_undeclared(ctx)
+    if live.cluster.phase != "Available" and any(c.action is not Action.NOOP
+                                                 for c in ctx.changes):
+        ctx.errors.append(checks.diagnostic(
+            spec, None, "", f"the cluster is {live.cluster.phase or 'in an unknown phase'}; "
+            "CCE refuses add-on writes until it is Available", severity="warning"))
+    readiness = None
+    if spec.upgrade_readiness is not None:
+        readiness = ReadinessReport(target_version=spec.upgrade_readiness.target_version,
+                                    unsupported_addons=tuple(ctx.unsupported_target))
+    file_index = {a.name: i for i, a in enumerate(spec.addons)}
+    return replace(
+        header,
+        kubernetes_version=live.cluster.version,
+        live_fingerprint=fingerprint_instances(live.instances),
+        changes=apply_order(ctx.changes, file_index),
+        unmanaged=tuple(unmanaged),
+        errors=tuple(ctx.errors),
+        readiness=readiness,
+    )
+
+
+def _by_template(instances: tuple[AddonInstance, ...]) -> dict[str, AddonInstance]:
+    found: dict[str, AddonInstance] = {}
+    for instance in instances:
+        found.setdefault(instance.template_name, instance)
+    return found
+
+
+def _plan_addon(ctx: _Cluster, addon: AddonSpec) -> None:
+    template = ctx.templates.get(addon.name)
+    if template is None:
+        ctx.errors.append(checks.unknown_template(ctx.spec, addon, ctx.templates))
+        return
+    instance = ctx.instances.get(addon.name)
+    if addon.state == "absent":
+        _plan_absent(ctx, addon, instance)
+        return
+    version = _target_version(ctx, addon, template, instance)
+    if version is None:
+        return
+    _plan_present(ctx, addon, version, instance)
+
+
+def _plan_absent(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance | None) -> None:
+    if instance is None:
+        ctx.changes.append(_noop(addon, "", "declared absent and not installed"))
+        return
+    if instance.status.status == "deleting":
+        ctx.changes.append(_noop(addon, instance.version, "already being deleted",
+                                 instance.uid))
+        return
+    if addon.protect:
+        ctx.errors.append(checks.diagnostic(
+            ctx.spec, addon, "state",
+            f"`{addon.name}` is protected (protect: true); refusing to delete it",
+            "remove protect: true to allow the deletion, or drop state: absent"))
+        return
+    if _blocked_mid_operation(ctx, addon, instance, "delete"):
+        return
+    ctx.changes.append(Change(
+        addon=addon.name, action=Action.DELETE, instance_id=instance.uid,
+        before_version=instance.version, reason="declared state: absent",
+        depends_on=addon.depends_on, on_failure=addon.on_failure,
+        timeout_seconds=addon.timeout_seconds))
+
+
+def _target_version(ctx: _Cluster, addon: AddonSpec, template: AddonTemplate,
+                    instance: AddonInstance | None) -> TemplateVersion | None:
+    """The version to run, after the existence and support checks (None: an error)."""
+    cluster = ctx.live.cluster
+    if addon.version is not None:
+        chosen = template.version(addon.version)
+        if chosen is None:
+            ctx.errors.append(checks.unknown_version(ctx.spec, addon, template, cluster,
+                                                     addon.version))
+            return None
+    elif instance is not None:
+        chosen = template.version(instance.version)
+        if chosen is None:
+            # The catalog dropped the running version: its defaults are unknown,
+            # but live values are complete, so keeping it is still safe.
+            ctx.errors.append(checks.diagnostic(
+                ctx.spec, addon, "version",
+                f"live version {instance.version} of `{addon.name}` is no longer in the "
+                "template catalog; planning without its defaults",
+                f"pin one of: {checks.listing(checks.supporting_versions(template, cluster))}",
+                severity="warning"))
+            chosen = TemplateVersion(version=instance.version, input={})
+    else:
+        chosen = checks.newest_supported_stable(template, cluster)
+        if chosen is None:
+            ctx.errors.append(checks.no_installable_version(ctx.spec, addon, template,
+                                                            cluster))
+            return None
+    changes_version = instance is None or instance.version != chosen.version
+    if changes_version and not chosen.supports(cluster.type, cluster.category, cluster.version):
+        ctx.errors.append(checks.unsupported_version(ctx.spec, addon, template, cluster,
+                                                     chosen.version))
+        return None
+    readiness = ctx.spec.upgrade_readiness
+    if readiness is not None and chosen.support_versions and not chosen.supports(
+            cluster.type, cluster.category, readiness.target_version):
+        ctx.unsupported_target.append(f"{addon.name}@{chosen.version}")
+    return chosen
+
+
+def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
+                  instance: AddonInstance | None) -> None:
+    live_values = instance.values if instance is not None else None
+    if addon.flavor is not None and addon.flavor not in version.flavors:
+        ctx.errors.append(checks.unknown_flavor(ctx.spec, addon, version, addon.flavor))
+        return
+    defaults = defaults_for(version, live_values, addon)
+    desired_values = normalise(addon.values, defaults.values)
+    type_errors = checks.value_types(ctx.spec, addon, desired_values, defaults.values)
+    if type_errors:
+        ctx.errors.extend(type_errors)
+        return
+    full = merge_layers(defaults, live_values, addon, desired_values, ctx.live.cluster,
+                        ctx.spec.project_id)
+    field_changes = diff_values(live_values or {}, full.values, ignore=addon.ignore_changes,
+                                sensitive=addon.sensitive, schema=defaults.values,
+                                salt=ctx.salt)
+    action, reason = _choose(ctx, addon, version, instance, bool(field_changes))
+    if instance is not None and action is not Action.NOOP and _blocked_mid_operation(
+            ctx, addon, instance, action.value):
+        return
+    if action is Action.NOOP:
+        assert instance is not None
+        ctx.changes.append(_noop(addon, instance.version, reason, instance.uid))
+        return
+    ctx.changes.append(Change(
+        addon=addon.name, action=action,
+        instance_id=instance.uid if instance else "",
+        before_version=instance.version if instance else "",
+        after_version=version.version,
+        values=full.values,
+        field_changes=field_changes,
+        provenance=full.provenance,
+        sensitive_paths=secrets.sensitive_leaves(full.values, addon.sensitive),
+        secret_sources=dict(addon.sensitive),
+        reason=reason,
+        depends_on=addon.depends_on,
+        precheck_accept=addon.precheck_accept,
+        on_failure=addon.on_failure,
+        timeout_seconds=addon.timeout_seconds,
+    ))
+
+
+def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
+            instance: AddonInstance | None, values_differ: bool) -> tuple[Action, str]:
+    recorded = ctx.state.addons.get(addon.name) if ctx.state else None
+    if instance is None:
+        if recorded is not None:
+            return Action.INSTALL, (
+                f"in state (uid {recorded.uid}) but no longer live: deleted outside the "
+                "reconciler; re-installing")
+        return Action.INSTALL, "declared and not installed"
+    if ctx.state is None:
+        not_managed = "no state file yet (first run)"
+    elif recorded is None:
+        not_managed = "not in the state file"
+    elif recorded.uid and recorded.uid != instance.uid:
+        not_managed = (f"re-created outside the reconciler (state has uid {recorded.uid}, "
+                       f"live is {instance.uid})")
+    else:
+        not_managed = ""
+    if instance.version != version.version:
+        reason = f"version {instance.version} → {version.version}"
+        return Action.UPGRADE, reason + (f"; adopting: {not_managed}" if not_managed else "")
+    if not_managed:
+        detail = "values differ" if values_differ else "values match"
+        return Action.ADOPT, f"{not_managed}; {detail}"
+    if values_differ:
+        return Action.UPDATE, "values differ"
+    status = instance.status.status
+    if status not in READY_STATUSES:
+        return Action.NOOP, f"up to date (instance is {status})"
+    return Action.NOOP, "up to date"
+
+
+def _blocked_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance,
+                           action: str) -> bool:
+    if instance.status.status not in IN_PROGRESS_STATUSES:
+        return False
+    ctx.errors.append(checks.mid_operation(ctx.spec, addon, instance.status.status, action))
+    return True
+
+
+def _noop(addon: AddonSpec, version: str, reason: str, instance_id: str = "") -> Change:
+    return Change(addon=addon.name, action=Action.NOOP, instance_id=instance_id,
+                  before_version=version, after_version=version, reason=reason,
+                  depends_on=addon.depends_on)
+
+
+def _plan_undeclared(ctx: _Cluster) -> list[str]:
+    """Delete (prune) or list the live add-ons the file doesn't declare."""
+    unmanaged: list[str] = []
+    declared = {a.name for a in ctx.spec.addons}
+    for name in sorted(set(ctx.instances) - declared):
+        instance = ctx.instances[name]
+        template = ctx.templates.get(name)
+        if not ctx.spec.prune:
+            unmanaged.append(name)
+        elif instance.status.status == "deleting":
+            continue  # already going away
+        elif template is not None and template.require:
+            unmanaged.append(name)
+            ctx.errors.append(checks.diagnostic(
+                ctx.spec, None, "prune",
+                f"`{name}` is not declared but CCE marks it required; prune leaves it alone",
+                f"declare `{name}` to manage it", severity="warning"))
+        elif instance.status.status in IN_PROGRESS_STATUSES:
+            ctx.errors.append(checks.diagnostic(
+                ctx.spec, None, "prune",
+                f"cannot delete `{name}` (prune: true): the live instance is "
+                f"{instance.status.status}", "wait for the operation to finish, then plan again"))
+        else:
+            ctx.changes.append(Change(
+                addon=name, action=Action.DELETE, instance_id=instance.uid,
+                before_version=instance.version, reason="not declared and prune: true"))
+    return unmanaged

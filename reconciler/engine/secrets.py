@@ -1,0 +1,63 @@
+"""Which leaves of a values tree are sensitive (DESIGN 3.4; pure: no I/O).
+
+A leaf is sensitive when the user declared it (it came from ``secret()``,
+``AddonSpec.sensitive``) or when any key on its path looks secret
+(``password``, ``token``, ``sk``, …: ``reconciler.model.sensitive``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from reconciler.engine import paths
+from reconciler.model.sensitive import looks_secret, sensitive_hash
+
+JSON = Any
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_looks_secret(key: str) -> bool:
+    return looks_secret(key)
+
+
+def path_is_sensitive(segments: Sequence[paths.Segment], path: str,
+                      declared: Collection[str]) -> bool:
+    """True if the node at ``path`` is, lies below, or holds a sensitive leaf
+    by declaration or by a key name on the way to it."""
+    if any(isinstance(s, str) and _key_looks_secret(s) for s in segments):
+        return True
+    return any(paths.covers(d, path) or paths.covers(path, d) for d in declared)
+
+
+def holds_secret_key(value: JSON) -> bool:
+    """True if a map anywhere inside ``value`` has a key that looks secret."""
+    if isinstance(value, Mapping):
+        return any(_key_looks_secret(str(k)) or holds_secret_key(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_secret_key(v) for v in value)
+    return False
+
+
+def sensitive_leaves(values: Mapping[str, JSON], declared: Collection[str]) -> frozenset[str]:
+    """Paths of the leaves of ``values`` that no output may show in clear."""
+    found: set[str] = set()
+    _collect(values, "", False, tuple(declared), found)
+    return frozenset(found)
+
+
+def _collect(node: JSON, path: str, secret_key: bool, declared: tuple[str, ...],
+             found: set[str]) -> None:
+    if isinstance(node, Mapping) and node:
+        for key, value in node.items():
+            _collect(value, paths.join(path, key), secret_key or _key_looks_secret(key),
+                     declared, found)
+        return
+    if secret_key or holds_secret_key(node) or any(paths.covers(d, path) for d in declared):
+        found.add(path)
+
+
+def redact(value: JSON, salt: str) -> JSON:
+    """The stored form of a sensitive value (None stays None: nothing to hide)."""
+    return None if value is None else sensitive_hash(value, salt)

@@ -1,0 +1,209 @@
+"""Full values: every value an install, upgrade or update sends (DESIGN 3.1).
+
+Pure: no I/O, no clock. CCE replaces whatever a write omits by the template
+default, so the tool always sends the complete set, a deep merge of four
+layers, later layers winning:
+
+1. ``default``: the target version's template defaults — ``input.basic`` →
+   ``basic``, ``input.parameters.custom`` → ``custom``, the flavor preset →
+   ``flavor`` (the one the user names, else the live instance's, else the
+   template's first);
+2. ``live``: the live instance's ``spec.values``;
+3. ``desired``: choosing a flavor replaces the whole ``flavor`` map with that
+   preset, then the desired ``values`` merge over everything;
+4. ``derived``: ``custom.cluster_id``, ``custom.tenant_id`` and
+   ``custom.project_id``, where the template's ``custom`` has those keys.
+
+Maps merge key by key; lists and scalars replace. An empty map in a later
+layer means nothing (it is the same as an absent key). ``ignore_changes``
+paths are then taken back from live. Every leaf of the result has a
+provenance: the layer that set it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.engine import paths
+from reconciler.engine.normalise import normalise
+from reconciler.model.desired import AddonSpec
+from reconciler.model.live import Cluster, TemplateVersion
+
+JSON = Any
+
+DEFAULT = "default"
+LIVE = "live"
+DESIRED = "desired"
+DERIVED = "derived"
+
+
+@dataclass(frozen=True)
+class FullValues:
+    values: dict[str, JSON]
+    provenance: dict[str, str] = field(default_factory=dict)
+    """Leaf path → ``default`` | ``live`` | ``desired`` | ``derived``."""
+    flavor: str | None = None
+    """Name of the flavor preset used as the ``flavor`` base (None: the
+    template version has no presets)."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Layer 1 of one add-on: the target version's defaults with the flavor
+    preset the merge starts from. ``values`` is also the schema that gives
+    each value its expected type. It shares the template's maps: read only."""
+
+    version: TemplateVersion
+    presets: Mapping[str, Mapping[str, JSON]]
+    flavor: str | None
+    values: dict[str, JSON]
+
+
+def defaults_for(version: TemplateVersion, live: Mapping[str, JSON] | None,
+                 desired: AddonSpec) -> Defaults:
+    """The preset is the one named in the file, else the live one, else the first."""
+    presets = version.flavors
+    flavor = next((c for c in (desired.flavor, live_flavor(live))
+                   if c is not None and c in presets), next(iter(presets), None))
+    values: dict[str, JSON] = {}
+    if version.basic:
+        values["basic"] = version.basic
+    if version.custom:
+        values["custom"] = version.custom
+    if flavor is not None:
+        values["flavor"] = presets[flavor]
+    return Defaults(version=version, presets=presets, flavor=flavor, values=values)
+
+
+def template_defaults(version: TemplateVersion, flavor: str | None) -> dict[str, JSON]:
+    """Layer 1 with the named (or first) flavor preset, as a fresh tree."""
+    named = AddonSpec(name="", flavor=flavor)
+    return dict(paths.copy_json(defaults_for(version, None, named).values))
+
+
+def live_flavor(live: Mapping[str, JSON] | None) -> str | None:
+    """The preset name recorded in the live ``flavor.name`` (``2500`` → ``"2500"``)."""
+    if not live:
+        return None
+    flavor = live.get("flavor")
+    if isinstance(flavor, Mapping) and flavor.get("name") is not None:
+        return str(flavor["name"])
+    return None
+
+
+def full_values(template_version: TemplateVersion, live: Mapping[str, JSON] | None,
+                desired: AddonSpec, cluster: Cluster, project_id: str) -> FullValues:
+    """The full values to send for ``desired`` at ``template_version``. Pure."""
+    defaults = defaults_for(template_version, live, desired)
+    return merge_layers(defaults, live, desired, normalise(desired.values, defaults.values),
+                        cluster, project_id)
+
+
+def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: AddonSpec,
+                 desired_values: Mapping[str, JSON], cluster: Cluster,
+                 project_id: str) -> FullValues:
+    """The four layers merged. ``desired_values`` are ``desired.values``
+    normalised against the defaults (``"50"`` → ``50`` where the default is a
+    number); the planner passes the copy it already type-checked."""
+    result: dict[str, JSON] = {}
+    origin: dict[str, str] = {}
+    _merge(result, defaults.values, origin, DEFAULT, "")
+    if live:
+        _merge(result, live, origin, LIVE, "")
+    if desired.flavor is not None and desired.flavor in defaults.presets:
+        _forget(origin, "flavor")
+        result["flavor"] = paths.copy_json(defaults.presets[desired.flavor])
+        _record(result["flavor"], origin, DESIRED, "flavor")
+    _merge(result, desired_values, origin, DESIRED, "")
+    _derive(result, defaults.version, cluster, project_id, origin)
+    if live is not None:
+        _restore_ignored(result, live, desired.ignore_changes, origin)
+    return FullValues(values=result, provenance=origin, flavor=defaults.flavor)
+
+
+def _merge(dst: dict[str, JSON], src: Mapping[str, JSON], origin: dict[str, str],
+           source: str, prefix: str) -> None:
+    for key, value in src.items():
+        path = f"{prefix}.{key}" if prefix else key
+        existing = dst.get(key)
+        if paths.is_map(value):
+            if not value:
+                continue  # an empty map is the same as an absent key
+            if type(existing) is dict:
+                if not existing:
+                    origin.pop(path, None)  # was an empty-map leaf
+                _merge(existing, value, origin, source, path)
+                continue
+            if existing is not None:
+                origin.pop(path, None)
+            dst[key] = paths.copy_json(value)
+            _record(dst[key], origin, source, path)
+        else:
+            if type(existing) is dict and existing:
+                _forget(origin, path)
+            dst[key] = paths.copy_json(value)
+            origin[path] = source
+
+
+def _record(tree: JSON, origin: dict[str, str], source: str, prefix: str) -> None:
+    for path, _ in paths.leaves(tree, prefix):
+        origin[path] = source
+
+
+def _forget(origin: dict[str, str], prefix: str) -> None:
+    """Drop the provenance of a subtree that is being replaced (rare: a map
+    overwritten by a scalar or list, a flavor preset swapped)."""
+    for path in [p for p in origin if paths.covers(prefix, p)]:
+        del origin[path]
+
+
+def _derive(result: dict[str, JSON], version: TemplateVersion, cluster: Cluster,
+            project_id: str, origin: dict[str, str]) -> None:
+    known = {"cluster_id": cluster.id, "tenant_id": project_id, "project_id": project_id}
+    template_custom = version.custom
+    derived = {k: v for k, v in known.items() if k in template_custom and v}
+    if not derived:
+        return
+    custom = result.get("custom")
+    if not isinstance(custom, dict):
+        _forget(origin, "custom")
+        custom = result["custom"] = {}
+    for key, value in derived.items():
+        custom[key] = value
+        origin[f"custom.{key}"] = DERIVED
+
+
+def _restore_ignored(result: dict[str, JSON], live: Mapping[str, JSON],
+                     ignored: tuple[str, ...], origin: dict[str, str]) -> None:
+    """``ignore_changes`` paths keep whatever live has, wherever it came from."""
+    for path in ignored:
+        segments = paths.resolve(live, path)
+        if segments is None:
+            continue  # nothing live to keep: the merged value stands
+        first_index = next((i for i, s in enumerate(segments) if isinstance(s, int)), None)
+        if first_index is not None and not _fits(result, segments):
+            # lists are replaced whole: keep the whole live list the path runs through
+            segments = segments[:first_index]
+        value = paths.copy_json(paths.get(live, segments))
+        paths.put(result, segments, value)
+        path = paths.format_path(segments)
+        for depth in range(1, len(segments)):
+            origin.pop(paths.format_path(segments[:depth]), None)  # was a leaf, now a map
+        _forget(origin, path)
+        _record(value, origin, LIVE, path)
+
+
+def _fits(tree: JSON, segments: list[paths.Segment]) -> bool:
+    """True if every list index on the way to ``segments`` exists in ``tree``."""
+    node = tree
+    for segment in segments[:-1]:
+        if isinstance(segment, int):
+            if not isinstance(node, list) or segment >= len(node):
+                return False
+        elif not isinstance(node, Mapping) or segment not in node:
+            return False
+        node = node[segment]
+    last = segments[-1]
+    return not isinstance(last, int) or (isinstance(node, list) and last < len(node))
