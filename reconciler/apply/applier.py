@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.apply.freshness import restore_sensitive, stale_reasons
+from reconciler.apply.freshness import stale_reasons, with_real_values
 from reconciler.apply.prechecks import (
     DEFAULT_PRECHECK_TIMEOUT_S,
     PrecheckOutcome,
@@ -45,7 +45,7 @@ from reconciler.model.plan import Action, Change, ClusterPlan, Plan
 from reconciler.model.state import StateFile
 from reconciler.statemgr import Journal, LockError, StateError, StateStore
 
-__all__ = ["ApplyOptions", "apply_plan"]
+__all__ = ["ApplyOptions", "apply_plan", "stale_plan_reasons"]
 
 INSTALL_ATTEMPTS = 3
 """POSTs of one install, each only after looking that the previous one did nothing."""
@@ -102,6 +102,35 @@ async def apply_plan(
     return ApplyResult(
         plan_id=plan.plan_id, clusters=tuple(results), elapsed_s=time.monotonic() - started
     )
+
+
+async def stale_plan_reasons(
+    plan: Plan,
+    session: CloudSession,
+    store: StateStore,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Why a saved plan can't be applied as it is (empty: fresh), checked for
+    every cluster before any is changed; apply checks again under each lock."""
+
+    async def one(cp: ClusterPlan) -> list[str]:
+        if cp.errors or not cp.has_changes:
+            return []
+        client = session.client(cp.endpoint, cp.region, cp.project_id)
+        try:
+            state = store.read(cp.name)
+            instances = await client.list_instances(cp.cluster_id)
+        except (StateError, CloudError) as err:
+            return [f"cluster {cp.name}: cannot check: {err}"]
+        reasons = stale_reasons(cp, state, instances)
+        if not reasons:
+            live = {i.template_name: i for i in instances}
+            env = environ if environ is not None else os.environ
+            reasons = with_real_values(cp, state, live, None, env)[1]
+        return reasons
+
+    return [r for found in await asyncio.gather(*(one(cp) for cp in plan.clusters)) for r in found]
 
 
 async def _list_templates(client: CceClient) -> Mapping[str, AddonTemplate]:
@@ -179,7 +208,8 @@ class _ClusterRun:
         if reasons:
             return self._done("plan is stale: " + "; ".join(reasons) + ". Plan again.")
         live = {i.template_name: i for i in instances}
-        changes, problems = self._with_real_values(state, live)
+        environ = self.options.environ if self.options.environ is not None else os.environ
+        changes, problems = with_real_values(cp, state, live, self.salt, environ)
         if problems:
             return self._done("plan is stale: " + "; ".join(problems) + ". Plan again.")
         if state is None:
@@ -207,33 +237,6 @@ class _ClusterRun:
                 stopped[change.addon] = result.outcome.value
             self._record(result)
         return self._done()
-
-    def _with_real_values(
-        self, state: StateFile | None, live: Mapping[str, AddonInstance]
-    ) -> tuple[list[Change], list[str]]:
-        """Changes of a saved plan get their sensitive values back (a plan made
-        in this process still holds them, and passes through unchanged)."""
-        environ = self.options.environ if self.options.environ is not None else os.environ
-        # The salt of a saved plan is its state's; a plan made before the
-        # cluster had a state used a salt that was never stored.
-        salt = state.salt if state is not None and self.cp.state_lineage else self.salt
-        changes: list[Change] = []
-        problems: list[str] = []
-        for change in self.cp.changes:
-            if change.action is Action.NOOP:
-                changes.append(change)
-                continue
-            instance = live.get(change.addon)
-            values, found = restore_sensitive(
-                change.values,
-                secret_sources=change.secret_sources,
-                salt=salt,
-                environ=environ,
-                live_values=instance.values if instance else None,
-            )
-            problems += [f"cluster {self.cp.name}: {change.addon}: {p}" for p in found]
-            changes.append(dataclasses.replace(change, values=values))
-        return changes, problems
 
     async def _local_checks(self, cluster: Cluster, changes: list[Change]) -> dict[str, str]:
         """Add-on → why it may not be written, from checks that need no server precheck."""

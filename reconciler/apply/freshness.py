@@ -13,16 +13,17 @@ Pure: the environment is passed in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.engine import fingerprint_instances, paths
 from reconciler.model.live import AddonInstance
-from reconciler.model.plan import ClusterPlan
+from reconciler.model.plan import Action, Change, ClusterPlan
 from reconciler.model.sensitive import is_redacted, sensitive_hash
 from reconciler.model.state import StateFile
 
-__all__ = ["restore_sensitive", "stale_reasons"]
+__all__ = ["restore_sensitive", "stale_reasons", "with_real_values"]
 
 JSON = Any
 
@@ -47,6 +48,40 @@ def stale_reasons(
     if fingerprint_instances(instances) != plan.live_fingerprint:
         reasons.append(f"cluster {plan.name}: its live add-ons changed since the plan")
     return reasons
+
+
+def with_real_values(
+    plan: ClusterPlan,
+    state: StateFile | None,
+    live: Mapping[str, AddonInstance],
+    plan_salt: str | None,
+    environ: Mapping[str, str],
+) -> tuple[list[Change], list[str]]:
+    """The changes to execute, sensitive values restored, and the problems met.
+
+    A plan made in this process still holds its secrets and passes through
+    unchanged. ``plan_salt`` is the salt the plan was made with when known;
+    for a saved plan it is its state's (a plan made before the cluster had a
+    state used a salt that was never stored, so its hashes can't be checked).
+    """
+    salt = state.salt if state is not None and plan.state_lineage else plan_salt
+    changes: list[Change] = []
+    problems: list[str] = []
+    for change in plan.changes:
+        if change.action is Action.NOOP:
+            changes.append(change)
+            continue
+        instance = live.get(change.addon)
+        values, found = restore_sensitive(
+            change.values,
+            secret_sources=change.secret_sources,
+            salt=salt,
+            environ=environ,
+            live_values=instance.values if instance else None,
+        )
+        problems += [f"cluster {plan.name}: {change.addon}: {p}" for p in found]
+        changes.append(dataclasses.replace(change, values=values))
+    return changes, problems
 
 
 def restore_sensitive(
