@@ -6,8 +6,10 @@ versions, precheck task ids, accepted risks and the result. Each record is one
 ``write`` to a file opened with ``O_APPEND`` followed by ``fsync``, so
 concurrent writers never interleave within a line and a record that was
 appended survives a crash. A crash in the middle of a write can leave a torn
-last line without its newline; ``read`` skips it and the next ``append``
-starts on a fresh line.
+line (a ``{`` without its closing ``}``); the next ``append`` starts on a fresh
+line and ``read`` skips torn lines, since a record that was never completed
+never happened. (A writer that catches another's write in flight may also
+start on a fresh line; ``read`` skips blank lines.)
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ class Journal:
     def read(self) -> list[dict[str, Any]]:
         """Every record, oldest first; ``[]`` if there is no journal yet.
 
-        Raises ``CorruptStateError`` (naming file:line) for a damaged line,
-        except a torn last line, which a crash mid-append explains.
+        Raises ``CorruptStateError`` (naming file:line) for a damaged line
+        other than a torn one.
         """
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -67,11 +69,11 @@ class Journal:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            if _is_torn(line):
+                continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                if number == len(lines):  # no newline after it: torn by a crash
-                    continue
                 problem = f"line {number} is not valid JSON ({exc.msg})"
                 raise CorruptStateError(self.path, problem, kind="journal") from exc
             if not isinstance(record, dict):
@@ -80,6 +82,12 @@ class Journal:
                 )
             records.append(record)
         return records
+
+
+def _is_torn(line: str) -> bool:
+    # Records are one-line JSON objects: one cut short by a crash opens but never closes.
+    stripped = line.strip()
+    return stripped.startswith("{") and not stripped.endswith("}")
 
 
 def _ends_torn(fd: int) -> bool:

@@ -49,6 +49,5 @@ def assert_no_clear_secrets(
 
 def _is_under_any(path: str, roots: tuple[str, ...]) -> bool:
     return any(
-        path == root or path.startswith(root + ".") or path.startswith(root + "[")
-        for root in roots
+        path == root or path.startswith(root + ".") or path.startswith(root + "[") for root in roots
     )

@@ -86,9 +86,10 @@ def test_a_timeout_that_expires_still_names_the_holder(
     tmp_path: Path, holder: subprocess.Popen[str]
 ) -> None:
     started = time.monotonic()
-    with pytest.raises(LockError, match=rf"after waiting 0.3s by .*pid {holder.pid}"), StateStore(
-        tmp_path
-    ).lock("prod", timeout_s=0.3):
+    with (
+        pytest.raises(LockError, match=rf"after waiting 0.3s by .*pid {holder.pid}"),
+        StateStore(tmp_path).lock("prod", timeout_s=0.3),
+    ):
         pass
     assert time.monotonic() - started >= 0.3
 

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from statemgr_helpers import sample_state
+
+from reconciler.statemgr import Journal, StateStore, from_json, to_json
+from reconciler.statemgr.commands import force_unlock, state
+from reconciler.statemgr.store import with_addon
+
+# The commands as reconciler.cli registers them, without importing the other layers.
+cli = click.Group("reconciler", commands=[state, force_unlock])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    store = StateStore(tmp_path / "state")
+    prod = sample_state("prod")
+    staging = sample_state("staging")
+    staging = with_addon(dataclasses.replace(staging, addons={}), prod.addons["everest"])
+    store.write(prod)
+    store.put_addon(store.write(store.write(staging)), prod.addons["coredns"])
+    return store
+
+
+def run(store: StateStore, *args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [*args, "--state-dir", str(store.state_dir)], input=input)
+    return result.exit_code, result.output
+
+
+def test_state_list_shows_serial_lineage_and_addon_count(store: StateStore) -> None:
+    code, output = run(store, "state", "list")
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0].split() == ["CLUSTER", "SERIAL", "LINEAGE", "ADD-ONS"]
+    lineage = sample_state().lineage[:8]
+    assert lines[1].split() == ["prod", "1", lineage, "2"]
+    assert lines[2].split() == ["staging", "3", lineage, "2"]
+
+
+def test_state_list_of_an_empty_dir(tmp_path: Path) -> None:
+    code, output = run(StateStore(tmp_path), "state", "list")
+    assert code == 0 and "No state files" in output
+
+
+def test_state_show_json_is_the_file(store: StateStore) -> None:
+    code, output = run(store, "state", "show", "prod", "--json")
+    assert code == 0
+    assert output == store.paths("prod").state.read_text()
+    assert from_json(output) == store.read("prod")
+
+
+def test_state_show_is_readable_and_secrets_stay_hashed(store: StateStore) -> None:
+    code, output = run(store, "state", "show", "prod")
+    assert code == 0
+    assert "coredns 1.30.3" in output and "everest 2.4.9" in output
+    assert "accepted risks:  NodeOSRisk" in output
+    assert "precheck tasks:  task-1, task-2" in output
+    assert "password: (sensitive) sha256:" in output
+    assert "hunter2" not in output
+
+
+def test_state_show_of_an_unknown_cluster_lists_the_known_ones(store: StateStore) -> None:
+    code, output = run(store, "state", "show", "qa")
+    assert code == 1
+    assert "no state for cluster 'qa'" in output and "prod, staging" in output
+
+
+def test_state_show_of_a_corrupt_file_says_what_is_wrong(store: StateStore) -> None:
+    store.paths("prod").state.write_text("{")
+    code, output = run(store, "state", "show", "prod")
+    assert code == 1
+    assert "unreadable" in output and "not valid JSON" in output
+
+
+def test_state_rm_forgets_the_addon_atomically_and_journals_it(store: StateStore) -> None:
+    code, output = run(store, "state", "rm", "prod", "coredns")
+    assert code == 0, output
+    assert "Removed coredns from the state of prod (serial 2)" in output
+    after = store.read("prod")
+    assert after is not None and sorted(after.addons) == ["everest"] and after.serial == 2
+    assert "coredns" in from_json(store.paths("prod").backup.read_text()).addons
+    [record] = Journal(store.state_dir, "prod").read()
+    assert (record["action"], record["addon"], record["serial"]) == ("state rm", "coredns", 2)
+    assert store.lock_info("prod") is None
+
+
+def test_state_rm_of_an_unmanaged_addon_fails(store: StateStore) -> None:
+    before = store.paths("prod").state.read_text()
+    code, output = run(store, "state", "rm", "prod", "cce-hpa")
+    assert code == 1
+    assert "does not manage add-on 'cce-hpa' (managed: coredns, everest)" in output
+    assert store.paths("prod").state.read_text() == before
+
+
+def test_state_rm_refuses_while_locked_and_names_the_holder(store: StateStore) -> None:
+    before = store.paths("prod").state.read_text()
+    with store.lock("prod", operation="apply") as holder:
+        code, output = run(store, "state", "rm", "prod", "coredns")
+    assert code == 1
+    assert f"pid {holder.pid}" in output and "apply" in output
+    assert store.paths("prod").state.read_text() == before
+
+
+def test_force_unlock_prints_who_held_it(store: StateStore) -> None:
+    with store.lock("prod", operation="apply") as holder:
+        code, output = run(store, "force-unlock", "prod", "--yes")
+        assert code == 0
+        assert f"it was held by {holder.who}@{holder.host} (pid {holder.pid}, apply" in output
+        assert store.lock_info("prod") is None
+        with store.lock("prod", operation="state rm"):
+            pass
+
+
+def test_force_unlock_asks_first(store: StateStore) -> None:
+    with store.lock("prod", operation="apply") as holder:
+        code, output = run(store, "force-unlock", "prod", input="n\n")
+        assert code == 1
+        assert f"pid {holder.pid}" in output and "Aborted" in output
+        assert store.lock_info("prod") == holder
+
+
+def test_force_unlock_without_a_lock(store: StateStore) -> None:
+    code, output = run(store, "force-unlock", "prod", "--yes")
+    assert code == 0 and "no holder was recorded" in output
+
+
+@pytest.mark.parametrize(
+    "command", [["state", "list"], ["state", "show"], ["state", "rm"], ["force-unlock"]]
+)
+def test_help_shows_an_example(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and "reconciler " + " ".join(command) in result.output
+    assert "--state-dir" in result.output
+
+
+def test_round_trip_through_the_cli_preserves_the_canonical_text(store: StateStore) -> None:
+    _code, output = run(store, "state", "show", "staging", "--json")
+    assert to_json(from_json(output)) == output
