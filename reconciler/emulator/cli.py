@@ -2,9 +2,107 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from pathlib import Path
+
 import click
+
+from reconciler.emulator.scenario import (
+    Account,
+    ScenarioError,
+    demo_scenario_path,
+    generate_account,
+    load_scenario,
+)
 
 
 @click.group()
 def emulator() -> None:
     """Run the CCE emulator."""
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(?:/s)?", value.strip())
+    if match is None or float(match.group(1)) <= 0:
+        raise click.BadParameter("must be a positive number of requests per second, e.g. 50/s")
+    return float(match.group(1))
+
+
+def _probability(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise click.BadParameter("must be a probability between 0 and 1")
+    return value
+
+
+@emulator.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="TCP port (0 = any free).")
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Scenario YAML (default: the packaged demo).")
+@click.option("--project-id", help="Project id to serve (default: the scenario's).")
+@click.option("--access-key", help="Access key to accept (with --secret-key).")
+@click.option("--secret-key", help="Secret key to verify signatures with (with --access-key).")
+@click.option("--token", help="X-Auth-Token to accept (default: the scenario's, else generated).")
+@click.option("--time-scale", default=1.0, show_default=True, type=float,
+              help="Run emulated time this many times faster than real time.")
+@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Persist instances and tasks to this JSON file across restarts.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=float,
+              help="Delay every response.")
+@click.option("--error-rate", default=0.0, show_default=True, type=float,
+              callback=_probability, help="Probability of a 500.")
+@click.option("--throttle-rate", default=0.0, show_default=True, type=float,
+              callback=_probability, help="Probability of a 429 with Retry-After.")
+@click.option("--rate-limit", callback=_rate, help="Requests per second before 429, e.g. 50/s.")
+def serve(host: str, port: int, scenario_file: Path | None, project_id: str | None,
+          access_key: str | None, secret_key: str | None, token: str | None,
+          time_scale: float, state_file: Path | None, latency_ms: float, error_rate: float,
+          throttle_rate: float, rate_limit: float | None) -> None:
+    """Serve the CCE add-on API emulator over HTTP.
+
+    \b
+    Example:
+      reconciler emulator serve --port 18080 --project-id P \\
+          --access-key AK --secret-key SK --time-scale 10
+    """
+    import uvicorn
+
+    from reconciler.emulator.app import Emulator
+    from reconciler.emulator.faults import Faults
+
+    if (access_key is None) != (secret_key is None):
+        raise click.UsageError("--access-key and --secret-key go together")
+    if time_scale <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--time-scale")
+    try:
+        scenario = load_scenario(scenario_file or demo_scenario_path())
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    account = _account(scenario.account, project_id, access_key, secret_key, token)
+    emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
+                   faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
+                                 throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
+    click.echo(f"CCE emulator on http://{host}:{port}  (scenario {scenario.source})")
+    click.echo(f"  project id : {account.project_id}")
+    click.echo(f"  access key : {account.access_key}")
+    if account.secret_generated:
+        click.echo(f"  secret key : {account.secret_key}  (generated)")
+    click.echo(f"  token      : {account.token}")
+    uvicorn.run(emu.app, host=host, port=port, log_level="warning")
+
+
+def _account(base: Account | None, project_id: str | None, access_key: str | None,
+             secret_key: str | None, token: str | None) -> Account:
+    """Flags override the scenario's account field by field; what neither gives is generated."""
+    account = base or generate_account(project_id)
+    if project_id:
+        account = replace(account, project_id=project_id)
+    if access_key is not None and secret_key is not None:
+        account = replace(account, access_key=access_key, secret_key=secret_key,
+                          secret_generated=False)
+    if token:
+        account = replace(account, token=token)
+    return account

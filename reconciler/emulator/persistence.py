@@ -1,0 +1,74 @@
+"""The emulator's ``--state-file``: instances and tasks as JSON, written atomically.
+
+Templates and clusters come from the scenario and are not stored. Timestamps
+are ``clock()`` seconds, so with the default wall clock a restarted emulator
+continues operations where they were (time is lazy, see ``store``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator.store import AddonTask, ClusterTask, Instance, Operation, Risk, Store
+
+__all__ = ["FORMAT_VERSION", "load_into", "save"]
+
+FORMAT_VERSION = 1
+
+
+def _dump(store: Store) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "instances": [asdict(i) for i in store.instances.values()],
+        "addon_tasks": [asdict(t) for tasks in store.addon_tasks.values() for t in tasks],
+        "cluster_tasks": [asdict(t) for tasks in store.cluster_tasks.values() for t in tasks],
+    }
+
+
+def save(store: Store, path: Path) -> None:
+    """Temp file in the same directory, fsync, rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(_dump(store), fh, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_into(store: Store, path: Path) -> bool:
+    """Replace the store's instances and tasks with the file's; False if no file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable emulator state file: {exc}") from exc
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: unsupported emulator state format "
+                         f"{data.get('format_version')!r} (expected {FORMAT_VERSION})")
+    store.instances.clear()
+    store.by_cluster = {c: {} for c in store.clusters}
+    for raw in data["instances"]:
+        op = raw.pop("op")
+        inst = Instance(**raw, op=Operation(**op) if op else None)
+        if inst.template in store.templates:
+            store.add(inst)
+    store.addon_tasks, store.cluster_tasks = {}, {}
+    for raw in data["addon_tasks"]:
+        risks = [Risk(**r) for r in raw.pop("risks")]
+        task = AddonTask(**raw, risks=risks)
+        store.addon_tasks.setdefault(task.cluster_id, []).append(task)
+    for raw in data["cluster_tasks"]:
+        ctask = ClusterTask(**raw)
+        store.cluster_tasks.setdefault(ctask.cluster_id, []).append(ctask)
+    return True
