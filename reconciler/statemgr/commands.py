@@ -15,7 +15,7 @@ from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.statefile import to_json
 from reconciler.statemgr.store import DEFAULT_STATE_DIR, StateStore
 
-__all__ = ["force_unlock", "state", "state_dir_option"]
+__all__ = ["force_unlock", "lock_timeout_option", "state", "state_dir_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +29,19 @@ def state_dir_option(command: F) -> F:
         show_default=True,
         envvar="RECONCILER_STATE_DIR",
         help="Directory of the per-cluster state files, journals and locks.",
+    )
+    return option(command)
+
+
+def lock_timeout_option(command: F) -> F:
+    """``--lock-timeout``, shared by every command that takes a cluster's lock."""
+    option = click.option(
+        "--lock-timeout",
+        type=float,
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for a cluster's lock (0: fail at once if it is held).",
     )
     return option(command)
 
@@ -65,7 +78,8 @@ def state_list(state_dir: Path) -> None:
         rows.append((name, str(current.serial), current.lineage[:8], str(len(current.addons))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())
 
 
 @state.command("show")
@@ -89,13 +103,7 @@ def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
 @state.command("rm")
 @click.argument("cluster")
 @click.argument("addon")
-@click.option(
-    "--lock-timeout",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for the cluster's lock (0: fail at once if locked).",
-)
+@lock_timeout_option
 @state_dir_option
 def state_rm(cluster: str, addon: str, lock_timeout: float, state_dir: Path) -> None:
     """Forget ADDON of CLUSTER; the installed add-on itself is left untouched.

@@ -36,6 +36,7 @@ def test_state_list_shows_serial_lineage_and_addon_count(store: StateStore) -> N
     code, output = run(store, "state", "list")
     assert code == 0
     lines = output.splitlines()
+    assert all(line == line.rstrip() for line in lines)
     assert lines[0].split() == ["CLUSTER", "SERIAL", "LINEAGE", "ADD-ONS"]
     lineage = sample_state().lineage[:8]
     assert lines[1].split() == ["prod", "1", lineage, "2"]
