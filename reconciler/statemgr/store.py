@@ -9,11 +9,12 @@ apply performs many writes under one lock.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 from reconciler.model.state import ManagedAddon, StateFile
@@ -111,6 +112,19 @@ class StateStore:
         """Hold the cluster's lock (see ``reconciler.statemgr.lock``)."""
         with cluster_lock(self.paths(cluster_name), operation, timeout_s) as info:
             yield info
+
+    @asynccontextmanager
+    async def lock_async(
+        self, cluster_name: str, operation: str = "apply", timeout_s: float = 0.0
+    ) -> AsyncIterator[LockInfo]:
+        """``lock`` for async callers: waiting happens in a thread, not on the event loop.
+
+        Cancelled while waiting, the thread may still get the lock; it is then
+        held until the process exits (the OS drops it), so keep timeouts finite.
+        """
+        with ExitStack() as stack:
+            held = self.lock(cluster_name, operation, timeout_s)
+            yield await asyncio.to_thread(stack.enter_context, held)
 
     def lock_info(self, cluster_name: str) -> LockInfo | None:
         """The recorded lock holder, if any (informational; may be stale)."""

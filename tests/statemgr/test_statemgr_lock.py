@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -151,3 +152,31 @@ def test_a_holder_on_another_host_is_never_called_gone() -> None:
     info = dataclasses.replace(LockInfo.for_this_process("apply"), host="elsewhere", pid=1 << 30)
     assert not info.holder_is_gone()
     assert "elsewhere" in info.describe()
+
+
+async def test_the_async_lock_waits_without_blocking_the_event_loop(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    store = StateStore(tmp_path)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.02)
+
+    ticker = asyncio.create_task(tick())
+    releaser = threading.Timer(0.3, _let_go, args=(holder,))
+    releaser.start()
+    try:
+        async with store.lock_async("prod", operation="apply", timeout_s=10) as mine:
+            assert store.lock_info("prod") == mine
+    finally:
+        releaser.join()
+        ticker.cancel()
+    assert ticks >= 5
+    assert store.lock_info("prod") is None
+    with pytest.raises(LockError):
+        async with store.lock_async("prod"), store.lock_async("prod"):
+            pass
