@@ -1,0 +1,107 @@
+"""Shared pieces of the apply tests: the emulator scenario, sessions, desired files."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.apply.applier import ApplyOptions, apply_plan
+from reconciler.apply.progress import LogProgress
+from reconciler.apply.results import ApplyResult
+from reconciler.apply.waiting import WaitPolicy
+from reconciler.cloud import CloudSession, Credentials, RetryPolicy
+from reconciler.config import load_desired
+from reconciler.emulator import Emulator, load_scenario
+from reconciler.model.plan import Plan
+from reconciler.planning import PlanResult, make_plan
+from reconciler.statemgr import Journal, StateStore
+
+SCENARIO = Path(__file__).with_name("scenario.yaml")
+ENDPOINT = "https://cce.ap-southeast-1.myhuaweicloud.com"
+PROJECT = "11112222333344445555666677778888"
+MAIN_ID = "0a000000-0000-4000-8000-000000000001"
+FATAL_ID = "0a000000-0000-4000-8000-000000000002"
+TIME_SCALE = 40.0
+"""Emulated seconds per real second: an install (4 s) takes 0.1 s."""
+POLL_S = 0.05
+
+FAST_RETRY = RetryPolicy(max_attempts=6, base_delay_s=0.01, max_delay_s=0.05,
+                         max_retry_after_s=0.05)
+
+
+def new_emulator(time_scale: float = TIME_SCALE) -> Emulator:
+    return Emulator(load_scenario(SCENARIO), time_scale=time_scale)
+
+
+def credentials(emu: Emulator) -> Credentials:
+    return Credentials(access_key=emu.account.access_key, secret_key=emu.account.secret_key,
+                       project_id=emu.account.project_id, region="ap-southeast-1")
+
+
+def session_for(emu: Emulator) -> CloudSession:
+    return CloudSession(concurrency=20, credentials=credentials(emu), retry=FAST_RETRY,
+                        transport=httpx.ASGITransport(app=emu.app))
+
+
+def desired_file(tmp_path: Path, clusters: str, name: str = "desired.yaml") -> Path:
+    """A desired-state file for the test scenario; ``clusters`` is the YAML body
+    of ``clusters:`` (indented by two spaces)."""
+    path = tmp_path / name
+    path.write_text(
+        "apiVersion: reconciler/v1\n"
+        "defaults:\n"
+        "  region: ap-southeast-1\n"
+        f"  project_id: \"{PROJECT}\"\n"
+        f"  endpoint: {ENDPOINT}\n"
+        "clusters:\n" + clusters,
+        encoding="utf-8",
+    )
+    return path
+
+
+def options(**overrides: Any) -> ApplyOptions:
+    wait = WaitPolicy(timeout_s=overrides.pop("timeout_s", 10.0), poll_interval_s=POLL_S,
+                      abnormal_grace_s=overrides.pop("abnormal_grace_s", 1.0))
+    return ApplyOptions(wait=wait, precheck_timeout_s=overrides.pop("precheck_timeout_s", 10.0),
+                        **overrides)
+
+
+async def plan(session: CloudSession, store: StateStore, path: Path,
+               environ: Mapping[str, str] | None = None) -> PlanResult:
+    desired = load_desired([path], environ=environ)
+    return await make_plan(desired, session, store)
+
+
+async def plan_and_apply(session: CloudSession, store: StateStore, path: Path,
+                         environ: Mapping[str, str] | None = None,
+                         **opts: Any) -> tuple[Plan, ApplyResult, str]:
+    """Plan ``path`` and apply the plan; returns the plan, result and progress log."""
+    planned = await plan(session, store, path, environ)
+    log = io.StringIO()
+    result = await apply_plan(planned.plan, session, store, salts=planned.salts,
+                              options=options(**opts), progress=LogProgress(log))
+    return planned.plan, result, log.getvalue()
+
+
+def journal(store: StateStore, cluster: str) -> list[dict[str, Any]]:
+    return Journal(store.state_dir, cluster).read()
+
+
+def live(emu: Emulator, cluster_id: str) -> dict[str, tuple[str, str]]:
+    """Template → (version, status) of the cluster's instances, as the emulator sees them now."""
+    return {i.template: (i.version, i.status)
+            for i in emu.store.list_instances(cluster_id, time.time())}
+
+
+def actions(p: Plan, cluster: str) -> dict[str, str]:
+    cp = next(c for c in p.clusters if c.name == cluster)
+    return {c.addon: c.action.value for c in cp.changes}
+
+
+def names(items: Sequence[Any]) -> list[str]:
+    return [getattr(i, "addon", "") for i in items]
