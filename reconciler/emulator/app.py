@@ -106,8 +106,15 @@ class Emulator:
         if self.state_file is not None:
             load_into(self.store, self.state_file)
 
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await self._asgi(scope, receive, send)
+
+        # A plain function, not a bound method: uvicorn's interface detection
+        # would take a bound method for ASGI2.
+        self.app: Callable[[Scope, Receive, Send], Awaitable[None]] = app
+
     # --- ASGI ---------------------------------------------------------------------------
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
