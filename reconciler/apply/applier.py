@@ -40,7 +40,8 @@ from reconciler.apply.results import (
 )
 from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
 from reconciler.cloud import CceClient, CloudError, CloudSession, NotFoundError
-from reconciler.model.live import AddonInstance, AddonTemplate, Cluster
+from reconciler.engine.secrets import sensitive_leaves
+from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, Cluster
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan
 from reconciler.model.state import StateFile
 from reconciler.statemgr import Journal, LockError, StateError, StateStore
@@ -176,26 +177,39 @@ class _ClusterRun:
         if cp.errors:
             return self._done("the plan has errors for this cluster: "
                               + "; ".join(str(d) for d in cp.errors))
-        if not cp.has_changes:
+        if not cp.has_changes and not self._state_behind():
             return self._done()
         self.progress.step(cp.name, "waiting for the state lock")
-        with contextlib.ExitStack() as held:
-            timeout = self.options.lock_timeout_s
-            lock = self.store.lock(cp.name, operation="apply", timeout_s=timeout)
-            try:
-                if self.options.lock_timeout_s == 0:
-                    held.enter_context(lock)
-                else:
-                    # Waiting for a lock must not stall the other clusters.
-                    await asyncio.to_thread(held.enter_context, lock)
-            except LockError as err:
-                return self._done(str(err))
-            try:
-                return await self._locked()
-            except StateError as err:
-                return self._done(f"state: {err}")
-            except CloudError as err:
-                return self._done(f"cannot read or change the cluster: {err}")
+        lock = self.store.lock_async(
+            cp.name, operation="apply", timeout_s=self.options.lock_timeout_s
+        )
+        try:
+            async with lock:
+                try:
+                    return await self._locked()
+                except StateError as err:
+                    return self._done(f"state: {err}")
+                except CloudError as err:
+                    return self._done(f"cannot read or change the cluster: {err}")
+        except LockError as err:
+            return self._done(str(err))
+
+    def _state_behind(self) -> bool:
+        """True if the state records another version than a no-op's live one:
+        a run that died between an add-on's write and its state write."""
+        try:
+            state = self.store.read(self.cp.name)
+        except StateError:
+            return False  # the plan already reports it
+        if state is None:
+            return False
+        return any(
+            (entry := state.addons.get(c.addon)) is not None
+            and entry.uid == c.instance_id
+            and entry.version != c.after_version
+            for c in self.cp.changes
+            if c.action is Action.NOOP and c.instance_id
+        )
 
     async def _locked(self) -> ClusterResult:
         cp = self.cp
@@ -224,6 +238,7 @@ class _ClusterRun:
         stopped: dict[str, str] = {}
         for change in changes:
             if change.action is Action.NOOP:
+                state = self._catch_up(change, live.get(change.addon), state)
                 continue
             bad_deps = [d for d in change.depends_on if d in stopped]
             if change.addon in blocked:
@@ -309,6 +324,48 @@ class _ClusterRun:
                 )
             )
         return outcome
+
+    def _catch_up(
+        self, change: Change, instance: AddonInstance | None, state: StateFile
+    ) -> StateFile:
+        """Record a no-op's live version when the state is behind it (the
+        previous run wrote the add-on, then died before writing the state)."""
+        entry = state.addons.get(change.addon)
+        if (
+            entry is None
+            or instance is None
+            or entry.uid != instance.uid
+            or entry.version == instance.version
+            or instance.status.status not in READY_STATUSES
+        ):
+            return state
+        state = self.store.put_addon(
+            state,
+            managed_addon(
+                name=change.addon,
+                uid=instance.uid,
+                version=instance.version,
+                values=instance.values,
+                sensitive_paths=sensitive_leaves(instance.values, entry.sensitive_paths),
+                salt=state.salt,
+                plan_id=self.plan_id,
+            ),
+        )
+        self.journal.append(
+            journal_record(
+                cluster=self.cp.name,
+                addon=change.addon,
+                action="record",
+                result="recorded",
+                plan_id=self.plan_id,
+                from_version=entry.version,
+                to_version=instance.version,
+                instance_id=instance.uid,
+                message="the state was behind the live add-on (an earlier apply was"
+                " interrupted); recorded it as it is",
+            )
+        )
+        return state
 
     def _result(
         self,
