@@ -10,8 +10,12 @@ and say that the position is approximate.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from functools import cached_property
+
+_LOOKBACK = 200
+"""How many source lines before a changed region may have produced its lines."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class LineMap:
     def __init__(self, source: str, rendered: str) -> None:
         self._source = source.splitlines()
         self._rendered = rendered.splitlines()
+        self._shapes: dict[int, re.Pattern[str] | None] = {}
 
     @cached_property
     def _mapping(self) -> list[tuple[int, bool]]:
@@ -40,9 +45,31 @@ class LineMap:
                 # Same line, or the same line with an expression substituted.
                 mapping.extend((i1 + k, True) for k in range(j2 - j1))
             elif tag in ("replace", "insert"):
-                last = max(i1, i2 - 1)
-                mapping.extend((min(i1 + k, last), False) for k in range(j2 - j1))
+                mapping.extend(
+                    (self._producer(self._rendered[j1 + k], i1, i2, k), False)
+                    for k in range(j2 - j1)
+                )
         return mapping
+
+    def _producer(self, rendered_line: str, i1: int, i2: int, offset: int) -> int:
+        """The source line whose shape (expressions as wildcards) produced ``rendered_line``:
+        first within ``[i1, i2)``, then going back (a loop body repeated after its first
+        iteration was aligned). Else the closest line."""
+        for index in [*range(i1, i2), *range(i1 - 1, max(i1 - _LOOKBACK, 0) - 1, -1)]:
+            pattern = self._shape(index)
+            if pattern is not None and pattern.fullmatch(rendered_line):
+                return index
+        return min(i1 + offset, max(i1, i2 - 1))
+
+    def _shape(self, index: int) -> re.Pattern[str] | None:
+        if index not in self._shapes:
+            line = self._source[index]
+            if "{%" in line:
+                self._shapes[index] = None  # a block tag renders to nothing (trim_blocks)
+            else:
+                parts = re.split(r"\{\{.*?\}\}", line)
+                self._shapes[index] = re.compile(".*?".join(re.escape(p) for p in parts))
+        return self._shapes[index]
 
     def source_position(self, line: int, column: int) -> SourcePosition:
         """1-based rendered position → 1-based source position."""

@@ -28,7 +28,7 @@ from reconciler.config.render import SecretTokens, render
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
-from reconciler.config.yamlnodes import YamlSyntaxError, compose, to_data
+from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, to_data
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
@@ -136,10 +136,7 @@ def read_var_file(path: str, problems: list[Diagnostic]) -> dict[str, Any]:
     try:
         root = compose(text)
     except YamlSyntaxError as err:
-        at = err.at
-        problems.append(
-            Diagnostic(path, at.line if at else 0, at.column if at else 0, "", err.message)
-        )
+        problems.append(_syntax_diagnostic(err, path, None))
         return {}
     data, duplicates = to_data(root) if root is not None else ({}, [])
     for duplicate in duplicates:
@@ -191,26 +188,7 @@ def _load_file(
     try:
         root = compose(rendered.text)
     except YamlSyntaxError as err:
-        line = column = 0
-        message = err.message
-        if err.at is not None:
-            mapped = LineMap(text, rendered.text).source_position(err.at.line, err.at.column)
-            line, column = mapped.line, mapped.column
-            if not mapped.exact:
-                message += (
-                    f" [position approximate: Jinja2 block tags move lines; line "
-                    f"{mapped.rendered_line} of the rendered file]"
-                )
-        problems.append(
-            Diagnostic(
-                file,
-                line,
-                column,
-                "",
-                message,
-                "check indentation, colons and quoting near this position",
-            )
-        )
+        problems.append(_syntax_diagnostic(err, file, LineMap(text, rendered.text)))
         return None
     if root is None:
         problems.append(
@@ -238,6 +216,35 @@ def _load_file(
             )
         )
     return source
+
+
+def _syntax_diagnostic(err: YamlSyntaxError, file: str, linemap: LineMap | None) -> Diagnostic:
+    """A YAML syntax error at its source position, with where the broken construct began."""
+
+    def mapped(at: Position) -> tuple[int, int, str]:
+        if linemap is None:
+            return at.line, at.column, ""
+        position = linemap.source_position(at.line, at.column)
+        note = ""
+        if not position.exact:
+            note = (
+                f" [position approximate: Jinja2 block tags move lines; line "
+                f"{position.rendered_line} of the rendered file]"
+            )
+        return position.line, position.column, note
+
+    line = column = 0
+    message = err.message
+    if err.at is not None:
+        line, column, note = mapped(err.at)
+        message += note
+    if err.context:
+        message += f" ({err.context}"
+        if err.context_at is not None:
+            context_line, context_column, _ = mapped(err.context_at)
+            message += f" that starts at line {context_line}, column {context_column}"
+        message += ")"
+    return Diagnostic(file, line, column, "", message, err.hint)
 
 
 def _file_vars(

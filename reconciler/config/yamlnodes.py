@@ -38,10 +38,22 @@ class DuplicateKey:
 
 
 class YamlSyntaxError(Exception):
-    def __init__(self, message: str, at: Position | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        at: Position | None,
+        *,
+        hint: str = "check indentation, colons and quoting near this position",
+        context: str = "",
+        context_at: Position | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.at = at
+        self.hint = hint
+        self.context = context
+        """What the parser was inside of (``while parsing a flow sequence``)."""
+        self.context_at = context_at
 
 
 def position_of(node: yaml.Node) -> Position:
@@ -62,17 +74,24 @@ def compose(text: str) -> yaml.Node | None:
         if loader.check_node():
             extra = loader.get_node()
             raise YamlSyntaxError(
-                "a file holds one YAML document; found a second one (`---`)",
+                "a file holds one YAML document; found a second one",
                 position_of(extra) if extra is not None else None,
+                hint="put each document in its own file, or remove the `---` line",
             )
         return node
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         at = Position(mark.line + 1, mark.column + 1) if mark else None
+        context_at = None
+        if err.context_mark is not None and err.problem_mark is not None:
+            context_at = Position(err.context_mark.line + 1, err.context_mark.column + 1)
         problem = err.problem or err.context or "invalid YAML"
-        if err.context and err.problem:
-            problem = f"{err.context}: {err.problem}"
-        raise YamlSyntaxError(f"YAML syntax error: {problem}", at) from None
+        raise YamlSyntaxError(
+            f"YAML syntax error: {problem}",
+            at,
+            context=(err.context or "") if err.problem else "",
+            context_at=context_at,
+        ) from None
     except yaml.YAMLError as err:
         raise YamlSyntaxError(f"YAML error: {err}", None) from None
     finally:
