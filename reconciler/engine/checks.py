@@ -9,6 +9,7 @@ this cluster, the flavor names of the version.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -155,7 +156,7 @@ def _compare_types(value: JSON, default: JSON, path: str, segments: list[str],
     shows_default = expected not in ("map", "list")
     if shows_default and not secrets.path_is_sensitive(segments, ".".join(segments),
                                                         addon.sensitive):
-        hint += f", like the template default {default!r}"
+        hint += f", like the template default {json.dumps(default)}"
     found.append(diagnostic(
         cluster, addon, path,
         f"is a {actual}, but the template default of `{addon.name}` is a {expected}", hint))

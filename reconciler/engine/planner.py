@@ -96,8 +96,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
         state_lineage=state.lineage if state else "", state_serial=state.serial if state else 0,
     )
     if not isinstance(live, LiveCluster):
-        error = live or checks.diagnostic(spec, None, "", "the cluster was not read")
-        return replace(header, errors=(error,))
+        return replace(header, errors=(_unread(spec, live),))
     ctx = _Cluster(spec=spec, live=live, templates=templates, state=state, salt=salt,
                    instances=_by_template(live.instances))
     ctx.errors.extend(checks.dependency_problems(spec))
@@ -123,6 +122,15 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
         errors=tuple(ctx.errors),
         readiness=readiness,
     )
+
+
+def _unread(spec: ClusterSpec, problem: Diagnostic | None) -> Diagnostic:
+    """The reason a cluster could not be read, pointing at its block in the file."""
+    located = checks.diagnostic(spec, None, "", problem.message if problem else
+                                "the cluster was not read", problem.hint if problem else "")
+    if problem is None or problem.file:
+        return problem or located
+    return located
 
 
 def _by_template(instances: tuple[AddonInstance, ...]) -> dict[str, AddonInstance]:
@@ -224,8 +232,9 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         return
     full = merge_layers(defaults, live_values, addon, desired_values, ctx.live.cluster,
                         ctx.spec.project_id)
+    declared = secrets.declared_paths(addon.sensitive)
     field_changes = diff_values(live_values or {}, full.values, ignore=addon.ignore_changes,
-                                sensitive=addon.sensitive, schema=defaults.values,
+                                sensitive=declared, schema=defaults.values,
                                 salt=ctx.salt)
     action, reason = _choose(ctx, addon, version, instance, bool(field_changes))
     if instance is not None and action is not Action.NOOP and _blocked_mid_operation(
@@ -243,7 +252,7 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         values=full.values,
         field_changes=field_changes,
         provenance=full.provenance,
-        sensitive_paths=secrets.sensitive_leaves(full.values, addon.sensitive),
+        sensitive_paths=secrets.sensitive_leaves(full.values, declared),
         secret_sources=dict(addon.sensitive),
         reason=reason,
         depends_on=addon.depends_on,

@@ -8,7 +8,8 @@ A leaf is sensitive when the user declared it (it came from ``secret()``,
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.engine import paths
@@ -56,6 +57,19 @@ def _collect(node: JSON, path: str, secret_key: bool, declared: tuple[str, ...],
         return
     if secret_key or holds_secret_key(node) or any(paths.covers(d, path) for d in declared):
         found.add(path)
+
+
+_DOTTED_INDEX = re.compile(r"\.(\d+)(?=[.\[]|$)")
+
+
+def declared_paths(declared: Iterable[str]) -> frozenset[str]:
+    """Declared sensitive paths in both list-index spellings: ``custom.list.0``
+    (as a dotted key list may write it) and ``custom.list[0]`` (ours)."""
+    found = set()
+    for path in declared:
+        found.add(path)
+        found.add(_DOTTED_INDEX.sub(r"[\1]", path))
+    return frozenset(found)
 
 
 def redact(value: JSON, salt: str) -> JSON:

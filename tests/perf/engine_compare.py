@@ -15,7 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
-from builders import (
+from engine_builders import (
     autoscaler_template,
     cluster,
     cluster_spec,
