@@ -5,6 +5,7 @@ The emulator verifies our AK/SK signatures from the wire on every request."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -286,3 +287,22 @@ async def test_unknown_emulator_scenario_names_the_known_ones(tmp_path: Path) ->
     async with CloudSession(state_dir=tmp_path) as session:
         with pytest.raises(CloudError, match="demo"):
             session.client("emulator://nope", "r", "")
+
+
+async def test_client_rate_limit_keeps_under_the_gateway_limit() -> None:
+    """The emulator's gateway allows 40 requests/s (burst 40). 50 quick reads
+    overrun it without a client limit, and never with one at 35/s."""
+
+    async def burst(**args: Any) -> int:
+        emulator = Emulator(load_scenario(demo_scenario_path()), clock=FakeClock())
+        emulator.faults.rate_limit_per_s = 40
+        emulator.faults.retry_after_s = 0
+        transport = httpx.ASGITransport(app=emulator.app)
+        target = Target(emulator, FakeClock(), "http://cce.local", transport)
+        async with target.session(**args) as (session, client):
+            await asyncio.gather(*(client.get_cluster(PROD) for _ in range(50)))
+            return session.request_count
+
+    patient = RetryPolicy(max_attempts=20, base_delay_s=0.05, max_delay_s=0.3)
+    assert await burst(retry=patient) > 50  # throttled, then retried through
+    assert await burst(rate_limit_per_s=35.0) == 50
