@@ -55,7 +55,8 @@ class LineMap:
         """The source line whose shape (expressions as wildcards) produced ``rendered_line``:
         first within ``[i1, i2)``, then going back (a loop body repeated after its first
         iteration was aligned). Else the closest line."""
-        for index in [*range(i1, i2), *range(i1 - 1, max(i1 - _LOOKBACK, 0) - 1, -1)]:
+        candidates: list[int] = [*range(i1, i2), *range(i1 - 1, max(i1 - _LOOKBACK, 0) - 1, -1)]
+        for index in candidates:
             pattern = self._shape(index)
             if pattern is not None and pattern.fullmatch(rendered_line):
                 return index

@@ -7,9 +7,9 @@ touches the network.
 
 How variables reach a file, later winning: the file's own ``vars:`` block <
 ``--var-file`` files (in order) < ``--var k=v``. The ``vars:`` block is read
-in a first, lenient pass over the file (so it may use ``env()`` and the
-command-line variables, but not other entries of the same block); the second,
-strict pass renders the whole file with the merged variables.
+in first, lenient passes over the file (so it may use ``env()``, the
+command-line variables and each other, in any order); the second, strict pass
+renders the whole file with the merged variables.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from reconciler.model.sensitive import sensitive_hash
 
 _ENDPOINT = re.compile(r"^(https?|emulator)://\S+$")
 _HAS_VARS_BLOCK = re.compile(r"^vars\s*:", re.MULTILINE)
+_VARS_ROUNDS = 10
+"""Lenient renders of a ``vars:`` block before its entries count as circular."""
 
 
 def load_desired(
@@ -177,7 +179,7 @@ def _load_file(
     except (OSError, UnicodeDecodeError) as err:
         problems.append(Diagnostic(file, 0, 0, "", f"cannot read file: {_os_reason(err)}"))
         return None
-    variables = {**_file_vars(text, file, outer_vars, environ, tokens), **outer_vars}
+    variables = {**_file_vars(text, file, outer_vars, environ, tokens, problems), **outer_vars}
     rendered = render(text, file, variables=variables, environ=environ, tokens=tokens)
     for problem in rendered.problems:
         problems.append(
@@ -253,21 +255,46 @@ def _file_vars(
     outer_vars: Mapping[str, Any],
     environ: Mapping[str, str],
     tokens: SecretTokens,
+    problems: list[Diagnostic],
 ) -> dict[str, Any]:
-    """The file's own ``vars:`` block, from a lenient first render (problems are
-    reported by the strict second pass)."""
-    if not _HAS_VARS_BLOCK.search(text):
+    """The file's own ``vars:`` block, its entries resolved against each other.
+
+    Lenient renders (undefined → empty) repeated until the block stops
+    changing, so an entry may use another entry whatever their order. The
+    strict second pass then reports whatever is still undefined.
+    """
+    found = _HAS_VARS_BLOCK.search(text)
+    if found is None:
         return {}
-    first = render(text, file, variables=outer_vars, environ=environ, tokens=tokens, strict=False)
-    if first.text is None:
-        return {}
-    try:
-        root = compose(first.text)
-    except YamlSyntaxError:
-        return {}
-    data, _ = to_data(root) if root is not None else (None, [])
-    block = data.get("vars") if isinstance(data, dict) else None
-    return block if isinstance(block, dict) else {}
+    block: dict[str, Any] = {}
+    for _ in range(_VARS_ROUNDS):
+        variables = {**block, **outer_vars}
+        lenient = render(
+            text, file, variables=variables, environ=environ, tokens=tokens, strict=False
+        )
+        if lenient.text is None:
+            return block
+        try:
+            root = compose(lenient.text)
+        except YamlSyntaxError:
+            return block
+        data, _ = to_data(root) if root is not None else (None, [])
+        new_block = data.get("vars") if isinstance(data, dict) else None
+        if not isinstance(new_block, dict) or new_block == block:
+            return block if isinstance(new_block, dict) else {}
+        block = new_block
+    line = text.count("\n", 0, found.start()) + 1
+    problems.append(
+        Diagnostic(
+            file,
+            line,
+            1,
+            "vars",
+            "the entries of `vars:` refer to each other in a loop",
+            "make sure no entry depends, directly or through others, on itself",
+        )
+    )
+    return block
 
 
 def _select(
