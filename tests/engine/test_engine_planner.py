@@ -1,0 +1,229 @@
+"""Planner behaviour the table-driven cases can't reach through a desired-state
+file (the config layer rejects those inputs first) or don't show in their
+projection: full values of a change, salts, ordering rules, fingerprints."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from engine_builders import (
+    autoscaler_template,
+    cluster_spec,
+    coredns_template,
+    coredns_values,
+    desired,
+    instance,
+    live,
+    spec,
+    templates,
+)
+
+from reconciler.engine import fingerprint_instances, plan_changes
+from reconciler.engine.checks import dependency_problems, find_cycle, version_key
+from reconciler.engine.order import apply_order
+from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.live import AddonTemplate, InstanceStatus
+from reconciler.model.plan import Action, Change, ClusterPlan, Plan
+from reconciler.model.sensitive import sensitive_hash
+from reconciler.model.state import ManagedAddon, StateFile
+
+
+def state(**versions: str) -> StateFile:
+    return StateFile(lineage="lin", serial=3, cluster_name="prod-eu", cluster_id="c", salt="st",
+                     addons={n: ManagedAddon(name=n, uid=f"uid-{n}", version=v, values={},
+                                             values_digest="", applied_at="")
+                             for n, v in versions.items()})
+
+
+def plan_one(*addons: object, instances: tuple[object, ...] = (), st: StateFile | None = None,
+             catalog: dict[str, AddonTemplate] | None = None, k8s: str = "v1.28.3-r0",
+             **cluster_fields: object) -> ClusterPlan:
+    wanted = desired(cluster_spec(*addons, **cluster_fields))  # type: ignore[arg-type]
+    plan = plan_changes(wanted, {"prod-eu": live(*instances, k8s=k8s)},  # type: ignore[arg-type]
+                        catalog or templates(), {"prod-eu": st}, plan_id="p", tool_version="t")
+    (cluster,) = plan.clusters
+    return cluster
+
+
+def change(cluster: ClusterPlan, name: str) -> Change:
+    return next(c for c in cluster.changes if c.addon == name)
+
+
+def test_upgrade_sends_full_values_keeping_console_edits() -> None:
+    live_values = coredns_values(cache_ttl=300)
+    cluster = plan_one(spec("coredns", version="1.30.33"),
+                       instances=(instance("coredns", "1.29.4", live_values),),
+                       st=state(coredns="1.29.4"))
+    upgrade = change(cluster, "coredns")
+    assert upgrade.action is Action.UPGRADE
+    assert upgrade.values == live_values  # every key sent, the edited one kept
+    assert upgrade.provenance["custom.cache_ttl"] == "live"
+    assert upgrade.field_changes == ()
+    assert (cluster.state_lineage, cluster.state_serial) == ("lin", 3)
+
+
+def test_noop_changes_carry_no_values() -> None:
+    cluster = plan_one(spec("coredns", version="1.30.33"),
+                       instances=(instance("coredns", "1.30.33", coredns_values()),),
+                       st=state(coredns="1.30.33"))
+    noop = change(cluster, "coredns")
+    assert noop.action is Action.NOOP and noop.values == {} and not cluster.has_changes
+
+
+def test_secret_values_live_only_in_change_values() -> None:
+    addon = spec("autoscaler", version="1.29.17",
+                 values={"custom": {"password": "hunter2-new"}},
+                 sensitive={"custom.password": ("AUTOSCALER_TOKEN",)})
+    old = {"basic": {"region": "ap-southeast-1"}, "custom": {"password": "hunter2-old"}}
+    cluster = plan_one(addon, instances=(instance("autoscaler", "1.29.17", old),),
+                       st=state(autoscaler="1.29.17"))
+    update = change(cluster, "autoscaler")
+    assert update.values["custom"]["password"] == "hunter2-new"
+    assert update.sensitive_paths >= {"custom.password"}
+    assert update.secret_sources == {"custom.password": ("AUTOSCALER_TOKEN",)}
+    (secret,) = [f for f in update.field_changes if f.path == "custom.password"]
+    assert secret.sensitive and secret.after == sensitive_hash("hunter2-new", "st")
+    assert "hunter2" not in repr(replace(update, values={}))
+
+
+def test_salts_argument_wins_over_the_state_salt() -> None:
+    addon = spec("autoscaler", version="1.29.17", values={"custom": {"password": "x"}})
+    wanted = desired(cluster_spec(addon))
+    plan = plan_changes(wanted, {"prod-eu": live()}, templates(), {"prod-eu": state()},
+                        plan_id="p", tool_version="t", salts={"prod-eu": "fresh"})
+    install = plan.clusters[0].changes[0]
+    (secret,) = [f for f in install.field_changes if f.path == "custom.password"]
+    assert secret.after == sensitive_hash("x", "fresh")
+
+
+def test_dependency_problems_are_reported_with_the_cycle() -> None:
+    cluster = cluster_spec(
+        spec("a", depends_on=("b",)), spec("b", depends_on=("c",)), spec("c", depends_on=("a",)),
+        spec("d", depends_on=("d", "zz", "e")), spec("e", state="absent"))
+    messages = [d.message for d in dependency_problems(cluster)]
+    assert "`d` depends on itself" in messages
+    assert "`d` depends on `zz`, which this cluster does not declare" in messages
+    assert "`d` depends on `e`, which is declared state: absent" in messages
+    assert "depends_on has a cycle: a → b → c → a" in messages
+
+
+def test_find_cycle_none_for_a_dag() -> None:
+    assert find_cycle({"a": ("b", "c"), "b": ("c",), "c": ()}) == []
+
+
+def test_cyclic_plan_still_orders_every_change_and_reports_the_error() -> None:
+    cluster = plan_one(spec("coredns", version="1.30.33", depends_on=("autoscaler",)),
+                       spec("autoscaler", version="1.29.17", depends_on=("coredns",)),
+                       st=state())
+    assert [c.addon for c in cluster.changes] == ["coredns", "autoscaler"]  # file order
+    assert any("cycle" in d.message for d in cluster.errors)
+
+
+def test_apply_order_deletes_dependents_first_then_installs_dependencies_first() -> None:
+    changes = [
+        Change("web", Action.INSTALL, depends_on=("db",)),
+        Change("db", Action.INSTALL),
+        Change("old-db", Action.DELETE),
+        Change("old-web", Action.DELETE, depends_on=("old-db",)),
+        Change("pruned", Action.DELETE),
+        Change("cache", Action.NOOP),
+    ]
+    index = {"web": 0, "db": 1, "old-db": 2, "old-web": 3, "cache": 4}
+    assert [c.addon for c in apply_order(changes, index)] == [
+        "old-web", "old-db", "pruned", "db", "web", "cache"]
+
+
+def test_fingerprint_ignores_listing_order_but_not_content() -> None:
+    a = instance("coredns", "1.30.33", coredns_values())
+    b = instance("npd", "1.19.1", {"custom": {}})
+    assert fingerprint_instances([a, b]) == fingerprint_instances([b, a])
+    changed = replace(a, values=coredns_values(cache_ttl=31))
+    unhealthy = replace(a, status=InstanceStatus(status="abnormal"))
+    upgraded = replace(a, version="1.31.0")
+    prints = {fingerprint_instances(x) for x in ([a, b], [changed, b], [unhealthy, b],
+                                                 [upgraded, b], [a])}
+    assert len(prints) == 5
+
+
+def test_unreadable_cluster_keeps_a_located_diagnostic_and_plans_nothing() -> None:
+    problem = Diagnostic("endpoint", 0, 0, "clusters.prod-eu", "HTTP 401: bad credentials")
+    wanted = desired(cluster_spec(spec("coredns")))
+    plan = plan_changes(wanted, {"prod-eu": problem}, templates(), {}, plan_id="p",
+                        tool_version="t")
+    assert plan.clusters[0].errors == (problem,) and plan.clusters[0].changes == ()
+    missing = plan_changes(wanted, {}, templates(), {}, plan_id="p", tool_version="t")
+    assert "was not read" in missing.clusters[0].errors[0].message
+    assert missing.has_errors
+
+
+def test_absent_addon_already_deleting_is_a_noop() -> None:
+    cluster = plan_one(spec("coredns", state="absent"),
+                       instances=(instance("coredns", "1.30.33", {}, status="deleting"),),
+                       st=state(coredns="1.30.33"))
+    assert change(cluster, "coredns").action is Action.NOOP and not cluster.errors
+
+
+def test_prune_skips_instances_already_deleting_and_refuses_busy_ones() -> None:
+    cluster = plan_one(spec("coredns", version="1.30.33"), prune=True,
+                       instances=(instance("coredns", "1.30.33", coredns_values()),
+                                  instance("npd", "1.19.1", {}, status="deleting"),
+                                  instance("autoscaler", "1.29.17", {}, status="upgrading")),
+                       st=state(coredns="1.30.33"))
+    assert [c.addon for c in cluster.changes] == ["coredns"]
+    (error,) = cluster.errors
+    assert "cannot delete `autoscaler` (prune: true)" in error.message
+
+
+def test_live_version_dropped_from_catalog_plans_with_a_warning() -> None:
+    cluster = plan_one(spec("coredns", values={"custom": {"cache_ttl": 31}}),
+                       instances=(instance("coredns", "1.20.0", coredns_values()),),
+                       st=state(coredns="1.20.0"))
+    update = change(cluster, "coredns")
+    assert update.action is Action.UPDATE and update.after_version == "1.20.0"
+    assert [d.severity for d in cluster.errors] == ["warning"]
+    assert "no longer in the template catalog" in cluster.errors[0].message
+
+
+def test_same_version_is_not_rechecked_against_the_cluster() -> None:
+    # The cluster moved on to v1.30; the running 1.29.4 no longer "supports" it,
+    # but keeping it is not a new choice, so no error (an upgrade would be checked).
+    cluster = plan_one(spec("coredns", version="1.29.4", values={"custom": {"cache_ttl": 1}}),
+                       instances=(instance("coredns", "1.29.4", coredns_values()),),
+                       st=state(coredns="1.29.4"), k8s="v1.30.1-r0")
+    assert not cluster.errors
+    assert change(cluster, "coredns").action is Action.UPDATE
+    upgrade = plan_one(spec("coredns", version="1.29.4"),
+                       instances=(instance("coredns", "1.30.33", coredns_values()),),
+                       st=state(coredns="1.30.33"), k8s="v1.30.1-r0")
+    assert "does not support this cluster" in upgrade.errors[0].message
+
+
+def test_planning_is_pure_and_repeatable() -> None:
+    live_values = coredns_values(cache_ttl="30")
+    before = repr(live_values)
+    catalog = {"coredns": coredns_template(), "autoscaler": autoscaler_template()}
+    args = (spec("coredns", version="1.30.33", flavor="5000"),
+            spec("autoscaler", version="1.29.17"))
+    first = plan_one(*args, instances=(instance("coredns", "1.29.4", live_values),),
+                     catalog=catalog)
+    second = plan_one(*args, instances=(instance("coredns", "1.29.4", live_values),),
+                      catalog=catalog)
+    assert first == second
+    assert repr(live_values) == before
+
+
+def test_plan_carries_identity_and_counts() -> None:
+    wanted = desired(cluster_spec(spec("coredns", version="1.30.33")))
+    plan = plan_changes(wanted, {"prod-eu": live()}, templates(), {}, plan_id="plan-9",
+                        tool_version="0.1.0")
+    assert isinstance(plan, Plan)
+    assert (plan.plan_id, plan.tool_version, plan.desired_digest, plan.files) == (
+        "plan-9", "0.1.0", "d" * 64, ("prod.yaml",))
+    assert plan.count(Action.INSTALL) == 1 and plan.has_changes
+    assert plan.clusters[0].kubernetes_version == "v1.28.3-r0"
+    assert plan.clusters[0].live_fingerprint == fingerprint_instances([])
+
+
+def test_version_key_orders_numerically() -> None:
+    ordered = sorted(["1.30.4", "1.30.33", "1.9.0", "1.30.33-r1"], key=version_key)
+    assert ordered == ["1.9.0", "1.30.4", "1.30.33", "1.30.33-r1"]
