@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from reconciler import __version__
+from reconciler.apply.commands import apply_command, import_command
+from reconciler.commands.plan import plan_command, show_command
 from reconciler.config.command import schema, validate
 from reconciler.emulator.cli import emulator
 from reconciler.statemgr.commands import force_unlock, state
@@ -23,9 +25,13 @@ def cli() -> None:
 
 cli.add_command(emulator)
 cli.add_command(validate)
+cli.add_command(plan_command)
+cli.add_command(show_command)
 cli.add_command(schema)
 cli.add_command(state)
 cli.add_command(force_unlock)
+cli.add_command(apply_command)
+cli.add_command(import_command)
 
 
 def main() -> None:

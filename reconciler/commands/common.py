@@ -1,0 +1,86 @@
+"""Options and helpers shared by the commands that read desired-state files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.config import load_desired
+from reconciler.model.desired import DesiredState
+from reconciler.model.diagnostics import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_STATE_DIR = Path(".reconciler/state")
+
+
+def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="--var")
+        out[key] = value
+    return out
+
+
+def desired_options(func: F) -> F:
+    """FILE… plus --var, --var-file, --cluster, --endpoint, --state-dir,
+    --parallelism, --format, --no-color, -v (the flags of plan/apply/drift)."""
+    decorators = [
+        click.argument(
+            "files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+        ),
+        click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
+                     help="Set a template variable (repeatable)."),
+        click.option("--var-file", "var_files", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="YAML file of variables (repeatable)."),
+        click.option("--cluster", "clusters", multiple=True, metavar="NAME",
+                     help="Only these clusters (repeatable)."),
+        click.option("--endpoint", default=None, metavar="URL",
+                     help="Override every cluster's endpoint (e.g. emulator://demo)."),
+        click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=DEFAULT_STATE_DIR, show_default=True,
+                     help="Directory of the per-cluster state files."),
+        click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
+                     show_default=True, help="Clusters processed at once."),
+        click.option("--no-color", is_flag=True, help="Never colour the output."),
+        click.option("-v", "--verbose", count=True, help="More diagnostics on stderr."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def load_or_exit(
+    files: Sequence[Path],
+    variables: Sequence[str],
+    var_files: Sequence[Path],
+    clusters: Sequence[str],
+    endpoint: str | None,
+) -> DesiredState:
+    """Load the desired state, or print every diagnostic and exit 1."""
+    try:
+        return load_desired(
+            list(files),
+            variables=parse_vars(variables),
+            var_files=list(var_files),
+            clusters=list(clusters),
+            endpoint=endpoint,
+        )
+    except InputError as err:
+        for diag in err.diagnostics:
+            click.echo(str(diag), err=True)
+        errors = sum(1 for d in err.diagnostics if d.severity == "error")
+        click.echo(f"{errors} error(s); nothing was sent to the cloud.", err=True)
+        raise SystemExit(1) from None
+
+
+def use_color(no_color: bool) -> bool:
+    return not no_color and sys.stdout.isatty()
+

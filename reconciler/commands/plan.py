@@ -1,0 +1,120 @@
+"""``reconciler plan`` and ``reconciler show``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from reconciler.cloud import CloudSession, Credentials
+from reconciler.commands.common import desired_options, load_or_exit, use_color
+from reconciler.model.desired import DesiredState
+from reconciler.planfile import load_plan, save_plan
+from reconciler.planning import PlanResult, make_plan
+from reconciler.statemgr import StateStore
+from reconciler.views import render_plan
+from reconciler.views.jsonplan import plan_to_json
+
+FORMATS = click.Choice(["text", "markdown", "json"])
+
+
+@click.command("plan")
+@desired_options
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the plan (JSON) for `reconciler apply PLANFILE`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes (0 none, 1 error).")
+@click.option("--precheck", is_flag=True,
+              help="Also run the server add-on prechecks and show their risks.")
+@click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
+              help="Treat a Warning risk as accepted (repeatable).")
+@click.option("--show-provenance", is_flag=True,
+              help="Show where each value comes from (default/live/desired/derived).")
+def plan_command(
+    files: Sequence[Path],
+    variables: Sequence[str],
+    var_files: Sequence[Path],
+    clusters: Sequence[str],
+    endpoint: str | None,
+    state_dir: Path,
+    parallelism: int,
+    no_color: bool,
+    verbose: int,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    precheck: bool,
+    accept_risks: Sequence[str],
+    show_provenance: bool,
+) -> None:
+    """Show what apply would change, without changing anything.
+
+    \b
+    Examples:
+      reconciler plan examples/demo.yaml
+      reconciler plan examples/demo.yaml --format markdown --out plans/demo.plan.json
+      reconciler plan envs/ --var-file envs/prod.vars.yaml --cluster prod-eu --detailed-exitcode
+    """
+    desired = load_or_exit(files, variables, var_files, clusters, endpoint)
+    try:
+        result = asyncio.run(
+            _plan(desired, state_dir, parallelism, precheck=precheck, accept_risks=accept_risks)
+        )
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    data = plan_to_json(result.plan, salts=result.salts)
+    if out is not None:
+        save_plan(out, result.plan, salts=result.salts)
+        click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
+    click.echo(
+        render_plan(data, fmt, color=use_color(no_color), show_provenance=show_provenance),
+        nl=False,
+    )
+    if result.plan.has_errors:
+        raise SystemExit(1)
+    if detailed_exitcode and result.plan.has_changes:
+        raise SystemExit(2)
+
+
+async def _plan(
+    desired: DesiredState,
+    state_dir: Path,
+    parallelism: int,
+    *,
+    precheck: bool,
+    accept_risks: Sequence[str],
+) -> PlanResult:
+    async with CloudSession(
+        concurrency=parallelism * 2,
+        credentials=Credentials.from_env(),
+        state_dir=state_dir.parent,
+    ) as session:
+        return await make_plan(
+            desired, session, StateStore(state_dir), precheck=precheck, accept_risks=accept_risks
+        )
+
+
+@click.command("show")
+@click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--no-color", is_flag=True, help="Never colour the output.")
+@click.option("--show-provenance", is_flag=True)
+def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool) -> None:
+    """Render a saved plan file.
+
+    \b
+    Example:
+      reconciler show plans/demo.plan.json --format markdown
+    """
+    import json
+
+    # Render the file's own canonical JSON: what was reviewed is what is shown.
+    load_plan(planfile)  # validates format and version, with a clear error
+    data = json.loads(planfile.read_text(encoding="utf-8"))
+    click.echo(
+        render_plan(data, fmt, color=use_color(no_color), show_provenance=show_provenance),
+        nl=False,
+    )

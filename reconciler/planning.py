@@ -1,0 +1,241 @@
+"""Plan orchestration: refresh live state over the API, read state files, plan.
+
+This is the I/O shell around the pure planner (``reconciler.engine``):
+one template list per endpoint, one cluster GET and one add-on list per
+cluster, all concurrent within the session's bounds. A cluster that can't be
+read becomes a plan error for that cluster and does not hide the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler import __version__
+from reconciler.cloud import CceClient, CloudError, CloudSession
+from reconciler.engine import plan_changes
+from reconciler.model.desired import ClusterSpec, DesiredState
+from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.live import AddonTemplate, LiveCluster
+from reconciler.model.plan import ClusterPlan, Plan
+from reconciler.model.state import StateFile
+from reconciler.statemgr import StateError, StateStore
+
+__all__ = ["PlanResult", "Refreshed", "make_plan", "refresh"]
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """Live state of the selected clusters, keyed by cluster name."""
+
+    live: Mapping[str, LiveCluster | Diagnostic]
+    templates: Mapping[str, Mapping[str, AddonTemplate] | Diagnostic]
+    """Per endpoint key (see ``_endpoint_key``): the templates by name."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    salts: Mapping[str, str]
+    """Per cluster: the salt for sensitive hashes (the state's, or a new one)."""
+
+
+def _endpoint_key(spec: ClusterSpec) -> str:
+    return f"{spec.endpoint}|{spec.region}|{spec.project_id}"
+
+
+def client_for(session: CloudSession, spec: ClusterSpec) -> CceClient:
+    return session.client(spec.endpoint, spec.region, spec.project_id)
+
+
+def _cluster_error(spec: ClusterSpec, what: str, err: Exception) -> Diagnostic:
+    loc = spec.location
+    return Diagnostic(
+        file=loc.file if loc else "",
+        line=loc.line if loc else 0,
+        column=loc.column if loc else 0,
+        key_path=f"clusters.{spec.name}",
+        message=f"cannot {what} cluster {spec.cluster_id}: {err}",
+    )
+
+
+async def refresh(desired: DesiredState, session: CloudSession) -> Refreshed:
+    """Read templates (once per endpoint) and each cluster with its instances."""
+    first_of_endpoint: dict[str, ClusterSpec] = {}
+    for spec in desired.clusters:
+        first_of_endpoint.setdefault(_endpoint_key(spec), spec)
+
+    async def read_templates(spec: ClusterSpec) -> Mapping[str, AddonTemplate] | Diagnostic:
+        try:
+            templates = await client_for(session, spec).list_templates()
+        except CloudError as err:
+            return _cluster_error(spec, "list add-on templates for", err)
+        return {t.name: t for t in templates}
+
+    async def read_cluster(spec: ClusterSpec) -> LiveCluster | Diagnostic:
+        client = client_for(session, spec)
+        try:
+            cluster, instances = await asyncio.gather(
+                client.get_cluster(spec.cluster_id), client.list_instances(spec.cluster_id)
+            )
+        except CloudError as err:
+            return _cluster_error(spec, "read", err)
+        return LiveCluster(cluster=cluster, instances=tuple(instances))
+
+    keys = list(first_of_endpoint)
+    template_results, cluster_results = await asyncio.gather(
+        asyncio.gather(*(read_templates(first_of_endpoint[k]) for k in keys)),
+        asyncio.gather(*(read_cluster(spec) for spec in desired.clusters)),
+    )
+    return Refreshed(
+        live={spec.name: r for spec, r in zip(desired.clusters, cluster_results, strict=True)},
+        templates=dict(zip(keys, template_results, strict=True)),
+    )
+
+
+def read_states(
+    desired: DesiredState, store: StateStore
+) -> tuple[dict[str, StateFile | None], dict[str, Diagnostic]]:
+    """State files of the selected clusters; unreadable ones become diagnostics."""
+    states: dict[str, StateFile | None] = {}
+    errors: dict[str, Diagnostic] = {}
+    for spec in desired.clusters:
+        try:
+            states[spec.name] = store.read(spec.name)
+        except StateError as err:
+            errors[spec.name] = _cluster_error(spec, "use the state file of", err)
+            states[spec.name] = None
+    return states, errors
+
+
+async def make_plan(
+    desired: DesiredState,
+    session: CloudSession,
+    store: StateStore,
+    *,
+    precheck: bool = False,
+    accept_risks: Sequence[str] = (),
+    plan_id: str | None = None,
+) -> PlanResult:
+    """Refresh, read states and plan every selected cluster.
+
+    ``precheck`` also runs the server add-on prechecks and attaches their
+    findings to the changes (``plan --precheck``). Cluster upgrade readiness
+    is checked whenever a cluster declares ``upgrade_readiness``.
+    """
+    plan_id = plan_id or str(uuid.uuid4())
+    refreshed = await refresh(desired, session)
+    states, state_errors = read_states(desired, store)
+    salts = {
+        spec.name: (s.salt if (s := states.get(spec.name)) and s.salt else secrets.token_hex(16))
+        for spec in desired.clusters
+    }
+    live: dict[str, LiveCluster | Diagnostic] = dict(refreshed.live)
+    for name, err in state_errors.items():
+        live[name] = err
+
+    # Clusters on different endpoints may see different template catalogues:
+    # plan each endpoint group against its own.
+    cluster_plans: dict[str, ClusterPlan] = {}
+    groups: dict[str, list[ClusterSpec]] = {}
+    for spec in desired.clusters:
+        groups.setdefault(_endpoint_key(spec), []).append(spec)
+    for key, specs in groups.items():
+        templates = refreshed.templates[key]
+        sub_live = {s.name: live[s.name] for s in specs}
+        if isinstance(templates, Diagnostic):
+            sub_live = {s.name: templates for s in specs}
+            templates = {}
+        sub = plan_changes(
+            dataclasses.replace(desired, clusters=tuple(specs)),
+            sub_live,
+            templates,
+            {s.name: states[s.name] for s in specs},
+            plan_id=plan_id,
+            tool_version=__version__,
+            salts=salts,
+        )
+        cluster_plans.update({cp.name: cp for cp in sub.clusters})
+
+    ordered = [cluster_plans[spec.name] for spec in desired.clusters]
+    ordered = await _attach_server_checks(
+        desired, session, refreshed, ordered, precheck=precheck, accept_risks=accept_risks
+    )
+    plan = Plan(
+        plan_id=plan_id,
+        tool_version=__version__,
+        desired_digest=desired.digest,
+        clusters=tuple(ordered),
+        files=desired.files,
+    )
+    return PlanResult(plan=plan, salts=salts)
+
+
+def parse_accept_risks(accept_risks: Sequence[str]) -> dict[tuple[str, str], set[str]]:
+    """``CLUSTER/ADDON:RiskName`` → {(cluster, addon): {RiskName}}."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for item in accept_risks:
+        target, _, risk = item.partition(":")
+        cluster, _, addon = target.partition("/")
+        if not (cluster and addon and risk):
+            raise ValueError(
+                f"--accept-risk {item!r}: expected CLUSTER/ADDON:RiskName, "
+                "e.g. prod-eu/coredns:K8sResourceModified"
+            )
+        out.setdefault((cluster, addon), set()).add(risk)
+    return out
+
+
+async def _attach_server_checks(
+    desired: DesiredState,
+    session: CloudSession,
+    refreshed: Refreshed,
+    cluster_plans: list[ClusterPlan],
+    *,
+    precheck: bool,
+    accept_risks: Sequence[str],
+) -> list[ClusterPlan]:
+    from reconciler.apply.prechecks import run_addon_prechecks, run_readiness_check
+
+    extra = parse_accept_risks(accept_risks)
+    specs = {spec.name: spec for spec in desired.clusters}
+
+    async def one(cp: ClusterPlan) -> ClusterPlan:
+        spec = specs[cp.name]
+        live = refreshed.live.get(cp.name)
+        if not isinstance(live, LiveCluster) or cp.errors:
+            return cp
+        client = client_for(session, spec)
+        if precheck:
+            accept = {
+                a.name: set(a.precheck_accept) | extra.get((cp.name, a.name), set())
+                for a in spec.addons
+            }
+            findings = await run_addon_prechecks(client, spec.cluster_id, cp.changes, accept=accept)
+            by_addon: dict[str, list[object]] = {}
+            for f in findings:
+                by_addon.setdefault(f.addon, []).append(f)
+            cp = dataclasses.replace(
+                cp,
+                changes=tuple(
+                    dataclasses.replace(ch, findings=tuple(by_addon.get(ch.addon, ())))  # type: ignore[arg-type]
+                    for ch in cp.changes
+                ),
+            )
+        if spec.upgrade_readiness is not None:
+            templates = refreshed.templates.get(_endpoint_key(spec))
+            report = await run_readiness_check(
+                client,
+                live.cluster,
+                spec.upgrade_readiness.target_version,
+                spec.addons,
+                templates if isinstance(templates, Mapping) else {},
+            )
+            cp = dataclasses.replace(cp, readiness=report)
+        return cp
+
+    return list(await asyncio.gather(*(one(cp) for cp in cluster_plans)))

@@ -1,0 +1,184 @@
+"""Benchmark: `plan` over N clusters x 8 add-ons against the emulator on a socket.
+
+Not a test (no assertions on timing): it prints the figures DESIGN.md section 12
+asks for. The emulator runs in a child process (uvicorn on 127.0.0.1) with
+injected latency, so this process's peak RSS is the planner's own.
+
+    .venv/bin/python tests/perf/plan_bench.py            # 100 and 1,000 clusters
+    .venv/bin/python tests/perf/plan_bench.py 10000      # any sizes
+    .venv/bin/python tests/perf/plan_bench.py 1000 --sdk-sample 50
+
+Figures per size: wall time of the refresh+plan, requests made, the ideal
+(requests / concurrency x latency) and the ratio; CPU per unchanged add-on
+spent comparing (the pure planner); peak memory; and the time a sequential
+loop over the official SDK takes for the same reads (measured on a sample of
+clusters, extrapolated), with the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import resource
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LATENCY_MS = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(clusters: int, port: int, desired_path: str, ready: mp.Queue) -> None:  # type: ignore[type-arg]
+    import uvicorn
+
+    from reconciler.emulator import Emulator, Faults, generate_scenario
+
+    scenario = generate_scenario(clusters)
+    emu = Emulator(scenario, faults=Faults(latency_ms=LATENCY_MS))
+    # The desired state says exactly what runs: every add-on is unchanged.
+    lines = [
+        "apiVersion: reconciler/v1",
+        "defaults:",
+        "  region: ap-southeast-1",
+        f"  project_id: {emu.account.project_id}",
+        f"  endpoint: http://127.0.0.1:{port}",
+        "clusters:",
+    ]
+    by_cluster: dict[str, list[tuple[str, str]]] = {}
+    for inst in scenario.instances:
+        by_cluster.setdefault(inst.cluster_id, []).append((inst.template, inst.version))
+    for cluster in scenario.clusters:
+        lines += [f"  {cluster.name}:", f"    cluster_id: {cluster.id}", "    addons:"]
+        for template, version in by_cluster.get(cluster.id, []):
+            lines += [f"      {template}:", f'        version: "{version}"']
+    Path(desired_path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ready.put(emu.account.token)
+    uvicorn.run(emu.app, host="127.0.0.1", port=port, log_level="warning",
+                backlog=4096, timeout_keep_alive=60)
+
+
+async def _plan(desired_path: Path, token: str, concurrency: int) -> dict[str, float]:
+    from reconciler.cloud import CloudSession, Credentials
+    from reconciler.config import load_desired
+    from reconciler.engine import plan_changes
+    from reconciler.model.plan import Action
+    from reconciler.planning import make_plan, read_states, refresh
+    from reconciler.statemgr import StateStore
+
+    t0 = time.perf_counter()
+    desired = load_desired([desired_path], environ={})
+    load_s = time.perf_counter() - t0
+    store = StateStore(Path(tempfile.mkdtemp()) / "state")
+    creds = Credentials(token=token)
+    async with CloudSession(concurrency=concurrency, credentials=creds) as session:
+        t0 = time.perf_counter()
+        result = await make_plan(desired, session, store)
+        wall = time.perf_counter() - t0
+        requests = session.request_count
+        # CPU of the pure comparison alone, on the same live data.
+        refreshed = await refresh(desired, session)
+    states, _ = read_states(desired, store)
+    templates = next(iter(refreshed.templates.values()))
+    assert isinstance(templates, dict)
+    c0 = time.process_time()
+    again = plan_changes(desired, refreshed.live, templates, states,
+                         plan_id="bench", tool_version="bench")
+    cpu = time.process_time() - c0
+    addons = sum(len(cp.changes) for cp in again.clusters)
+    changed = sum(1 for cp in result.plan.clusters for ch in cp.changes
+                  if ch.action not in (Action.NOOP, Action.ADOPT) or ch.field_changes)
+    return {"load_s": load_s, "wall_s": wall, "requests": requests, "addons": addons,
+            "cpu_s": cpu, "changed": changed,
+            "errors": sum(len(cp.errors) for cp in result.plan.clusters)}
+
+
+def _sdk_sequential(port: int, token: str, project_id: str, cluster_ids: list[str]) -> float:
+    """The same reads with the official SDK, one after another."""
+    from huaweicloudsdkcce.v3 import (
+        CceClient,
+        ListAddonInstancesRequest,
+        ListAddonTemplatesRequest,
+        ShowClusterRequest,
+    )
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+
+    # The SDK signs with AK/SK; the emulator's generated scenario uses the demo keys.
+    from reconciler.emulator import demo_scenario_path, load_scenario
+
+    account = load_scenario(demo_scenario_path()).account
+    assert account is not None
+    creds = BasicCredentials(account.access_key, account.secret_key, project_id)
+    client = CceClient.new_builder().with_credentials(creds) \
+        .with_endpoints([f"http://127.0.0.1:{port}"]).build()
+    t0 = time.perf_counter()
+    client.list_addon_templates(ListAddonTemplatesRequest())
+    for cid in cluster_ids:
+        client.show_cluster(ShowClusterRequest(cluster_id=cid))
+        client.list_addon_instances(ListAddonInstancesRequest(cluster_id=cid))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--sdk-sample", type=int, default=30,
+                        help="clusters read by the sequential SDK loop (extrapolated)")
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    for size in args.sizes:
+        port = _free_port()
+        desired_path = Path(tempfile.mkdtemp()) / "desired.yaml"
+        ready: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+        proc = ctx.Process(target=_serve, args=(size, port, str(desired_path), ready), daemon=True)
+        proc.start()
+        try:
+            token = ready.get(timeout=600)
+            for _ in range(200):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            figures = asyncio.run(_plan(desired_path, token, args.concurrency))
+            ideal = figures["requests"] / args.concurrency * LATENCY_MS / 1000
+            from reconciler.config import load_desired
+
+            desired = load_desired([desired_path], environ={})
+            ids = [c.cluster_id for c in desired.clusters[: args.sdk_sample]]
+            sdk_s = _sdk_sequential(port, token, desired.clusters[0].project_id, ids)
+            sdk_total = sdk_s / len(ids) * size
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(
+                f"clusters={size} addons={figures['addons']:.0f} "
+                f"requests={figures['requests']:.0f} concurrency={args.concurrency} "
+                f"latency={LATENCY_MS:.0f}ms\n"
+                f"  plan wall        {figures['wall_s']:.2f} s (ideal {ideal:.2f} s, "
+                f"ratio {figures['wall_s'] / ideal:.2f}; target <= 1.3)\n"
+                f"  config load      {figures['load_s']:.2f} s\n"
+                f"  compare CPU      {figures['cpu_s'] * 1000 / figures['addons']:.3f} ms "
+                f"per unchanged add-on (target <= 0.2)\n"
+                f"  changes found    {figures['changed']:.0f} (expected 0), "
+                f"errors {figures['errors']:.0f}\n"
+                f"  peak memory      {peak_mb:.0f} MB (process max RSS; target <= 300 at 10,000)\n"
+                f"  official SDK     {sdk_total:.1f} s sequential (extrapolated from "
+                f"{len(ids)} clusters) -> {sdk_total / figures['wall_s']:.1f}x faster "
+                f"(target >= 20x)",
+                flush=True,
+            )
+        finally:
+            proc.kill()
+            proc.join()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
