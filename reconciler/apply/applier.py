@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from reconciler.apply.freshness import stale_reasons, with_real_values
 from reconciler.apply.prechecks import (
     DEFAULT_PRECHECK_TIMEOUT_S,
+    POST_ATTEMPTS,
     PrecheckOutcome,
     needs_server_precheck,
+    post_retry_delay,
     precheck_cluster,
 )
 from reconciler.apply.progress import Progress
@@ -47,9 +49,6 @@ from reconciler.model.state import StateFile
 from reconciler.statemgr import Journal, LockError, StateError, StateStore
 
 __all__ = ["ApplyOptions", "apply_plan", "stale_plan_reasons"]
-
-INSTALL_ATTEMPTS = 3
-"""POSTs of one install, each only after looking that the previous one did nothing."""
 
 
 @dataclass(frozen=True)
@@ -465,7 +464,7 @@ class _ClusterRun:
 
     async def _install(self, change: Change) -> AddonInstance:
         cid = self.cp.cluster_id
-        for attempt in range(1, INSTALL_ATTEMPTS + 1):
+        for attempt in range(1, POST_ATTEMPTS + 1):
             try:
                 created = await self.client.install(
                     cid, change.addon, change.after_version or None, change.values
@@ -480,8 +479,9 @@ class _ClusterRun:
                 if found is not None:
                     created = found
                     break
-                if attempt == INSTALL_ATTEMPTS:
+                if attempt == POST_ATTEMPTS:
                     raise
+                await asyncio.sleep(post_retry_delay(attempt))
         return await wait_healthy(
             self.client, cid, created.uid, self.options.wait, timeout_s=self._timeout(change)
         )
@@ -507,6 +507,21 @@ class _ClusterRun:
             timeout_s=self._timeout(change),
         )
 
+    async def _rollback(self, change: Change) -> None:
+        cid = self.cp.cluster_id
+        for attempt in range(1, POST_ATTEMPTS + 1):
+            try:
+                await self.client.rollback(change.instance_id, cid)
+                return
+            except CloudError as err:
+                if not err.ambiguous or attempt == POST_ATTEMPTS:
+                    raise
+                # Look first: a rollback that did start must not be sent twice.
+                now = await self.client.get_instance(change.instance_id, cid)
+                if _rolled_back_or_rolling(now, change.after_version):
+                    return
+                await asyncio.sleep(post_retry_delay(attempt))
+
     async def _after_failure(self, change: Change, err: AddonFailure) -> tuple[Outcome, str]:
         message = str(err)
         if change.action is not Action.UPGRADE or change.on_failure != "rollback":
@@ -517,7 +532,7 @@ class _ClusterRun:
             if not instance.status.is_rollbackable:
                 return Outcome.FAILED, message + "; not rolled back: CCE says it can't be"
             self.progress.step(self.cp.name, f"{change.addon}: rolling back")
-            await self.client.rollback(change.instance_id, cid)
+            await self._rollback(change)
             back = await wait_healthy(
                 self.client, cid, change.instance_id, self.options.wait,
                 timeout_s=self._timeout(change),
@@ -525,6 +540,10 @@ class _ClusterRun:
         except (CloudError, AddonFailure) as rollback_err:
             return Outcome.FAILED, f"{message}; the rollback failed too: {rollback_err}"
         return Outcome.ROLLED_BACK, f"{message}; rolled back to {back.version}"
+
+
+def _rolled_back_or_rolling(instance: AddonInstance, failed_version: str) -> bool:
+    return instance.status.status == "rollbacking" or instance.version != failed_version
 
 
 def _install_problem(

@@ -38,10 +38,12 @@ from reconciler.model.plan import (
 )
 
 __all__ = [
+    "POST_ATTEMPTS",
     "PrecheckOutcome",
     "blocked_addons",
     "needs_server_precheck",
     "parse_accept_risks",
+    "post_retry_delay",
     "precheck_cluster",
     "run_addon_prechecks",
     "run_readiness_check",
@@ -51,6 +53,15 @@ DEFAULT_PRECHECK_TIMEOUT_S = 300.0
 MAX_POLL_INTERVAL_S = 5.0
 """Backoff ceiling: long prechecks are polled less often, but never so rarely
 that a finished task waits long to be noticed."""
+
+POST_ATTEMPTS = 6
+"""Tries of a POST that failed ambiguously (each after looking whether it worked)."""
+
+
+def post_retry_delay(attempt: int) -> float:
+    """Pause before re-sending a POST: the server just failed, give it a moment."""
+    return min(0.2 * 2.0 ** (attempt - 1), 5.0)
+
 
 TIMEOUT_RISK = "PrecheckTimeout"
 NO_TASK_RISK = "PrecheckMissing"
@@ -176,14 +187,16 @@ async def precheck_cluster(
 async def _create_tasks(
     client: CceClient, cluster_id: str, items: Sequence[PrecheckItem]
 ) -> list[AddonPrecheckTask]:
-    try:
-        return await client.create_addon_precheck(cluster_id, items)
-    except CloudError as err:
-        if not err.ambiguous:
-            raise
-        # A precheck only reads the add-ons, so creating it a second time after
-        # an ambiguous failure is harmless (unlike an install).
-        return await client.create_addon_precheck(cluster_id, items)
+    for attempt in range(1, POST_ATTEMPTS + 1):
+        try:
+            return await client.create_addon_precheck(cluster_id, items)
+        except CloudError as err:
+            # A precheck only reads the add-ons, so creating it again after an
+            # ambiguous failure is harmless (unlike an install).
+            if not err.ambiguous or attempt == POST_ATTEMPTS:
+                raise
+            await asyncio.sleep(post_retry_delay(attempt))
+    raise AssertionError("unreachable")
 
 
 async def _poll_task(
