@@ -4,8 +4,10 @@ Pure: no I/O. The only module that touches deepdiff; its result objects are
 translated into ``reconciler.model.plan.FieldChange`` here and go no further.
 
 Both sides are normalised first (``engine.normalise``); ``ignore`` paths are
-dropped from both; an equality check short-circuits the common case of an
-unchanged add-on (deepdiff costs ~100x more). Sensitive changes carry salted
+dropped from both. Two equality checks, on the raw and on the normalised
+trees, short-circuit the common case of an unchanged add-on (deepdiff costs
+~100x more). As everywhere in Python, ``1 == 1.0 == True``: a change between
+those spellings alone is not reported. Sensitive changes carry salted
 hashes instead of their values, so no clear secret leaves this module.
 """
 
@@ -33,6 +35,8 @@ def diff_values(live: Mapping[str, JSON], full: Mapping[str, JSON], *, ignore: S
     """Changes that sending ``full`` makes to ``live``, one per differing leaf,
     in key order. Pure. ``schema`` (the template defaults) drives type
     normalisation; ``salt`` hashes sensitive before/after values."""
+    if live == full:
+        return ()  # the usual unchanged add-on: full values are live values
     before = normalise(live, schema)
     after = normalise(full, schema)
     for path in ignore:

@@ -114,10 +114,11 @@ def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: A
         _merge(result, live, origin, LIVE, "")
     if desired.flavor is not None and desired.flavor in defaults.presets:
         _forget(origin, "flavor")
-        result["flavor"] = paths.copy_json(defaults.presets[desired.flavor])
-        _record(result["flavor"], origin, DESIRED, "flavor")
+        result["flavor"] = {}
+        _merge(result["flavor"], defaults.presets[desired.flavor], origin, DESIRED, "flavor")
     _merge(result, desired_values, origin, DESIRED, "")
     _derive(result, defaults.version, cluster, project_id, origin)
+    _detach(result)
     if live is not None:
         _restore_ignored(result, live, desired.ignore_changes, origin)
     return FullValues(values=result, provenance=origin, flavor=defaults.flavor)
@@ -125,26 +126,42 @@ def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: A
 
 def _merge(dst: dict[str, JSON], src: Mapping[str, JSON], origin: dict[str, str],
            source: str, prefix: str) -> None:
+    """Merge ``src`` into ``dst``. Maps in ``dst`` are always its own (fresh)
+    dicts, so merging never writes into a template or live tree; lists and
+    scalars are shared until :func:`_detach` copies the lists."""
     for key, value in src.items():
         path = f"{prefix}.{key}" if prefix else key
         existing = dst.get(key)
         if paths.is_map(value):
-            if not value:
-                continue  # an empty map is the same as an absent key
             if type(existing) is dict:
                 if not existing:
                     origin.pop(path, None)  # was an empty-map leaf
                 _merge(existing, value, origin, source, path)
-                continue
-            if existing is not None:
-                origin.pop(path, None)
-            dst[key] = paths.copy_json(value)
-            _record(dst[key], origin, source, path)
+            elif not value and existing is not None:
+                continue  # an empty map is the same as an absent key
+            else:
+                if existing is not None:
+                    origin.pop(path, None)  # a scalar or list becomes a map
+                fresh: dict[str, JSON] = {}
+                dst[key] = fresh
+                _merge(fresh, value, origin, source, path)
+                if not value:
+                    origin[path] = source
         else:
             if type(existing) is dict and existing:
                 _forget(origin, path)
-            dst[key] = paths.copy_json(value)
+            dst[key] = value
             origin[path] = source
+
+
+def _detach(tree: dict[str, JSON]) -> None:
+    """Give the result its own lists (its maps are already its own)."""
+    for key, value in tree.items():
+        kind = type(value)
+        if kind is dict:
+            _detach(value)
+        elif kind is list or kind is tuple:
+            tree[key] = paths.copy_json(value)
 
 
 def _record(tree: JSON, origin: dict[str, str], source: str, prefix: str) -> None:

@@ -121,6 +121,30 @@ def test_ignore_changes_of_a_dotted_key_resolves_against_live() -> None:
     assert result.values["custom"]["stub_domains"] == {"acme.local": ["10.9.9.9"]}
 
 
+def test_ignore_changes_of_a_list_element_neither_leaks_nor_mutates() -> None:
+    live = coredns_values(upstream_nameservers=["10.0.0.1", "10.0.0.2"])
+    before = repr(live)
+    wanted = spec("coredns", values={"custom": {"upstream_nameservers": ["9.9.9.9", "8.8.8.8"]}},
+                  ignore_changes=("custom.upstream_nameservers[1]",))
+    result = full_values(coredns(), live, wanted, cluster(), PROJECT_ID)
+    assert result.values["custom"]["upstream_nameservers"] == ["9.9.9.9", "10.0.0.2"]
+    assert repr(live) == before
+    short = spec("coredns", values={"custom": {"upstream_nameservers": ["9.9.9.9"]}},
+                 ignore_changes=("custom.upstream_nameservers[1]",))
+    result = full_values(coredns(), live, short, cluster(), PROJECT_ID)
+    # the element isn't in the desired list: the whole live list is kept
+    assert result.values["custom"]["upstream_nameservers"] == ["10.0.0.1", "10.0.0.2"]
+    assert repr(live) == before
+
+
+def test_empty_live_map_is_kept_but_never_overrides() -> None:
+    live = coredns_values(tolerations={})
+    result = full_values(coredns(), live, spec("coredns"), cluster(), PROJECT_ID)
+    assert result.values["custom"]["tolerations"] == {}
+    assert result.provenance["custom.tolerations"] == "live"
+    assert result.values["custom"]["stub_domains"] == ""
+
+
 def test_desired_numeric_string_takes_the_template_type() -> None:
     wanted = spec("coredns", values={"custom": {"cache_ttl": "45"}})
     result = full_values(coredns(), None, wanted, cluster(), PROJECT_ID)
