@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -120,18 +121,28 @@ async def make_plan(
     precheck: bool = False,
     accept_risks: Sequence[str] = (),
     plan_id: str | None = None,
+    new_salts: Mapping[str, str] | None = None,
 ) -> PlanResult:
     """Refresh, read states and plan every selected cluster.
 
     ``precheck`` also runs the server add-on prechecks and attaches their
     findings to the changes (``plan --precheck``). Cluster upgrade readiness
     is checked whenever a cluster declares ``upgrade_readiness``.
+
+    The plan id defaults to a digest of everything the plan was computed
+    from (desired digest, each cluster's state lineage/serial and live
+    fingerprint): the same inputs give the same id. ``new_salts`` fixes the
+    salt of clusters that have no state yet (reproducible example plans);
+    otherwise a random one is drawn.
     """
-    plan_id = plan_id or str(uuid.uuid4())
     refreshed = await refresh(desired, session)
     states, state_errors = read_states(desired, store)
     salts = {
-        spec.name: (s.salt if (s := states.get(spec.name)) and s.salt else secrets.token_hex(16))
+        spec.name: (
+            s.salt
+            if (s := states.get(spec.name)) and s.salt
+            else (new_salts or {}).get(spec.name) or secrets.token_hex(16)
+        )
         for spec in desired.clusters
     }
     live: dict[str, LiveCluster | Diagnostic] = dict(refreshed.live)
@@ -155,13 +166,14 @@ async def make_plan(
             sub_live,
             templates,
             {s.name: states[s.name] for s in specs},
-            plan_id=plan_id,
+            plan_id=_PENDING_ID,
             tool_version=__version__,
             salts=salts,
         )
         cluster_plans.update({cp.name: cp for cp in sub.clusters})
 
     ordered = [cluster_plans[spec.name] for spec in desired.clusters]
+    plan_id = plan_id or _content_id(desired, ordered)
     ordered = await _attach_server_checks(
         desired, session, refreshed, ordered, precheck=precheck, accept_risks=accept_risks
     )
@@ -173,6 +185,18 @@ async def make_plan(
         files=desired.files,
     )
     return PlanResult(plan=plan, salts=salts)
+
+
+_PENDING_ID = "pending"
+
+
+def _content_id(desired: DesiredState, cluster_plans: Sequence[ClusterPlan]) -> str:
+    digest = hashlib.sha256(desired.digest.encode())
+    for cp in cluster_plans:
+        digest.update(
+            f"\0{cp.name}\0{cp.state_lineage}\0{cp.state_serial}\0{cp.live_fingerprint}".encode()
+        )
+    return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
 
 
 def parse_accept_risks(accept_risks: Sequence[str]) -> dict[tuple[str, str], set[str]]:
