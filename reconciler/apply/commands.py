@@ -157,7 +157,7 @@ async def _apply_files(
         plan = planned.plan
         shown = render_plan(plan_to_json(plan, salts=planned.salts), fmt, color=color)
         # In json format stdout is kept for the one result document.
-        click.echo(shown, nl=False, err=fmt == "json")
+        click.echo(shown.rstrip("\n") + "\n", nl=False, err=fmt == "json")
         if not plan.has_changes:
             click.echo("Nothing to apply.", err=True)
             if plan.has_errors:
@@ -228,7 +228,8 @@ def _show_result(result: ApplyResult, fmt: str) -> None:
         lines.append(f"- {name}/{r.addon}: {r.action.value} {r.outcome.value}: {r.message}")
     if lines:
         header = "**Problems**" if fmt == "markdown" else "Problems:"
-        click.echo(header + "\n" + "\n".join(lines) + "\n")
+        click.echo("\n" + header + "\n" + "\n".join(lines))
+    click.echo()
     click.echo(result.summary())
 
 

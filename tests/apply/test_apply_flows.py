@@ -270,3 +270,42 @@ async def test_secrets_never_reach_state_journal_or_output(tmp_path: Path) -> No
     assert state.addons["autoscaler"].values["custom"]["password"].startswith(
         "(sensitive) sha256:"
     )
+
+
+async def test_state_behind_a_noop_is_caught_up(tmp_path: Path) -> None:
+    """A run that upgraded an add-on and died before writing the state leaves
+    the state behind; the next apply records what is live."""
+    emu = new_emulator()
+    store = StateStore(tmp_path / "state")
+    old = desired_file(tmp_path, f"""  t-main:
+    cluster_id: {MAIN_ID}
+    addons:
+      metrics-server: {{}}
+""")
+    new = desired_file(tmp_path, f"""  t-main:
+    cluster_id: {MAIN_ID}
+    addons:
+      metrics-server:
+        version: 1.3.68
+""", name="new.yaml")
+    async with session_for(emu) as session:
+        await plan_and_apply(session, store, old)
+        # What the dead run did: the upgrade with full values, then nothing.
+        upgrade = (await plan(session, store, new)).plan.clusters[0].changes[0]
+        client = session.client("https://cce.ap-southeast-1.myhuaweicloud.com",
+                                "ap-southeast-1", emu.account.project_id)
+        await client.update(upgrade.instance_id, MAIN_ID, "metrics-server", "1.3.68",
+                            upgrade.values, upgrade=True)
+        import asyncio
+
+        while live(emu, MAIN_ID)["metrics-server"][1] != "running":
+            await asyncio.sleep(0.02)
+        planned, result, log = await plan_and_apply(session, store, new)
+    assert actions(planned, "t-main") == {"metrics-server": "no-op"}
+    assert result.ok, log
+    state = store.read("t-main")
+    assert state is not None and state.addons["metrics-server"].version == "1.3.68"
+    last = journal(store, "t-main")[-1]
+    assert (last["action"], last["from_version"], last["to_version"]) == (
+        "record", "1.3.60", "1.3.68"
+    )
