@@ -6,6 +6,7 @@ import click
 
 from reconciler import __version__
 from reconciler.apply.commands import apply_command, import_command
+from reconciler.commands.drift import drift_command
 from reconciler.commands.plan import plan_command, show_command
 from reconciler.config.command import schema, validate
 from reconciler.emulator.cli import emulator
@@ -32,6 +33,7 @@ cli.add_command(state)
 cli.add_command(force_unlock)
 cli.add_command(apply_command)
 cli.add_command(import_command)
+cli.add_command(drift_command)
 
 
 def main() -> None:

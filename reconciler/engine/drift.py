@@ -1,0 +1,264 @@
+"""Drift (DESIGN 3.3, 8): how far each cluster has moved from what was applied.
+
+Pure: no I/O, no clock. Drift is a plan mode, not a second engine: the caller
+refreshes live state and plans as ``plan`` does, and this module reads the
+same inputs plus the resulting ``ClusterPlan`` to say, per add-on:
+
+- ``version`` / ``values``: *changed outside* — live differs from the state's
+  last applied version or values (per-key diff, state → live; sensitive
+  leaves compared by their salted hash, never shown);
+- ``missing``: in the state file, gone live;
+- ``recreated``: live, but with another uid than the state recorded;
+- ``unmanaged``: live, neither declared nor in the state file;
+- ``pending``: the plan would act on it (desired ≠ what runs);
+- ``unhealthy``: live status is not running/available;
+- ``risk``: a failed check of the server's running-add-on inspection
+  (``drift --inspect``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.engine import paths
+from reconciler.engine.diff import diff_values
+from reconciler.engine.values import defaults_for
+from reconciler.model.desired import AddonSpec, ClusterSpec
+from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, LiveCluster
+from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, PrecheckFinding
+from reconciler.model.sensitive import is_redacted, sensitive_hash
+from reconciler.model.state import ManagedAddon, StateFile
+
+__all__ = [
+    "AddonDrift",
+    "ClusterDrift",
+    "DriftKind",
+    "DriftReport",
+    "cluster_drift",
+]
+
+JSON = Any
+
+
+class DriftKind(enum.Enum):
+    """One way an add-on differs; the ``kind`` label of the Prometheus metric."""
+
+    VERSION = "version"
+    VALUES = "values"
+    MISSING = "missing"
+    RECREATED = "recreated"
+    UNMANAGED = "unmanaged"
+    PENDING = "pending"
+    UNHEALTHY = "unhealthy"
+    RISK = "risk"
+
+
+@dataclass(frozen=True)
+class AddonDrift:
+    """What drift found for one add-on (template name) of one cluster."""
+
+    addon: str
+    kinds: tuple[DriftKind, ...]
+    """Empty: the add-on is where the last apply left it, healthy, and the plan
+    has nothing to do."""
+    declared: bool = False
+    managed: bool = False
+    """In the cluster's state file."""
+    state_version: str = ""
+    state_uid: str = ""
+    live_version: str = ""
+    live_uid: str = ""
+    status: str = ""
+    """Live ``status.status`` ("" when not live)."""
+    status_reason: str = ""
+    status_message: str = ""
+    value_changes: tuple[FieldChange, ...] = ()
+    """State → live, one per differing leaf; sensitive ones carry no values."""
+    pending_action: str = ""
+    """The plan's action (``update``, ``install`` …) when ``PENDING``."""
+    pending_reason: str = ""
+    pending_changes: tuple[FieldChange, ...] = ()
+    """Live → what apply would send (the plan's field changes)."""
+    risks: tuple[PrecheckFinding, ...] = ()
+    """Failed checks of the running-add-on inspection (``--inspect``)."""
+
+    @property
+    def healthy(self) -> bool | None:
+        """None when nothing runs to be healthy or not."""
+        if not self.live_uid:
+            return None
+        return self.status in READY_STATUSES
+
+
+@dataclass(frozen=True)
+class ClusterDrift:
+    name: str
+    cluster_id: str
+    endpoint: str = ""
+    addons: tuple[AddonDrift, ...] = ()
+    """Declared add-ons in file order, then the others by name."""
+    errors: tuple[Diagnostic, ...] = ()
+    """Why the cluster (or some add-on) could not be checked; any makes the run fail."""
+    warnings: tuple[Diagnostic, ...] = ()
+
+    @property
+    def drifted(self) -> bool:
+        return any(a.kinds for a in self.addons)
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    clusters: tuple[ClusterDrift, ...]
+    generated_at: str
+    """RFC 3339 UTC, given by the caller (the engine has no clock)."""
+    tool_version: str
+    inspected: bool = False
+    """The running-add-on inspection was run (``--inspect``)."""
+
+    @property
+    def has_errors(self) -> bool:
+        return any(c.errors for c in self.clusters)
+
+    @property
+    def drifted(self) -> bool:
+        return any(c.drifted for c in self.clusters)
+
+
+@dataclass
+class _Inputs:
+    declared: AddonSpec | None
+    recorded: ManagedAddon | None
+    instance: AddonInstance | None
+    kinds: list[DriftKind] = field(default_factory=list)
+
+
+def cluster_drift(
+    spec: ClusterSpec,
+    live: LiveCluster | Diagnostic | None,
+    templates: Mapping[str, AddonTemplate],
+    state: StateFile | None,
+    plan: ClusterPlan | None,
+    *,
+    risks: Mapping[str, Sequence[PrecheckFinding]] | None = None,
+) -> ClusterDrift:
+    """The drift of one cluster. ``plan`` is the cluster's plan over the same
+    ``live`` and ``state`` (its non-no-op changes are the pending ones);
+    ``risks`` are the inspection's failed checks by add-on. Pure."""
+    header = ClusterDrift(name=spec.name, cluster_id=spec.cluster_id, endpoint=spec.endpoint)
+    if not isinstance(live, LiveCluster):
+        problem = live or Diagnostic(file="", line=0, column=0, key_path=f"clusters.{spec.name}",
+                                     message="the cluster was not read")
+        return _with_plan_errors(header, plan, first=(problem,))
+    instances: dict[str, AddonInstance] = {}
+    for instance in live.instances:
+        instances.setdefault(instance.template_name, instance)
+    recorded = dict(state.addons) if state else {}
+    declared_names = [a.name for a in spec.addons]
+    others = sorted((set(recorded) | set(instances)) - set(declared_names))
+    changes = {c.addon: c for c in plan.changes} if plan else {}
+    salt = state.salt if state else ""
+    found = []
+    for name in [*declared_names, *others]:
+        inputs = _Inputs(spec.addon(name), recorded.get(name), instances.get(name))
+        found.append(_addon_drift(name, inputs, templates, salt, changes.get(name),
+                                  tuple((risks or {}).get(name, ()))))
+    return _with_plan_errors(replace(header, addons=tuple(found)), plan, first=())
+
+
+def _with_plan_errors(cluster: ClusterDrift, plan: ClusterPlan | None,
+                      first: tuple[Diagnostic, ...]) -> ClusterDrift:
+    """Plan diagnostics carry over: an error (a bad declaration) fails the run
+    as it fails a plan; a warning is shown."""
+    found = plan.errors if plan else ()
+    errors = first + tuple(d for d in found if d.severity == "error" and d not in first)
+    warnings = tuple(d for d in found if d.severity != "error")
+    return replace(cluster, errors=errors, warnings=warnings)
+
+
+def _addon_drift(name: str, inputs: _Inputs, templates: Mapping[str, AddonTemplate], salt: str,
+                 change: Change | None, risks: tuple[PrecheckFinding, ...]) -> AddonDrift:
+    recorded, instance, declared = inputs.recorded, inputs.instance, inputs.declared
+    kinds: list[DriftKind] = []
+    value_changes: tuple[FieldChange, ...] = ()
+    if recorded is not None and instance is None:
+        kinds.append(DriftKind.MISSING)
+    elif recorded is not None and instance is not None:
+        if recorded.uid and recorded.uid != instance.uid:
+            kinds.append(DriftKind.RECREATED)
+        else:
+            if recorded.version != instance.version:
+                kinds.append(DriftKind.VERSION)
+            value_changes = changed_values(
+                recorded, instance, templates.get(name),
+                ignore=declared.ignore_changes if declared else (), salt=salt)
+            if value_changes:
+                kinds.append(DriftKind.VALUES)
+    elif instance is not None and declared is None:
+        kinds.append(DriftKind.UNMANAGED)
+    pending = change if change is not None and change.action is not Action.NOOP else None
+    if pending:
+        kinds.append(DriftKind.PENDING)
+    if instance is not None and instance.status.status not in READY_STATUSES:
+        kinds.append(DriftKind.UNHEALTHY)
+    failed = tuple(r for r in risks if r.status == "Failed")
+    if failed:
+        kinds.append(DriftKind.RISK)
+    return AddonDrift(
+        addon=name,
+        kinds=tuple(kinds),
+        declared=declared is not None,
+        managed=recorded is not None,
+        state_version=recorded.version if recorded else "",
+        state_uid=recorded.uid if recorded else "",
+        live_version=instance.version if instance else "",
+        live_uid=instance.uid if instance else "",
+        status=instance.status.status if instance else "",
+        status_reason=instance.status.reason if instance else "",
+        status_message=instance.status.message if instance else "",
+        value_changes=value_changes,
+        pending_action=pending.action.value if pending else "",
+        pending_reason=pending.reason if pending else "",
+        pending_changes=pending.field_changes if pending else (),
+        risks=failed,
+    )
+
+
+def changed_values(recorded: ManagedAddon, instance: AddonInstance,
+                   template: AddonTemplate | None, *, ignore: Sequence[str],
+                   salt: str) -> tuple[FieldChange, ...]:
+    """State → live value changes. Live leaves at the state's sensitive paths
+    are hashed with the state's salt first, so a secret compares by hash and
+    its value never enters the result."""
+    live = hash_at(instance.values, recorded.sensitive_paths, salt)
+    version = template.version(recorded.version) if template else None
+    schema = (defaults_for(version, instance.values, AddonSpec(name=recorded.name)).values
+              if version else None)
+    found = diff_values(recorded.values, live, ignore=ignore, sensitive=recorded.sensitive_paths,
+                        schema=schema, salt=salt)
+    return tuple(
+        FieldChange(path=c.path, kind=c.kind, sensitive=True)
+        if c.sensitive or is_redacted(c.before) or is_redacted(c.after) else c
+        for c in found
+    )
+
+
+def hash_at(values: Mapping[str, JSON], sensitive_paths: Collection[str],
+            salt: str) -> dict[str, JSON]:
+    """A copy of ``values`` with every node at or below a sensitive path
+    replaced by its salted hash, the form a state file stores it in."""
+    roots = tuple(sensitive_paths)
+
+    def walk(node: JSON, path: str) -> JSON:
+        if path and any(paths.covers(root, path) for root in roots):
+            return node if node is None or is_redacted(node) else sensitive_hash(node, salt)
+        if isinstance(node, Mapping):
+            return {str(k): walk(v, paths.join(path, str(k))) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, paths.join(path, i)) for i, v in enumerate(node)]
+        return node
+
+    return dict(walk(values, ""))
