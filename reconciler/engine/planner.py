@@ -230,8 +230,10 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     if type_errors:
         ctx.errors.extend(type_errors)
         return
+    template = ctx.templates[addon.name]
+    live_version = template.version(instance.version) if instance is not None else None
     full = merge_layers(defaults, live_values, addon, desired_values, ctx.live.cluster,
-                        ctx.spec.project_id)
+                        ctx.spec.project_id, live_version=live_version)
     declared = secrets.declared_paths(addon.sensitive)
     field_changes = diff_values(live_values or {}, full.values, ignore=addon.ignore_changes,
                                 sensitive=declared, schema=defaults.values,

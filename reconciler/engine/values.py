@@ -8,7 +8,11 @@ layers, later layers winning:
    ``basic``, ``input.parameters.custom`` → ``custom``, the flavor preset →
    ``flavor`` (the one the user names, else the live instance's, else the
    template's first);
-2. ``live``: the live instance's ``spec.values``;
+2. ``live``: the live instance's ``spec.values``; on a version change, only
+   the leaves the user customised: a live leaf equal to the *current*
+   version's default is that version's default, not a choice, and must give
+   way to the target version's (else an upgrade would keep sending the old
+   ``basic.image_version``);
 3. ``desired``: choosing a flavor replaces the whole ``flavor`` map with that
    preset, then the desired ``values`` merge over everything;
 4. ``derived``: ``custom.cluster_id``, ``custom.tenant_id`` and
@@ -94,24 +98,52 @@ def live_flavor(live: Mapping[str, JSON] | None) -> str | None:
 
 
 def full_values(template_version: TemplateVersion, live: Mapping[str, JSON] | None,
-                desired: AddonSpec, cluster: Cluster, project_id: str) -> FullValues:
-    """The full values to send for ``desired`` at ``template_version``. Pure."""
+                desired: AddonSpec, cluster: Cluster, project_id: str,
+                live_version: TemplateVersion | None = None) -> FullValues:
+    """The full values to send for ``desired`` at ``template_version``;
+    ``live_version`` is the template version the instance runs now. Pure."""
     defaults = defaults_for(template_version, live, desired)
     return merge_layers(defaults, live, desired, normalise(desired.values, defaults.values),
-                        cluster, project_id)
+                        cluster, project_id, live_version=live_version)
+
+
+def customised_live(live: Mapping[str, JSON] | None, live_version: TemplateVersion | None,
+                    target: TemplateVersion, desired: AddonSpec) -> Mapping[str, JSON] | None:
+    """The live layer of a merge: all of ``live`` when the version stays; on a
+    version change, without the leaves that equal ``live_version``'s defaults
+    (``ignore_changes`` paths are still restored from the whole live tree)."""
+    if live is None or live_version is None or live_version.version == target.version:
+        return live
+    old = defaults_for(live_version, live, AddonSpec(name=desired.name))
+    return _without_defaults(live, normalise(old.values))
+
+
+def _without_defaults(live: Mapping[str, JSON], old: Mapping[str, JSON]) -> dict[str, JSON]:
+    kept: dict[str, JSON] = {}
+    for key, value in live.items():
+        if key not in old:
+            kept[key] = value
+        elif paths.is_map(value) and paths.is_map(old[key]):
+            inner = _without_defaults(value, old[key])
+            if inner:
+                kept[key] = inner
+        elif normalise({key: value}, old) != {key: old[key]}:
+            kept[key] = value
+    return kept
 
 
 def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: AddonSpec,
                  desired_values: Mapping[str, JSON], cluster: Cluster,
-                 project_id: str) -> FullValues:
+                 project_id: str, live_version: TemplateVersion | None = None) -> FullValues:
     """The four layers merged. ``desired_values`` are ``desired.values``
     normalised against the defaults (``"50"`` → ``50`` where the default is a
     number); the planner passes the copy it already type-checked."""
     result: dict[str, JSON] = {}
     origin: dict[str, str] = {}
     _merge(result, defaults.values, origin, DEFAULT, "")
-    if live:
-        _merge(result, live, origin, LIVE, "")
+    customised = customised_live(live, live_version, defaults.version, desired)
+    if customised:
+        _merge(result, customised, origin, LIVE, "")
     if desired.flavor is not None and desired.flavor in defaults.presets:
         _forget(origin, "flavor")
         result["flavor"] = {}

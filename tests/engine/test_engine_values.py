@@ -182,3 +182,45 @@ def test_template_defaults_picks_the_named_preset() -> None:
     defaults = template_defaults(coredns(), "5000")
     assert defaults["flavor"]["name"] == 5000
     assert template_defaults(coredns(), None)["flavor"]["name"] == 2500
+
+
+def _versioned(version: str, image: str, replicas_default: int = 2) -> TemplateVersion:
+    return TemplateVersion(
+        version=version,
+        input={
+            "basic": {"image_version": image, "swr_addr": "swr.example/hwofficial"},
+            "parameters": {"custom": {"cache_ttl": 30, "replicas_hint": replicas_default}},
+        },
+    )
+
+
+def test_upgrade_replaces_old_version_defaults_but_keeps_customisations() -> None:
+    old = _versioned("1.0.0", "v1.0.0")
+    new = _versioned("2.0.0", "v2.0.0", replicas_default=3)
+    live = {
+        "basic": {"image_version": "v1.0.0", "swr_addr": "swr.example/hwofficial"},
+        "custom": {"cache_ttl": 60, "replicas_hint": 2},  # cache_ttl edited in the console
+    }
+    result = full_values(new, live, spec("coredns"), cluster(), PROJECT_ID, live_version=old)
+    assert result.values["basic"]["image_version"] == "v2.0.0"
+    assert result.provenance["basic.image_version"] == "default"
+    assert result.values["custom"]["replicas_hint"] == 3  # old default gives way
+    assert result.values["custom"]["cache_ttl"] == 60  # a customisation survives
+    assert result.provenance["custom.cache_ttl"] == "live"
+
+
+def test_same_version_keeps_every_live_value() -> None:
+    version = _versioned("1.0.0", "v1.0.0")
+    live = {"basic": {"image_version": "v0.9-hotfix"}, "custom": {"cache_ttl": 30}}
+    result = full_values(version, live, spec("coredns"), cluster(), PROJECT_ID,
+                         live_version=version)
+    assert result.values["basic"]["image_version"] == "v0.9-hotfix"
+
+
+def test_ignored_path_is_kept_from_live_even_when_it_equals_the_old_default() -> None:
+    old = _versioned("1.0.0", "v1.0.0")
+    new = _versioned("2.0.0", "v2.0.0")
+    live = {"basic": {"image_version": "v1.0.0"}, "custom": {"cache_ttl": 30}}
+    wanted = spec("coredns", ignore_changes=("basic.image_version",))
+    result = full_values(new, live, wanted, cluster(), PROJECT_ID, live_version=old)
+    assert result.values["basic"]["image_version"] == "v1.0.0"
