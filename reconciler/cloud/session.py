@@ -22,6 +22,7 @@ from reconciler.cloud.errors import AuthenticationError, CloudError
 from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
+from reconciler.cloud.transport import default_transport
 
 if TYPE_CHECKING:
     from reconciler.emulator import Emulator
@@ -102,7 +103,7 @@ class CloudSession:
         if self._http is None:
             size = self._limits.concurrency
             self._http = httpx.AsyncClient(
-                transport=self._transport,
+                transport=self._transport or default_transport(size),
                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                 timeout=httpx.Timeout(self._limits.timeout_s),
                 follow_redirects=False,
