@@ -20,6 +20,7 @@ DRIFT_MARKER = "<!-- reconciler-drift -->"
 """First line of the Markdown: lets a bot find and update its previous post."""
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
+_BACKTICKS = re.compile(r"`+")
 _STATUS_MARK = {"clean": "✅", "drifted": "⚠️", "error": "⛔"}
 
 
@@ -50,6 +51,15 @@ def _diagnostic(d: Mapping[str, JSON]) -> str:
     return f"{where}{d['message']}"
 
 
+def _with_fences(lines: list[tuple[str, list[str]]]) -> list[tuple[str, list[str], str]]:
+    """Each detail block with a fence longer than any backtick run inside it."""
+    out = []
+    for headline, details in lines:
+        longest = max((len(m) for d in details for m in _BACKTICKS.findall(d)), default=0)
+        out.append((headline, details, "`" * max(3, longest + 1)))
+    return out
+
+
 def render_drift_markdown(report: Mapping[str, JSON]) -> str:
     clusters = []
     for c in report["clusters"]:
@@ -61,7 +71,8 @@ def render_drift_markdown(report: Mapping[str, JSON]) -> str:
             "addon_names": [f"{_code(a['addon'])} ({', '.join(a['kinds'])})" for a in drifted],
             "errors": [_diagnostic(d) for d in c["errors"]],
             "warnings": [_diagnostic(d) for d in c["warnings"]],
-            "addons": [{"name": a["addon"], "lines": addon_lines(a)} for a in drifted],
+            "addons": [{"name": a["addon"], "lines": _with_fences(addon_lines(a))}
+                       for a in drifted],
         })
     drifted = report["summary"]["drifted"]
     title = "Drift detected" if drifted else "No drift"
@@ -72,6 +83,5 @@ def render_drift_markdown(report: Mapping[str, JSON]) -> str:
         title=title,
         summary=summary_line(report),
         clusters=clusters,
-        fence_lang="diff",
     )
     return text.rstrip("\n")
