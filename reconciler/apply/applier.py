@@ -237,7 +237,7 @@ class _ClusterRun:
         stopped: dict[str, str] = {}
         for change in changes:
             if change.action is Action.NOOP:
-                state = self._catch_up(change, live.get(change.addon), state)
+                state = await self._catch_up(change, live.get(change.addon), state)
                 continue
             bad_deps = [d for d in change.depends_on if d in stopped]
             if change.addon in blocked:
@@ -249,7 +249,7 @@ class _ClusterRun:
                 result, state = await self._execute(change, live.get(change.addon), state, outcome)
             if not result.outcome.ok:
                 stopped[change.addon] = result.outcome.value
-            self._record(result)
+            await self._record(result)
         return self._done()
 
     async def _local_checks(self, cluster: Cluster, changes: list[Change]) -> dict[str, str]:
@@ -307,7 +307,7 @@ class _ClusterRun:
                     + (f": {f.message}" if f.message else "")
                     for f in blocking
                 )
-            self.journal.append(
+            await self._journal(
                 journal_record(
                     cluster=self.cp.name,
                     addon=c.addon,
@@ -324,7 +324,7 @@ class _ClusterRun:
             )
         return outcome
 
-    def _catch_up(
+    async def _catch_up(
         self, change: Change, instance: AddonInstance | None, state: StateFile
     ) -> StateFile:
         """Record a no-op's live version when the state is behind it (the
@@ -338,7 +338,8 @@ class _ClusterRun:
             or instance.status.status not in READY_STATUSES
         ):
             return state
-        state = self.store.put_addon(
+        state = await asyncio.to_thread(
+            self.store.put_addon,
             state,
             managed_addon(
                 name=change.addon,
@@ -350,7 +351,7 @@ class _ClusterRun:
                 plan_id=self.plan_id,
             ),
         )
-        self.journal.append(
+        await self._journal(
             journal_record(
                 cluster=self.cp.name,
                 addon=change.addon,
@@ -365,6 +366,11 @@ class _ClusterRun:
             )
         )
         return state
+
+    async def _journal(self, record: Mapping[str, object]) -> None:
+        # State and journal writes fsync: off the event loop, so that a hundred
+        # clusters finishing together don't queue behind each other's disk.
+        await asyncio.to_thread(self.journal.append, record)
 
     def _result(
         self,
@@ -387,12 +393,12 @@ class _ClusterRun:
             accepted_risks=precheck.accepted_risks(change.addon),
         )
 
-    def _record(self, result: AddonResult) -> None:
+    async def _record(self, result: AddonResult) -> None:
         self.results.append(result)
         instance_id = next(
             (c.instance_id for c in self.cp.changes if c.addon == result.addon), ""
         )
-        self.journal.append(
+        await self._journal(
             journal_record(
                 cluster=result.cluster,
                 addon=result.addon,
@@ -428,7 +434,7 @@ class _ClusterRun:
             if change.action is Action.DELETE:
                 await self._delete(change)
                 if change.addon in state.addons:
-                    state = self.store.remove_addon(state, change.addon)
+                    state = await asyncio.to_thread(self.store.remove_addon, state, change.addon)
                 return self._result(change, Outcome.DELETED, "", precheck, started), state
             if change.action is Action.INSTALL:
                 written = await self._install(change)
@@ -455,7 +461,7 @@ class _ClusterRun:
             precheck_task_ids=precheck.task_ids.get(change.addon, ()),
             accepted_risks=precheck.accepted_risks(change.addon),
         )
-        state = self.store.put_addon(state, entry)
+        state = await asyncio.to_thread(self.store.put_addon, state, entry)
         outcome = DONE_BY_ACTION[change.action]
         return self._result(change, outcome, "", precheck, started), state
 

@@ -143,6 +143,7 @@ def test_saved_plan_applies_exactly_then_is_stale(cloud: Cloud, tmp_path: Path) 
     assert "Nothing was changed" in again.stderr
 
 
+@pytest.mark.slow
 def test_saved_plan_refused_when_live_changed(cloud: Cloud, tmp_path: Path) -> None:
     import asyncio
     import dataclasses
@@ -180,6 +181,7 @@ def test_saved_plan_refused_when_live_changed(cloud: Cloud, tmp_path: Path) -> N
     assert volcano == []
 
 
+@pytest.mark.slow
 def test_second_apply_on_a_locked_cluster_fails_naming_the_holder(
     cloud: Cloud, tmp_path: Path
 ) -> None:
@@ -211,6 +213,7 @@ def test_second_apply_on_a_locked_cluster_fails_naming_the_holder(
     assert third.returncode == 0, third.stdout + third.stderr
 
 
+@pytest.mark.slow
 def test_import_adopts_without_changing(cloud: Cloud, tmp_path: Path) -> None:
     path = desired_file(tmp_path, MAIN)
     before = {i.id: (i.version, dict(i.values), i.updated)
