@@ -28,7 +28,7 @@ from reconciler.config.render import SecretTokens, render
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
-from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, to_data
+from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
@@ -49,6 +49,18 @@ def load_desired(
     environ: Mapping[str, str] | None = None,
 ) -> DesiredState:
     """Load, validate and select; raises ``InputError`` with every problem found."""
+    with paused_gc():
+        return _load(paths, variables, var_files, clusters, endpoint, environ)
+
+
+def _load(
+    paths: Sequence[str | Path],
+    variables: Mapping[str, str],
+    var_files: Sequence[str | Path],
+    clusters: Sequence[str],
+    endpoint: str | None,
+    environ: Mapping[str, str] | None,
+) -> DesiredState:
     environ = os.environ if environ is None else environ
     problems: list[Diagnostic] = []
     files = expand_paths(paths, problems)

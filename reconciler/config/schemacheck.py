@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from reconciler.config.quickcheck import QuickValidator
 from reconciler.config.source import SourceFile
 from reconciler.config.yamlnodes import KeyPath
 from reconciler.model.diagnostics import Diagnostic
@@ -55,7 +56,14 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+@cache
+def quick_validator() -> QuickValidator:
+    return QuickValidator(json.loads(schema_text()))
+
+
 def schema_diagnostics(source: SourceFile) -> list[Diagnostic]:
+    if quick_validator().is_valid(source.data):
+        return []
     found: list[Diagnostic] = []
     errors = sorted(_validator().iter_errors(source.data), key=lambda e: list(map(str, e.path)))
     for error in errors:
