@@ -37,7 +37,7 @@ class AddonSpec:
     the newest stable version supporting the cluster)."""
     flavor: str | None = None
     """Name of a flavor preset of the target version (``str(preset["name"])``)."""
-    values: Mapping[str, JSON] = field(default_factory=dict)
+    values: Mapping[str, JSON] = field(default_factory=dict, repr=False)
     """Desired values (``basic``/``custom``/``flavor`` sub-maps), deep-merged
     over defaults and live values."""
     sensitive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

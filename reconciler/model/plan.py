@@ -48,8 +48,8 @@ class FieldChange:
     path: str
     """Dotted key path (``custom.stub_domains.acme.local``); list indexes as ``[0]``."""
     kind: FieldChangeKind
-    before: JSON = None
-    after: JSON = None
+    before: JSON = field(default=None, repr=False)
+    after: JSON = field(default=None, repr=False)
     sensitive: bool = False
     """Render as ``(sensitive)``; never print ``before``/``after``."""
 
@@ -108,7 +108,7 @@ class Change:
     """Live ``metadata.uid`` (empty for install)."""
     before_version: str = ""
     after_version: str = ""
-    values: Mapping[str, JSON] = field(default_factory=dict)
+    values: Mapping[str, JSON] = field(default_factory=dict, repr=False)
     """Full values to send (real secrets in memory; redacted when serialised)."""
     field_changes: tuple[FieldChange, ...] = ()
     provenance: Mapping[str, str] = field(default_factory=dict)
