@@ -1,0 +1,97 @@
+"""Saved plans in-process: exact execution, staleness, and secrets re-read from
+the environment and checked against the plan's salted hashes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from apply_helpers import (
+    MAIN_ID,
+    desired_file,
+    live,
+    new_emulator,
+    options,
+    plan,
+    plan_and_apply,
+    session_for,
+)
+
+from reconciler.apply.applier import apply_plan, stale_plan_reasons
+from reconciler.apply.progress import LogProgress
+from reconciler.emulator import Emulator
+from reconciler.planfile import load_plan, save_plan
+from reconciler.statemgr import StateStore
+
+SECRET = "first-Secret-Value-42"
+BASE = f"""  t-main:
+    cluster_id: {MAIN_ID}
+    addons:
+      metrics-server: {{}}
+"""
+WITH_SECRET = BASE + """      autoscaler:
+        values:
+          custom:
+            password: "{{ secret('AUTOSCALER_PASSWORD') }}"
+"""
+
+
+async def _saved_plan(tmp_path: Path) -> tuple[Emulator, StateStore, Path]:
+    emu = new_emulator()
+    store = StateStore(tmp_path / "state")
+    async with session_for(emu) as session:
+        # A first apply gives the cluster a state, whose salt the plan uses.
+        await plan_and_apply(session, store, desired_file(tmp_path, BASE))
+        planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, "s.yaml"),
+                             environ={"AUTOSCALER_PASSWORD": SECRET})
+    planfile = tmp_path / "plan.json"
+    save_plan(planfile, planned.plan, salts=planned.salts)
+    assert SECRET not in planfile.read_text()
+    return emu, store, planfile
+
+
+async def test_saved_plan_with_a_secret_applies_with_the_same_secret(tmp_path: Path) -> None:
+    emu, store, planfile = await _saved_plan(tmp_path)
+    saved = load_plan(planfile)
+    environ = {"AUTOSCALER_PASSWORD": SECRET}
+    async with session_for(emu) as session:
+        assert await stale_plan_reasons(saved, session, store, environ=environ) == []
+        log = io.StringIO()
+        result = await apply_plan(saved, session, store, salts={},
+                                  options=options(environ=environ), progress=LogProgress(log))
+    assert result.ok, log.getvalue()
+    instance = next(i for i in emu.store.list_instances(MAIN_ID, 1e12)
+                    if i.template == "autoscaler")
+    assert instance.values["custom"]["password"] == SECRET
+    assert SECRET not in (tmp_path / "state" / "t-main.json").read_text()
+
+
+async def test_saved_plan_is_stale_when_the_secret_changed_or_is_missing(tmp_path: Path) -> None:
+    emu, store, planfile = await _saved_plan(tmp_path)
+    saved = load_plan(planfile)
+    async with session_for(emu) as session:
+        changed = await stale_plan_reasons(saved, session, store,
+                                           environ={"AUTOSCALER_PASSWORD": "another"})
+        missing = await stale_plan_reasons(saved, session, store, environ={})
+        # Under the lock, apply checks again and refuses the cluster.
+        result = await apply_plan(saved, session, store, salts={},
+                                  options=options(environ={"AUTOSCALER_PASSWORD": "x"}),
+                                  progress=LogProgress(io.StringIO()))
+    assert changed == ["cluster t-main: autoscaler: the secret AUTOSCALER_PASSWORD"
+                       " (for custom.password) changed since the plan"]
+    assert missing == ["cluster t-main: autoscaler: the secret AUTOSCALER_PASSWORD"
+                       " (for custom.password) is not set in the environment"]
+    assert result.clusters[0].error.startswith("plan is stale: ")
+    assert "autoscaler" not in live(emu, MAIN_ID)
+
+
+async def test_saved_plan_is_stale_after_another_apply(tmp_path: Path) -> None:
+    emu, store, planfile = await _saved_plan(tmp_path)
+    saved = load_plan(planfile)
+    environ = {"AUTOSCALER_PASSWORD": SECRET}
+    async with session_for(emu) as session:
+        # Someone else applies the same change first.
+        await plan_and_apply(session, store, tmp_path / "s.yaml", environ=environ)
+        reasons = await stale_plan_reasons(saved, session, store, environ=environ)
+    assert reasons[0].startswith("cluster t-main: the state was written since the plan (serial 1")
+    assert "its live add-ons changed since the plan" in reasons[1]
