@@ -11,6 +11,7 @@ import click
 from reconciler.cloud import CloudSession, Credentials
 from reconciler.commands.common import desired_options, load_or_exit, use_color
 from reconciler.model.desired import DesiredState
+from reconciler.model.plan import Plan
 from reconciler.planfile import load_plan, save_plan
 from reconciler.planning import PlanResult, make_plan
 from reconciler.statemgr import StateStore
@@ -74,9 +75,19 @@ def plan_command(
         nl=False,
     )
     if result.plan.has_errors:
+        report_plan_errors(result.plan)
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)
+
+
+def report_plan_errors(plan: Plan) -> None:
+    """Diagnostics go to stderr too, where scripts and CI logs look for them."""
+    diagnostics = [*plan.errors, *(d for cp in plan.clusters for d in cp.errors)]
+    for diag in diagnostics:
+        click.echo(str(diag), err=True)
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    click.echo(f"{errors} error(s) in the plan; nothing was changed.", err=True)
 
 
 async def _plan(
