@@ -1,0 +1,154 @@
+"""examples/ci: the files parse, the alert rules use metrics drift really
+writes, and every reconciler command in them runs as written (paths mapped to
+a test directory) against emulator://demo: plan --out, apply of the saved
+plan, drift --output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
+
+from reconciler.cli import cli
+from reconciler.views.driftprom import METRICS
+
+CI = Path(__file__).parents[2] / "examples" / "ci"
+LABELS = {"cluster", "addon", "kind", "risk", "level"}
+DESIRED = """apiVersion: reconciler/v1
+defaults:
+  region: ap-southeast-1
+  project_id: "0504201b6c80256b2f08c0099f0c8fe4"
+  endpoint: emulator://demo
+clusters:
+  demo-staging:
+    cluster_id: 7c1f5a2e-4368-11f0-ba56-0255ac100037
+    addons:
+      coredns: {}
+      everest: {}
+      metrics-server: {}
+      volcano: {}
+"""
+
+
+def load(name: str) -> Any:
+    return yaml.safe_load((CI / name).read_text(encoding="utf-8"))
+
+
+def invocations(script: str) -> Iterator[list[str]]:
+    """Each ``reconciler …`` command of a shell script, as its argument list."""
+    for line in script.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+        for i, token in enumerate(tokens):
+            # only in command position: first on the line or after ; && || |
+            if token == "reconciler" and (i == 0 or _is_operator(tokens[i - 1])):
+                args = []
+                for t in tokens[i + 1:]:
+                    if _is_operator(t):
+                        break
+                    args.append(t)
+                yield args
+
+
+def _is_operator(token: str) -> bool:
+    return bool(token) and set(token) <= set(";&|<>()")
+
+
+def run(args: list[str], mapping: Mapping[str, str]) -> Any:
+    mapped = [mapping.get(a, a) for a in args]
+    return CliRunner().invoke(cli, mapped, env={"NO_COLOR": "1"}, catch_exceptions=False)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "desired.yaml").write_text(DESIRED, encoding="utf-8")
+    (tmp_path / "vars.yaml").write_text("unused: 1\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_alert_rules_use_only_metrics_and_labels_drift_writes() -> None:
+    rules = [r for g in load("alerts.yaml")["groups"] for r in g["rules"]]
+    assert len(rules) >= 5
+    used = set()
+    for rule in rules:
+        assert set(rule) >= {"alert", "expr", "labels", "annotations"}, rule
+        used |= set(re.findall(r"\breconciler_\w+", rule["expr"]))
+        for group in re.findall(r"by \(([^)]*)\)", rule["expr"]):
+            assert {g.strip() for g in group.split(",")} <= LABELS, rule["alert"]
+        assert set(re.findall(r"\$labels\.(\w+)", str(rule["annotations"]))) <= LABELS
+    assert used <= set(METRICS)
+    assert {"reconciler_addon_drift", "reconciler_addon_healthy", "reconciler_drift_success",
+            "reconciler_drift_last_run_timestamp_seconds"} <= used
+
+
+def test_github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan(
+        workdir: Path) -> None:
+    workflow = load("github-actions.yml")
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert set(triggers) == {"pull_request", "push"}
+    assert triggers["push"]["branches"] == ["main"]
+    plan_steps, apply_steps = workflow["jobs"]["plan"]["steps"], workflow["jobs"]["apply"]["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in plan_steps + apply_steps]
+    assert {"actions/upload-artifact", "actions/download-artifact",
+            "actions/github-script"} <= set(uses)
+    comment = next(s for s in plan_steps if "github-script" in s.get("uses", ""))
+    assert "updateComment" in comment["with"]["script"]
+    assert "<!-- reconciler-plan -->" in comment["with"]["script"]
+
+    mapping = {"$DESIRED": "desired.yaml", "$VAR_FILE": "vars.yaml", "$STATE_DIR": "state"}
+    (plan_cmd,) = [c for s in plan_steps for c in invocations(s.get("run", ""))]
+    (apply_cmd,) = [c for s in apply_steps for c in invocations(s.get("run", ""))]
+    planned = run(plan_cmd, mapping)
+    assert planned.exit_code == 0, planned.output
+    assert planned.stdout.startswith("### Plan: 0 to install")
+    artifact = next(s for s in plan_steps if "upload-artifact" in s.get("uses", ""))
+    saved = workdir / artifact["with"]["path"]
+    assert json.loads(saved.read_text(encoding="utf-8"))["clusters"][0]["name"] == "demo-staging"
+
+    applied = run(apply_cmd, mapping)
+    assert applied.exit_code == 0, applied.output
+    assert (workdir / "state" / "demo-staging.json").is_file()
+
+
+def test_crontab_and_cronjob_write_the_metrics_file(workdir: Path) -> None:
+    run(["apply", "desired.yaml", "--auto-approve", "--state-dir", "state"], {})
+    lines = [ln for ln in (CI / "crontab").read_text(encoding="utf-8").splitlines()
+             if ln and not ln.startswith("#") and "=" not in ln.split()[0]]
+    (entry,) = lines
+    fields = entry.split(None, 5)
+    assert all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5]), fields
+    (cron_cmd,) = invocations(fields[5])
+
+    job = load("cronjob.yaml")
+    assert job["kind"] == "CronJob" and job["apiVersion"] == "batch/v1"
+    assert len(job["spec"]["schedule"].split()) == 5
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (job_cmd,) = invocations(container["args"][0])
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    output = job_cmd[job_cmd.index("--output") + 1]
+    assert Path(output).parent == Path(mounts["textfile"])
+    assert {v["name"] for v in pod["volumes"]} == set(mounts)
+
+    for cmd, out in ((cron_cmd, "cron.prom"), (job_cmd, "job.prom")):
+        assert cmd[:1] == ["drift"] and "prometheus" in cmd
+        target = cmd[cmd.index("--output") + 1]
+        files = [a for a in cmd[1:] if not a.startswith("-")][:1]
+        mapping = {files[0]: "desired.yaml", target: out,
+                   cmd[cmd.index("--var-file") + 1]: "vars.yaml",
+                   cmd[cmd.index("--state-dir") + 1]: "state"}
+        result = run(cmd, mapping)
+        assert result.exit_code == 0, result.output
+        names = {f.name for f in text_string_to_metric_families(
+            (workdir / out).read_text(encoding="utf-8"))}
+        assert "reconciler_drift_last_run_timestamp_seconds" in names
