@@ -115,7 +115,7 @@ async def stale_plan_reasons(
     every cluster before any is changed; apply checks again under each lock."""
 
     async def one(cp: ClusterPlan) -> list[str]:
-        if cp.errors or not cp.has_changes:
+        if any(d.severity == "error" for d in cp.errors) or not cp.has_changes:
             return []
         client = session.client(cp.endpoint, cp.region, cp.project_id)
         try:
@@ -173,9 +173,12 @@ class _ClusterRun:
 
     async def run(self) -> ClusterResult:
         cp = self.cp
-        if cp.errors:
+        errors = [d for d in cp.errors if d.severity == "error"]
+        if errors:
+            # The planner leaves an erroneous add-on out of the changes; applying
+            # the rest could break its dependents, so the cluster waits for a fix.
             return self._done("the plan has errors for this cluster: "
-                              + "; ".join(str(d) for d in cp.errors))
+                              + "; ".join(str(d) for d in errors))
         if not cp.has_changes and not self._state_behind():
             return self._done()
         self.progress.step(cp.name, "waiting for the state lock")
