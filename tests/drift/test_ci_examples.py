@@ -152,3 +152,30 @@ def test_crontab_and_cronjob_write_the_metrics_file(workdir: Path) -> None:
         names = {f.name for f in text_string_to_metric_families(
             (workdir / out).read_text(encoding="utf-8"))}
         assert "reconciler_drift_last_run_timestamp_seconds" in names
+
+
+def _shape(value: Any) -> Any:
+    """Keys of nested objects (first list element stands for the list)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list) and value:
+        return [_shape(value[0])]
+    return None
+
+
+def test_documented_json_report_has_the_real_shape(workdir: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "drift.md").read_text(encoding="utf-8")
+    example = json.loads(re.search(r"```json\n(.*?)```", doc, re.S).group(1))  # type: ignore[union-attr]
+    run(["apply", "desired.yaml", "--auto-approve", "--state-dir", "state"], {})
+    (workdir / "desired.yaml").write_text(
+        DESIRED.replace("volcano: {}", "volcano: {version: 1.15.8}"), encoding="utf-8")
+    real = json.loads(run(["drift", "desired.yaml", "--format", "json", "--state-dir", "state"],
+                          {}).stdout)
+    doc_addon = example["clusters"][0]["addons"][0]
+    real_addon = next(a for a in real["clusters"][0]["addons"] if a["addon"] == "volcano")
+    real_addon["changed_outside"]["values"] = doc_addon["changed_outside"]["values"]
+    assert set(example) == set(real)
+    assert set(example["summary"]) == set(real["summary"])
+    assert set(example["clusters"][0]) == set(real["clusters"][0])
+    assert _shape(doc_addon) == _shape(real_addon)
+    assert example["format_version"] == real["format_version"]
