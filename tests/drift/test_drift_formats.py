@@ -3,12 +3,20 @@ request budget, and that drift writes nothing anywhere."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from typing import Any
 
-from drift_helpers import BROKEN, STAGING_ID, Cloud, addon, applied, cloud, report
+from drift_helpers import BROKEN, LEGACY_ID, STAGING_ID, Cloud, addon, applied, cloud, report
 from prometheus_client.parser import text_string_to_metric_families
 
+from reconciler.cloud import CloudSession, Credentials, RetryPolicy
+from reconciler.commands.drift import detect_drift
+from reconciler.config import load_desired
+from reconciler.statemgr import StateStore
+from reconciler.views.drift import render_drift
+from reconciler.views.driftjson import drift_to_json
 from reconciler.views.driftmarkdown import DRIFT_MARKER
 
 __all__ = ["cloud"]
@@ -156,3 +164,38 @@ def test_unknown_format_is_a_usage_error(cloud: Cloud) -> None:
     result = cloud.drift("--format", "yaml")
     assert result.exit_code == 2
     assert "'yaml' is not one of" in result.output
+
+
+def test_unreachable_endpoint_is_an_error_and_the_others_still_report(cloud: Cloud) -> None:
+    applied(cloud)
+    edit_coredns(cloud)
+    # Per-cluster endpoints: demo-legacy's points at a port nobody listens on.
+    path = cloud.tmp / "split.yaml"
+    text = cloud.desired().read_text(encoding="utf-8").replace("  endpoint: emulator://demo\n", "")
+    text = text.replace(f"    cluster_id: {STAGING_ID}\n",
+                        f"    cluster_id: {STAGING_ID}\n    endpoint: {cloud.url}\n")
+    text = text.replace(f"    cluster_id: {LEGACY_ID}\n",
+                        f"    cluster_id: {LEGACY_ID}\n    endpoint: http://127.0.0.1:9\n")
+    path.write_text(text, encoding="utf-8")
+    desired = load_desired([path])
+
+    async def go() -> dict[str, Any]:
+        account = cloud.emulator.account
+        async with CloudSession(
+                credentials=Credentials(access_key=account.access_key,
+                                        secret_key=account.secret_key,
+                                        project_id=account.project_id, region="ap-southeast-1"),
+                retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01)) as s:
+            found = await detect_drift(desired, s, StateStore(cloud.state_dir))
+        return drift_to_json(found)
+
+    data = asyncio.run(go())
+    assert data["errored"] is True and data["drifted"] is True
+    statuses = {c["name"]: c["status"] for c in data["clusters"]}
+    assert statuses == {"demo-staging": "drifted", "demo-legacy": "error"}
+    legacy = next(c for c in data["clusters"] if c["name"] == "demo-legacy")
+    assert "cannot" in legacy["errors"][0]["message"]
+    assert legacy["addons"] == []
+    shown = render_drift(data, "text")
+    assert "demo-legacy (8d2e6b3f-4368-11f0-ba56-0255ac100037): error" in shown
+    assert "coredns: values changed outside" in shown
