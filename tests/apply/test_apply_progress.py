@@ -56,7 +56,7 @@ def test_summary_counts_every_outcome() -> None:
     ))
     assert not result.ok
     assert result.summary() == (
-        "Apply finished with problems: 0 installed, 1 upgraded, 0 updated, 0 deleted,"
+        "Apply complete: 0 installed, 1 upgraded, 0 updated, 0 deleted,"
         " 0 adopted; 1 blocked, 0 failed, 1 cluster(s) not applied."
     )
     assert result.to_json()["summary"]["blocked"] == 1
