@@ -107,7 +107,9 @@ class ClusterDrift:
 
     @property
     def drifted(self) -> bool:
-        return any(a.kinds for a in self.addons)
+        """An unmanaged add-on alone is not drift: it is reported, but nobody
+        declared it (CCE installs some itself), so it would alert forever."""
+        return any(set(a.kinds) - {DriftKind.UNMANAGED} for a in self.addons)
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,16 @@ def test_changed_declaration_is_pending(cloud: Cloud) -> None:
     assert found["kinds"] == ["pending"]
     assert found["pending"]["action"] == "upgrade"
     assert "1.13.3 → 1.15.8" in found["pending"]["reason"]
+
+
+def test_a_healthy_unmanaged_addon_is_reported_but_is_not_drift(cloud: Cloud) -> None:
+    applied(cloud)
+    # gpu-beta 2.1.31 installs fine on demo-legacy (api() lets emulated time pass).
+    cloud.api(lambda c: c.install(LEGACY_ID, "gpu-beta", "2.1.31", {}))
+
+    result = cloud.drift("--format", "json")
+    found = addon(report(result), "demo-legacy", "gpu-beta")
+    assert found["kinds"] == ["unmanaged"]
+    assert found["live"]["healthy"] is True
+    assert result.exit_code == 0, result.output
+    assert report(result)["drifted"] is False
