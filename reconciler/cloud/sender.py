@@ -32,6 +32,7 @@ from reconciler.cloud.errors import (
 )
 from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import RetryPolicy, parse_retry_after
+from reconciler.cloud.sharing import JsonInterner
 from reconciler.cloud.signing import QueryValue, canonical_query
 from reconciler.model.live import JSON
 
@@ -86,6 +87,8 @@ class Limits:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_s: float = 30.0
     request_count: int = 0
+    interner: JsonInterner = field(default_factory=JsonInterner)
+    """Shares equal subtrees of the add-on values read in this session."""
     semaphore: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +145,10 @@ class Sender:
         self._credentials = credentials
         self.project_id = project_id
         self._limits = limits
+
+    def share_json(self, value: JSON) -> JSON:
+        """``value``, with subtrees equal to ones read before shared (read-only)."""
+        return self._limits.interner.share(value)
 
     def __repr__(self) -> str:
         return f"Sender(base_url={str(self._base)!r}, project_id={self.project_id!r})"
