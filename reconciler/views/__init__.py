@@ -1,2 +1,43 @@
-"""views layer."""
+"""Views: every piece of text a user or a machine reads about a plan.
+
+The canonical JSON plan (``jsonplan``) is the source of every rendering; the
+text and Markdown views read it, never the ``Plan`` objects, so the human and
+machine forms can't disagree (as in Terraform's ``jsonformat``).
+"""
+
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.views.jsonplan import dumps_plan_json
+from reconciler.views.markdown import render_markdown
+from reconciler.views.text import render_text
+
+__all__ = ["FORMATS", "GITHUB_COMMENT_LIMIT", "render_plan"]
+
+FORMATS = ("text", "markdown", "json")
+# GitHub refuses comments over 65,536 characters; keep a margin for wrappers.
+GITHUB_COMMENT_LIMIT = 65_000
+
+
+def render_plan(
+    plan_json: Mapping[str, Any],
+    fmt: str,
+    *,
+    color: bool = False,
+    show_provenance: bool = False,
+    max_chars: int = GITHUB_COMMENT_LIMIT,
+) -> str:
+    """Render a canonical JSON plan (``plan_to_json``) as ``text``, ``markdown`` or ``json``.
+
+    The result has no trailing newline. ``color`` adds ANSI styles to ``text``
+    only; ``max_chars`` bounds ``markdown`` only.
+    """
+    if fmt == "text":
+        return render_text(plan_json, color=color, show_provenance=show_provenance)
+    if fmt == "markdown":
+        return render_markdown(plan_json, show_provenance=show_provenance, max_chars=max_chars)
+    if fmt == "json":
+        return dumps_plan_json(plan_json)
+    raise ValueError(f"unknown plan format {fmt!r} (valid: {', '.join(FORMATS)})")

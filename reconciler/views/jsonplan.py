@@ -1,0 +1,327 @@
+"""The canonical JSON form of a plan (documented in docs/plan-json.md).
+
+It is the plan file format, the ``--format json`` output, and the only input of
+the human renderers, so that what a reviewer reads and what apply executes can
+never disagree. Sensitive leaves are replaced by salted hashes here, on the way
+out of memory; ``plan_from_json`` keeps those markers (apply re-reads the real
+secrets through ``Change.secret_sources``).
+
+Key order is fixed by construction and by ``json.dumps(sort_keys=True)`` in
+every writer; ``summary`` is derived and ignored when reading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.plan import (
+    PLAN_FORMAT_VERSION,
+    Action,
+    Change,
+    ClusterPlan,
+    FieldChange,
+    FieldChangeKind,
+    Plan,
+    PrecheckFinding,
+    ReadinessItem,
+    ReadinessReport,
+)
+from reconciler.views.redact import Hasher, path_is_sensitive, redact, salted_hasher
+
+__all__ = [
+    "JSON_FORMAT_VERSION",
+    "PlanFormatError",
+    "dumps_plan_json",
+    "plan_from_json",
+    "plan_to_json",
+]
+
+JSON_FORMAT_VERSION = PLAN_FORMAT_VERSION
+
+JSONDict = dict[str, Any]
+
+
+class PlanFormatError(ValueError):
+    """A JSON document that is not a plan this version can read."""
+
+
+def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
+    """The canonical, redacted JSON form; ``salts`` maps cluster name → salt.
+
+    A salt is only needed for a cluster that has a sensitive value not yet
+    redacted (a plan read back from a file needs none).
+    """
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "plan_id": plan.plan_id,
+        "tool_version": plan.tool_version,
+        "desired_digest": plan.desired_digest,
+        "files": list(plan.files),
+        "errors": [_diagnostic_to_json(d) for d in plan.errors],
+        "summary": _summary(plan),
+        "clusters": [
+            _cluster_to_json(c, salted_hasher(salts.get(c.name), c.name)) for c in plan.clusters
+        ],
+    }
+
+
+def dumps_plan_json(plan_json: Mapping[str, Any]) -> str:
+    """The one textual form of a JSON plan: sorted keys, indent 2, UTF-8 kept readable."""
+    return json.dumps(plan_json, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+def plan_from_json(data: Mapping[str, Any]) -> Plan:
+    """Read a canonical JSON plan back; raises ``PlanFormatError`` naming what is wrong."""
+    if not isinstance(data, Mapping):
+        raise PlanFormatError(f"a plan is a JSON object, not {type(data).__name__}")
+    version = data.get("format_version")
+    if version != JSON_FORMAT_VERSION:
+        raise PlanFormatError(
+            f"unsupported plan format_version {version!r}: this reconciler reads "
+            f"format_version {JSON_FORMAT_VERSION}; re-create the plan with `reconciler plan --out`"
+        )
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise PlanFormatError(
+            "not a valid plan: " + "; ".join(_describe(e) for e in errors[:5])
+            + (f"; and {len(errors) - 5} more problems" if len(errors) > 5 else "")
+        )
+    return Plan(
+        plan_id=data["plan_id"],
+        tool_version=data["tool_version"],
+        desired_digest=data["desired_digest"],
+        clusters=tuple(_cluster_from_json(c) for c in data["clusters"]),
+        files=tuple(data["files"]),
+        format_version=version,
+        errors=tuple(_diagnostic_from_json(d) for d in data["errors"]),
+    )
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def _summary(plan: Plan) -> JSONDict:
+    diagnostics = [*plan.errors, *(d for c in plan.clusters for d in c.errors)]
+    counts: JSONDict = {action.value: plan.count(action) for action in Action}
+    counts.update(
+        clusters=len(plan.clusters),
+        clusters_with_changes=sum(1 for c in plan.clusters if c.has_changes),
+        errors=sum(1 for d in diagnostics if d.severity != "warning"),
+        warnings=sum(1 for d in diagnostics if d.severity == "warning"),
+        has_changes=plan.has_changes,
+        has_errors=any(d.severity != "warning" for d in diagnostics),
+    )
+    return counts
+
+
+def _diagnostic_to_json(d: Diagnostic) -> JSONDict:
+    return {
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "key_path": d.key_path,
+        "message": d.message,
+        "hint": d.hint,
+        "severity": d.severity,
+    }
+
+
+def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher) -> JSONDict:
+    readiness = cluster.readiness
+    return {
+        "name": cluster.name,
+        "cluster_id": cluster.cluster_id,
+        "endpoint": cluster.endpoint,
+        "project_id": cluster.project_id,
+        "region": cluster.region,
+        "kubernetes_version": cluster.kubernetes_version,
+        "state_lineage": cluster.state_lineage,
+        "state_serial": cluster.state_serial,
+        "live_fingerprint": cluster.live_fingerprint,
+        "changes": [_change_to_json(ch, hasher) for ch in cluster.changes],
+        "unmanaged": list(cluster.unmanaged),
+        "errors": [_diagnostic_to_json(d) for d in cluster.errors],
+        "readiness": None if readiness is None else _readiness_to_json(readiness),
+    }
+
+
+def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
+    sensitive = change.sensitive_paths
+    return {
+        "addon": change.addon,
+        "action": change.action.value,
+        "instance_id": change.instance_id,
+        "before_version": change.before_version,
+        "after_version": change.after_version,
+        "values": redact(dict(change.values), "", sensitive, hasher),
+        "field_changes": [
+            _field_change_to_json(fc, sensitive, hasher) for fc in change.field_changes
+        ],
+        "provenance": dict(sorted(change.provenance.items())),
+        "sensitive_paths": sorted(sensitive),
+        "secret_sources": {k: list(v) for k, v in sorted(change.secret_sources.items())},
+        "reason": change.reason,
+        "depends_on": list(change.depends_on),
+        "precheck_accept": list(change.precheck_accept),
+        "on_failure": change.on_failure,
+        "timeout_seconds": change.timeout_seconds,
+        "findings": [_finding_to_json(f) for f in change.findings],
+    }
+
+
+def _field_change_to_json(fc: FieldChange, sensitive: frozenset[str], hasher: Hasher) -> JSONDict:
+    # Belt and braces: a leaf is hidden if the planner marked it, or if it is
+    # declared, or its key looks secret, even when the planner forgot to mark it.
+    if fc.sensitive or path_is_sensitive(fc.path, sensitive):
+        return {"path": fc.path, "kind": fc.kind.value, "sensitive": True}
+    return {
+        "path": fc.path,
+        "kind": fc.kind.value,
+        "sensitive": False,
+        "before": redact(fc.before, fc.path, sensitive, hasher),
+        "after": redact(fc.after, fc.path, sensitive, hasher),
+    }
+
+
+def _finding_to_json(f: PrecheckFinding) -> JSONDict:
+    return {
+        "addon": f.addon,
+        "risk": f.risk,
+        "level": f.level,
+        "status": f.status,
+        "message": f.message,
+        "accepted": f.accepted,
+        "task_id": f.task_id,
+        "blocking": f.blocking,
+    }
+
+
+def _readiness_to_json(r: ReadinessReport) -> JSONDict:
+    return {
+        "target_version": r.target_version,
+        "task_id": r.task_id,
+        "phase": r.phase,
+        "items": [
+            {
+                "name": i.name,
+                "level": i.level,
+                "phase": i.phase,
+                "message": i.message,
+                "addons": list(i.addons),
+            }
+            for i in r.items
+        ],
+        "unsupported_addons": list(r.unsupported_addons),
+    }
+
+
+# --- reading -----------------------------------------------------------------
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("reconciler.views").joinpath("plan.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"{where.lstrip('.') or '(top level)'}: {error.message}"
+
+
+def _diagnostic_from_json(d: JSONDict) -> Diagnostic:
+    return Diagnostic(
+        file=d["file"],
+        line=d["line"],
+        column=d["column"],
+        key_path=d["key_path"],
+        message=d["message"],
+        hint=d["hint"],
+        severity=d["severity"],
+    )
+
+
+def _cluster_from_json(c: JSONDict) -> ClusterPlan:
+    readiness = c["readiness"]
+    return ClusterPlan(
+        name=c["name"],
+        cluster_id=c["cluster_id"],
+        endpoint=c["endpoint"],
+        project_id=c["project_id"],
+        region=c["region"],
+        kubernetes_version=c["kubernetes_version"],
+        state_lineage=c["state_lineage"],
+        state_serial=c["state_serial"],
+        live_fingerprint=c["live_fingerprint"],
+        changes=tuple(_change_from_json(ch) for ch in c["changes"]),
+        unmanaged=tuple(c["unmanaged"]),
+        errors=tuple(_diagnostic_from_json(d) for d in c["errors"]),
+        readiness=None if readiness is None else _readiness_from_json(readiness),
+    )
+
+
+def _change_from_json(ch: JSONDict) -> Change:
+    return Change(
+        addon=ch["addon"],
+        action=Action(ch["action"]),
+        instance_id=ch["instance_id"],
+        before_version=ch["before_version"],
+        after_version=ch["after_version"],
+        values=ch["values"],
+        field_changes=tuple(_field_change_from_json(fc) for fc in ch["field_changes"]),
+        provenance=dict(ch["provenance"]),
+        sensitive_paths=frozenset(ch["sensitive_paths"]),
+        secret_sources={k: tuple(v) for k, v in ch["secret_sources"].items()},
+        reason=ch["reason"],
+        depends_on=tuple(ch["depends_on"]),
+        precheck_accept=tuple(ch["precheck_accept"]),
+        on_failure=ch["on_failure"],
+        timeout_seconds=ch["timeout_seconds"],
+        findings=tuple(_finding_from_json(f) for f in ch["findings"]),
+    )
+
+
+def _field_change_from_json(fc: JSONDict) -> FieldChange:
+    if fc["sensitive"]:
+        return FieldChange(path=fc["path"], kind=FieldChangeKind(fc["kind"]), sensitive=True)
+    return FieldChange(
+        path=fc["path"], kind=FieldChangeKind(fc["kind"]), before=fc["before"], after=fc["after"]
+    )
+
+
+def _finding_from_json(f: JSONDict) -> PrecheckFinding:
+    return PrecheckFinding(
+        addon=f["addon"],
+        risk=f["risk"],
+        level=f["level"],
+        status=f["status"],
+        message=f["message"],
+        accepted=f["accepted"],
+        task_id=f["task_id"],
+    )
+
+
+def _readiness_from_json(r: JSONDict) -> ReadinessReport:
+    return ReadinessReport(
+        target_version=r["target_version"],
+        task_id=r["task_id"],
+        phase=r["phase"],
+        items=tuple(
+            ReadinessItem(
+                name=i["name"],
+                level=i["level"],
+                phase=i["phase"],
+                message=i["message"],
+                addons=tuple(i["addons"]),
+            )
+            for i in r["items"]
+        ),
+        unsupported_addons=tuple(r["unsupported_addons"]),
+    )

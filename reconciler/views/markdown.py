@@ -1,0 +1,302 @@
+"""The pull-request view of a plan: Markdown from Jinja2 templates, read from the JSON plan.
+
+Deterministic by construction: everything comes from the plan's own order and
+nothing time- or run-dependent (plan id, timestamps) is rendered, so a re-run
+on unchanged input gives the same bytes. GitHub rejects comments over 65,536
+characters, so the largest cluster sections are collapsed to one line (and, in
+extreme cases, dropped) until the comment fits, and the comment says so.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from reconciler.views import planview as pv
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
+_BACKTICK_RUN = re.compile(r"`+")
+_OUTCOME_MARK = {"blocking": "⛔", "accepted": "⚠️", "passed": "✅"}
+# Header lists (deletions, risks, errors) are shortened step by step if they
+# alone would take more than half of the size budget.
+_HEADER_CAPS = (10**9, 50, 10, 0)
+_NOTE_RESERVE = 300
+
+
+def _markdown_text(value: object) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", pv.one_line(str(value)))
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in _BACKTICK_RUN.findall(text)), default=0)
+
+
+def _code_span(value: object) -> str:
+    text = pv.one_line(str(value))
+    if not text:
+        return ""
+    ticks = "`" * (_longest_backtick_run(text) + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "
+    return f"{ticks}{text}{ticks}"
+
+
+def _html_text(value: object) -> str:
+    return html.escape(pv.one_line(str(value)))
+
+
+def _fence(lines: Sequence[str]) -> str:
+    return "`" * max(3, max((_longest_backtick_run(line) for line in lines), default=0) + 1)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("reconciler.views", "templates"),
+        undefined=jinja2.StrictUndefined,
+        # Markdown, not HTML: escaping is explicit, per context, via the filters below.
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(md=_markdown_text, code=_code_span, html=_html_text)
+    return env
+
+
+@dataclass(frozen=True)
+class _Section:
+    full: str
+    collapsed: str
+
+
+def render_markdown(plan: Mapping[str, Any], *, show_provenance: bool, max_chars: int) -> str:
+    env = _environment()
+    sections = _sections(env, plan, show_provenance, max_chars)
+    header_context = _header_context(plan)
+    header = ""
+    for cap in _HEADER_CAPS:
+        header = env.get_template("plan.md.j2").render(header_context, cap=cap, note="")
+        if len(header) <= max_chars // 2:
+            break
+    chosen, truncated, omitted = _fit(sections, max_chars - len(header) - _NOTE_RESERVE)
+    note = _truncation_note(truncated, omitted)
+    if note:
+        header = env.get_template("plan.md.j2").render(header_context, cap=cap, note=note)
+    parts = [header, *chosen]
+    if omitted:
+        parts.append(f"… {pv.plural(omitted, 'more section')} omitted.")
+    return "\n\n".join(p.strip("\n") for p in parts)
+
+
+def _fit(sections: Sequence[_Section], budget: int) -> tuple[list[str], int, int]:
+    """Collapse the largest sections first, then drop from the end, until under budget."""
+    chosen = [s.full for s in sections]
+    total = sum(len(text) + 2 for text in chosen)
+    truncated = 0
+    largest_first = sorted(range(len(sections)), key=lambda i: (-len(sections[i].full), i))
+    for i in largest_first:
+        if total <= budget:
+            break
+        saving = len(sections[i].full) - len(sections[i].collapsed)
+        if saving > 0:
+            chosen[i] = sections[i].collapsed
+            total -= saving
+            truncated += 1
+    omitted = 0
+    while chosen and total > budget:
+        total -= len(chosen.pop()) + 2
+        omitted += 1
+    return chosen, truncated, omitted
+
+
+def _truncation_note(truncated: int, omitted: int) -> str:
+    if not truncated and not omitted:
+        return ""
+    parts = []
+    if truncated:
+        verb = "was" if truncated == 1 else "were"
+        parts.append(f"{pv.plural(truncated, 'section')} {verb} truncated")
+    if omitted:
+        verb = "was" if omitted == 1 else "were"
+        parts.append(f"{pv.plural(omitted, 'section')} {verb} omitted")
+    return " and ".join(parts) + "; run `reconciler show PLAN` for the full plan."
+
+
+def _header_context(plan: Mapping[str, Any]) -> dict[str, Any]:
+    summary = plan["summary"]
+    deletions = [
+        {
+            "cluster": cluster["name"],
+            "addon": ch["addon"],
+            "version": ch["before_version"],
+            "reason": ch["reason"],
+        }
+        for cluster in plan["clusters"]
+        for ch in cluster["changes"]
+        if ch["action"] == "delete"
+    ]
+    risks = [
+        {
+            **finding,
+            "cluster": cluster["name"],
+            "outcome": pv.finding_outcome(finding),
+            "outcome_mark": _OUTCOME_MARK[pv.finding_outcome(finding)],
+        }
+        for cluster in plan["clusters"]
+        for finding in pv.findings(cluster)
+    ]
+    errors = [{"cluster": "", "text": pv.diagnostic_text(d)} for d in plan["errors"]]
+    errors += [
+        {"cluster": cluster["name"], "text": pv.diagnostic_text(d)}
+        for cluster in plan["clusters"]
+        for d in cluster["errors"]
+    ]
+    all_diagnostics = [*plan["errors"], *(d for c in plan["clusters"] for d in c["errors"])]
+    return {
+        "problems_heading": pv.problems_heading(all_diagnostics),
+        "summary_line": pv.summary_line(summary),
+        "errors_line": pv.errors_line(summary),
+        "deletions": deletions,
+        "risks": risks,
+        "errors": errors,
+    }
+
+
+def _has_section(cluster: Mapping[str, Any]) -> bool:
+    return bool(
+        pv.changed(cluster) or cluster["errors"] or cluster["readiness"] or pv.findings(cluster)
+    )
+
+
+def _sections(
+    env: jinja2.Environment, plan: Mapping[str, Any], show_provenance: bool, max_chars: int
+) -> list[_Section]:
+    template = env.get_template("cluster.md.j2")
+    sections = []
+    for cluster in plan["clusters"]:
+        if not _has_section(cluster):
+            continue
+        context = _cluster_context(cluster, show_provenance)
+        collapsed = _collapsed_line(pv.changed(cluster), max_chars)
+        sections.append(
+            _Section(
+                full=template.render(context, collapsed=""),
+                collapsed=template.render(context, collapsed=collapsed),
+            )
+        )
+    unchanged = [
+        {"name": c["name"], "unmanaged": c["unmanaged"]}
+        for c in plan["clusters"]
+        if not _has_section(c)
+    ]
+    if unchanged:
+        template = env.get_template("unchanged.md.j2")
+        sections.append(
+            _Section(
+                full=template.render(entries=unchanged, collapsed=""),
+                collapsed=template.render(
+                    entries=unchanged,
+                    collapsed=f"cluster names omitted to stay under {max_chars:,} characters.",
+                ),
+            )
+        )
+    return sections
+
+
+def _collapsed_line(changes: Sequence[Mapping[str, Any]], max_chars: int) -> str:
+    counts = {a: sum(1 for ch in changes if ch["action"] == a) for a in pv.SUMMARY_ACTIONS}
+    kinds = ", ".join(f"{n} to {a}" for a, n in counts.items() if n)
+    return (
+        f"Details of {pv.plural(len(changes), 'change')} ({kinds}) omitted "
+        f"to stay under {max_chars:,} characters."
+    )
+
+
+def _cluster_context(cluster: Mapping[str, Any], show_provenance: bool) -> dict[str, Any]:
+    changes = pv.changed(cluster)
+    title = pv.plural(len(changes), "change") if changes else "no changes"
+    if cluster["errors"]:
+        title += ", " + pv.plural(len(cluster["errors"]), "error")
+    facts = [f"cluster {cluster['cluster_id']}"]
+    if cluster["kubernetes_version"]:
+        facts.append(f"Kubernetes {cluster['kubernetes_version']}")
+    if cluster["region"]:
+        facts.append(cluster["region"])
+    readiness = cluster["readiness"]
+    if readiness is not None:
+        readiness_facts = [f"phase {readiness['phase']}"] if readiness["phase"] else []
+        if readiness["task_id"]:
+            readiness_facts.append(f"task {readiness['task_id']}")
+        readiness = {**readiness, "facts": ", ".join(readiness_facts)}
+    shown = [ch for ch in cluster["changes"] if ch["action"] != "no-op" or ch["findings"]]
+    return {
+        "cluster": cluster,
+        "title": title,
+        "facts": ", ".join(facts),
+        "changes": [_change_context(ch, show_provenance) for ch in shown],
+        "unchanged": (
+            pv.plural(len(cluster["changes"]) - len(changes), "add-on")
+            if len(cluster["changes"]) > len(changes)
+            else ""
+        ),
+        "unmanaged": cluster["unmanaged"],
+        "errors": [pv.diagnostic_text(d) for d in cluster["errors"]],
+        "problems_heading": pv.problems_heading(cluster["errors"]),
+        "readiness": readiness,
+    }
+
+
+def _diff_block_lines(change: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for fc in change["field_changes"]:
+        path = pv.one_line(fc["path"])
+        kind = fc["kind"]
+        if fc["sensitive"]:
+            before = after = pv.SENSITIVE_TEXT
+            if kind == "changed":
+                after = "(sensitive, changed)"
+        else:
+            before, after = pv.format_value(fc["before"]), pv.format_value(fc["after"])
+        if kind in ("removed", "changed"):
+            lines.append(f"- {path}: {before}")
+        if kind in ("added", "changed"):
+            lines.append(f"+ {path}: {after}")
+    return lines
+
+
+def _change_context(change: Mapping[str, Any], show_provenance: bool) -> dict[str, Any]:
+    diff = _diff_block_lines(change)
+    provenance = []
+    if show_provenance and change["action"] != "delete":
+        provenance = [
+            f"{path} = {value}  ({source})" for path, value, source in pv.provenance_rows(change)
+        ]
+    reason = change["reason"]
+    if change["action"] == "adopt" and not change["field_changes"]:
+        reason = f"{reason} (values already match)" if reason else "values already match"
+    return {
+        "symbol": pv.SYMBOLS[change["action"]].strip(),
+        "addon": change["addon"],
+        "action": change["action"],
+        "version": pv.version_text(change),
+        "reason": reason,
+        "diff": diff,
+        "fence": _fence(diff),
+        "findings": [
+            {
+                **f,
+                "outcome": pv.finding_outcome(f),
+                "outcome_mark": _OUTCOME_MARK[pv.finding_outcome(f)],
+            }
+            for f in change["findings"]
+        ],
+        "provenance": provenance,
+        "provenance_fence": _fence(provenance),
+    }

@@ -1,0 +1,166 @@
+"""Wording shared by the human plan views, read from the canonical JSON plan.
+
+Keeping symbols, the summary line and value formatting in one place is what
+makes the text and Markdown views say the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from reconciler.model.sensitive import is_redacted
+from reconciler.views.redact import child_path, index_path, is_under
+
+JSONDict = dict[str, Any]
+
+SYMBOLS: Mapping[str, str] = {
+    "install": "+",
+    "upgrade": "↑",
+    "update": "~",
+    "delete": "-",
+    "adopt": "⇐",
+    "no-op": " ",
+}
+SUMMARY_ACTIONS = ("install", "upgrade", "update", "delete", "adopt")
+SENSITIVE_TEXT = "(sensitive)"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def summary_line(summary: Mapping[str, Any]) -> str:
+    clusters = summary["clusters"]
+    if not summary["has_changes"]:
+        verb = "matches" if clusters == 1 else "match"
+        return f"No changes. {plural(clusters, 'cluster')} {verb} the desired state."
+    counts = ", ".join(f"{summary[a]} to {a}" for a in SUMMARY_ACTIONS)
+    return f"Plan: {counts} across {plural(clusters, 'cluster')}."
+
+
+def errors_line(summary: Mapping[str, Any]) -> str:
+    """Empty when the plan has no errors."""
+    if not summary["errors"]:
+        return ""
+    return f"{plural(summary['errors'], 'error')}: nothing can be applied until fixed."
+
+
+def problems_heading(diagnostics: list[JSONDict]) -> str:
+    severities = {d["severity"] for d in diagnostics}
+    if severities == {"warning"}:
+        return "Warnings"
+    return "Errors and warnings" if "warning" in severities else "Errors"
+
+
+def one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _mask(value: Any) -> Any:
+    if is_redacted(value):
+        return SENSITIVE_TEXT
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def format_value(value: Any) -> str:
+    """Compact JSON on one line; redacted hashes read ``(sensitive)``."""
+    # Fast paths: most leaves are scalars, and json.dumps dominates big plans.
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if is_redacted(value):
+        return SENSITIVE_TEXT
+    return json.dumps(_mask(value), ensure_ascii=False, sort_keys=True)
+
+
+def version_text(change: Mapping[str, Any]) -> str:
+    before: str = change["before_version"]
+    after: str = change["after_version"]
+    if change["action"] == "upgrade":
+        return f"{before} → {after}"
+    if change["action"] == "delete":
+        return before or after
+    return after or before
+
+
+def diagnostic_text(d: Mapping[str, Any]) -> str:
+    location = "<input>"
+    if d["file"]:
+        location = f"{d['file']}:{d['line']}:{d['column']}" if d["line"] else d["file"]
+    text = f"{location}: {d['severity']}: "
+    if d["key_path"]:
+        text += f"{d['key_path']}: "
+    text += d["message"]
+    if d["hint"]:
+        text += f" ({d['hint']})"
+    return one_line(text)
+
+
+def finding_outcome(finding: Mapping[str, Any]) -> str:
+    if finding["blocking"]:
+        return "blocking"
+    if finding["status"] == "Failed" and finding["accepted"]:
+        return "accepted"
+    return "passed"
+
+
+def changed(cluster: Mapping[str, Any]) -> list[JSONDict]:
+    return [ch for ch in cluster["changes"] if ch["action"] != "no-op"]
+
+
+def findings(cluster: Mapping[str, Any]) -> list[JSONDict]:
+    return [f for ch in cluster["changes"] for f in ch["findings"]]
+
+
+def diff_lines(change: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(kind, text)`` per changed leaf; ``kind`` is added, removed or changed."""
+    for fc in change["field_changes"]:
+        path = one_line(fc["path"])
+        if fc["sensitive"]:
+            yield fc["kind"], f"{path}: {SENSITIVE_TEXT}"
+        elif fc["kind"] == "added":
+            yield "added", f"{path}: {format_value(fc['after'])}"
+        elif fc["kind"] == "removed":
+            yield "removed", f"{path}: {format_value(fc['before'])}"
+        else:
+            yield "changed", f"{path}: {format_value(fc['before'])} → {format_value(fc['after'])}"
+
+
+def _nodes(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if path:
+        yield path, node
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _nodes(child, child_path(path, str(key)))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _nodes(child, index_path(path, i))
+
+
+def provenance_rows(change: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(path, value, source)`` per leaf with a known provenance, sorted by path.
+
+    Values are looked up by walking them rather than splitting paths, because
+    keys may contain dots (``stub_domains.acme.local``).
+    """
+    by_path = dict(_nodes(change["values"], ""))
+    hashed = [p for p, v in by_path.items() if is_redacted(v)]
+    rows = []
+    for path, source in sorted(change["provenance"].items()):
+        if path in by_path:
+            value = format_value(by_path[path])
+        elif any(is_under(path, h) for h in hashed):
+            value = SENSITIVE_TEXT
+        else:
+            value = "(absent)"
+        rows.append((one_line(path), value, source))
+    return rows

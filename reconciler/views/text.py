@@ -1,0 +1,172 @@
+"""The terminal view of a plan, read from its canonical JSON form.
+
+Lines are built as styled segments so that colour is an output choice only:
+the same lines print through rich with ANSI styles on a terminal, and are
+simply joined otherwise. Segments become ``rich.text.Text``, never markup, so
+values can't inject styles.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.views import planview as pv
+
+_ACTION_STYLE = {
+    "install": "green",
+    "upgrade": "cyan",
+    "update": "yellow",
+    "delete": "red",
+    "adopt": "blue",
+    "no-op": "",
+}
+_DIFF_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+_DIFF_SYMBOL = {"added": "+", "removed": "-", "changed": "~"}
+_OUTCOME_STYLE = {"blocking": "bold red", "accepted": "yellow", "passed": "green"}
+
+
+Segment = tuple[str, str]
+"""(content, rich style); "" for no style."""
+Line = list[Segment]
+
+
+def render_text(plan: Mapping[str, Any], *, color: bool, show_provenance: bool) -> str:
+    lines = _plan_lines(plan, show_provenance)
+    if not color:
+        return "\n".join("".join(content for content, _ in line) for line in lines)
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=True,
+        color_system="standard",
+        width=100_000,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    for line in lines:
+        text = Text()
+        for content, style in line:
+            text.append(content, style=style or None)
+        console.print(text, soft_wrap=True)
+    return buffer.getvalue().rstrip("\n")
+
+
+def _line(indent: int, *parts: Segment) -> Line:
+    return [(" " * indent, ""), *parts]
+
+
+def _plan_lines(plan: Mapping[str, Any], show_provenance: bool) -> list[Line]:
+    lines: list[Line] = []
+    if plan["errors"]:
+        lines.append(_line(0, (pv.problems_heading(plan["errors"]) + ":", _problems_style(plan))))
+        lines.extend(_diagnostic_line(2, d) for d in plan["errors"])
+        lines.append([])
+    for cluster in plan["clusters"]:
+        lines.extend(_cluster_lines(cluster, show_provenance))
+        lines.append([])
+    summary = plan["summary"]
+    lines.append(_line(0, (pv.summary_line(summary), "bold")))
+    if summary["errors"]:
+        lines.append(_line(0, (pv.errors_line(summary), "bold red")))
+    return lines
+
+
+def _problems_style(scope: Mapping[str, Any]) -> str:
+    only_warnings = all(d["severity"] == "warning" for d in scope["errors"])
+    return "bold yellow" if only_warnings else "bold red"
+
+
+def _diagnostic_line(indent: int, d: Mapping[str, Any]) -> Line:
+    style = "yellow" if d["severity"] == "warning" else "red"
+    return _line(indent, (pv.diagnostic_text(d), style))
+
+
+def _cluster_lines(cluster: Mapping[str, Any], show_provenance: bool) -> list[Line]:
+    details = [cluster["cluster_id"]]
+    if cluster["kubernetes_version"]:
+        details.append(f"Kubernetes {cluster['kubernetes_version']}")
+    if cluster["region"]:
+        details.append(cluster["region"])
+    shown = [ch for ch in cluster["changes"] if ch["action"] != "no-op" or ch["findings"]]
+    unchanged = sum(1 for ch in cluster["changes"] if ch["action"] == "no-op")
+    heading = _line(0, (pv.one_line(cluster["name"]), "bold"), (f" ({', '.join(details)})", "dim"))
+    if not shown and not cluster["errors"] and not cluster["readiness"]:
+        heading.append((f": no changes ({pv.plural(unchanged, 'add-on')} up to date)", ""))
+        lines = [heading]
+        if cluster["unmanaged"]:
+            lines.append(_unmanaged_line(cluster))
+        return lines
+
+    lines = [heading]
+    for change in shown:
+        lines.extend(_change_lines(change, show_provenance))
+    if unchanged:
+        lines.append(_line(2, (f"{pv.plural(unchanged, 'add-on')} unchanged", "dim")))
+    if cluster["unmanaged"]:
+        lines.append(_unmanaged_line(cluster))
+    if cluster["errors"]:
+        problems = pv.problems_heading(cluster["errors"]).lower() + ":"
+        lines.append(_line(2, (problems, _problems_style(cluster))))
+        lines.extend(_diagnostic_line(4, d) for d in cluster["errors"])
+    if cluster["readiness"]:
+        lines.extend(_readiness_lines(cluster["readiness"]))
+    return lines
+
+
+def _unmanaged_line(cluster: Mapping[str, Any]) -> Line:
+    names = ", ".join(pv.one_line(n) for n in cluster["unmanaged"])
+    return _line(2, (f"unmanaged (left alone): {names}", "dim"))
+
+
+def _change_lines(change: Mapping[str, Any], show_provenance: bool) -> list[Line]:
+    action = change["action"]
+    style = _ACTION_STYLE[action]
+    addon = pv.one_line(change["addon"])
+    head = f"{pv.SYMBOLS[action]} {addon}: {action} {pv.version_text(change)}"
+    lines = [_line(2, (head.rstrip(), style))]
+    if action == "adopt" and not change["field_changes"]:
+        lines[0].append((" (values already match)", "dim"))
+    if change["reason"]:
+        lines.append(_line(6, (f"reason: {pv.one_line(change['reason'])}", "dim")))
+    for kind, text in pv.diff_lines(change):
+        lines.append(_line(6, (f"{_DIFF_SYMBOL[kind]} {text}", _DIFF_STYLE[kind])))
+    for finding in change["findings"]:
+        outcome = pv.finding_outcome(finding)
+        text = f"precheck {finding['risk']} ({finding['level']}, {finding['status']}): {outcome}"
+        if finding["message"]:
+            text += f" — {finding['message']}"
+        lines.append(_line(6, (pv.one_line(text), _OUTCOME_STYLE[outcome])))
+    rows = pv.provenance_rows(change) if show_provenance and action != "delete" else []
+    if rows:
+        lines.append(_line(6, ("provenance:", "dim")))
+        for path, value, source in rows:
+            lines.append(_line(8, (f"{path} = {value}", ""), (f"  ({source})", "dim")))
+    return lines
+
+
+def _readiness_lines(readiness: Mapping[str, Any]) -> list[Line]:
+    facts = [f"phase {readiness['phase']}"] if readiness["phase"] else []
+    if readiness["task_id"]:
+        facts.append(f"task {readiness['task_id']}")
+    suffix = f" ({', '.join(facts)})" if facts else ""
+    lines = [_line(2, (f"upgrade readiness for {readiness['target_version']}{suffix}:", "bold"))]
+    for item in readiness["items"]:
+        text = f"[{item['level']}] {item['name']} ({item['phase']})"
+        if item["message"]:
+            text += f": {item['message']}"
+        if item["addons"]:
+            text += f"; add-ons: {', '.join(item['addons'])}"
+        style = "red" if item["level"] in ("Fatal", "Error") else "yellow"
+        lines.append(_line(4, (pv.one_line(text), style)))
+    if readiness["unsupported_addons"]:
+        names = ", ".join(readiness["unsupported_addons"])
+        lines.append(_line(4, (f"not supporting {readiness['target_version']}: {names}", "red")))
+    if not readiness["items"] and not readiness["unsupported_addons"]:
+        lines.append(_line(4, ("no risks reported", "green")))
+    return lines
