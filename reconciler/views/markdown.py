@@ -161,8 +161,7 @@ def _header_context(plan: Mapping[str, Any]) -> dict[str, Any]:
     all_diagnostics = [*plan["errors"], *(d for c in plan["clusters"] for d in c["errors"])]
     return {
         "problems_heading": pv.problems_heading(all_diagnostics),
-        "summary_line": pv.summary_line(summary),
-        "errors_line": pv.errors_line(summary),
+        "headline": pv.headline(summary),
         "deletions": deletions,
         "risks": risks,
         "errors": errors,

@@ -40,11 +40,14 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     return f"Plan: {counts} across {plural(clusters, 'cluster')}."
 
 
-def errors_line(summary: Mapping[str, Any]) -> str:
-    """Empty when the plan has no errors."""
-    if not summary["errors"]:
-        return ""
-    return f"{plural(summary['errors'], 'error')}: nothing can be applied until fixed."
+def headline(summary: Mapping[str, Any]) -> tuple[str, str]:
+    """``(summary, errors)`` lines; a plan with errors and nothing else has no summary line."""
+    errors = summary["errors"]
+    if not errors:
+        return summary_line(summary), ""
+    if not summary["has_changes"]:
+        return "", f"Plan failed with {plural(errors, 'error')}: nothing can be applied until fixed."
+    return summary_line(summary), f"{plural(errors, 'error')}: nothing can be applied until fixed."
 
 
 def problems_heading(diagnostics: list[JSONDict]) -> str:

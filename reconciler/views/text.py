@@ -71,9 +71,11 @@ def _plan_lines(plan: Mapping[str, Any], show_provenance: bool) -> list[Line]:
         lines.extend(_cluster_lines(cluster, show_provenance))
         lines.append([])
     summary = plan["summary"]
-    lines.append(_line(0, (pv.summary_line(summary), "bold")))
-    if summary["errors"]:
-        lines.append(_line(0, (pv.errors_line(summary), "bold red")))
+    summary_line, errors_line = pv.headline(summary)
+    if summary_line:
+        lines.append(_line(0, (summary_line, "bold")))
+    if errors_line:
+        lines.append(_line(0, (errors_line, "bold red")))
     return lines
 
 
