@@ -42,12 +42,12 @@ def summary_line(summary: Mapping[str, Any]) -> str:
 
 def headline(summary: Mapping[str, Any]) -> tuple[str, str]:
     """``(summary, errors)`` lines; a plan with errors and nothing else has no summary line."""
-    errors = summary["errors"]
-    if not errors:
+    if not summary["errors"]:
         return summary_line(summary), ""
+    errors = f"{plural(summary['errors'], 'error')}: nothing can be applied until fixed."
     if not summary["has_changes"]:
-        return "", f"Plan failed with {plural(errors, 'error')}: nothing can be applied until fixed."
-    return summary_line(summary), f"{plural(errors, 'error')}: nothing can be applied until fixed."
+        return "", f"Plan failed with {errors}"
+    return summary_line(summary), errors
 
 
 def problems_heading(diagnostics: list[JSONDict]) -> str:
