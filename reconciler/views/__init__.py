@@ -31,13 +31,15 @@ def render_plan(
 ) -> str:
     """Render a canonical JSON plan (``plan_to_json``) as ``text``, ``markdown`` or ``json``.
 
-    The result has no trailing newline. ``color`` adds ANSI styles to ``text``
-    only; ``max_chars`` bounds ``markdown`` only.
+    The result ends with one newline (print it with ``nl=False``). ``color``
+    adds ANSI styles to ``text`` only; ``max_chars`` bounds ``markdown`` only.
     """
     if fmt == "text":
-        return render_text(plan_json, color=color, show_provenance=show_provenance)
-    if fmt == "markdown":
-        return render_markdown(plan_json, show_provenance=show_provenance, max_chars=max_chars)
-    if fmt == "json":
-        return dumps_plan_json(plan_json)
-    raise ValueError(f"unknown plan format {fmt!r} (valid: {', '.join(FORMATS)})")
+        body = render_text(plan_json, color=color, show_provenance=show_provenance)
+    elif fmt == "markdown":
+        body = render_markdown(plan_json, show_provenance=show_provenance, max_chars=max_chars)
+    elif fmt == "json":
+        body = dumps_plan_json(plan_json)
+    else:
+        raise ValueError(f"unknown plan format {fmt!r} (valid: {', '.join(FORMATS)})")
+    return body + "\n"

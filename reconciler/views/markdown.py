@@ -26,6 +26,7 @@ _OUTCOME_MARK = {"blocking": "⛔", "accepted": "⚠️", "passed": "✅"}
 # Header lists (deletions, risks, errors) are shortened step by step if they
 # alone would take more than half of the size budget.
 _HEADER_CAPS = (10**9, 50, 10, 0)
+# Room for the truncation note, the "sections omitted" line and the final newline.
 _NOTE_RESERVE = 300
 
 

@@ -54,7 +54,7 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
 def test_rendering_matches_golden_file(
     stem: str, plan: str, fmt: str, options: dict[str, Any]
 ) -> None:
-    rendered = render_plan(plan_to_json(PLANS[plan](), salts=SALTS), fmt, **options) + "\n"
+    rendered = render_plan(plan_to_json(PLANS[plan](), salts=SALTS), fmt, **options)
     path = GOLDEN / f"{stem}.{EXTENSIONS[fmt]}"
     if UPDATE:
         path.write_text(rendered, encoding="utf-8")

@@ -20,7 +20,7 @@ def test_saved_plan_loads_back_to_the_same_json(tmp_path: Path) -> None:
     assert plan_to_json(loaded, salts={}) == plan_to_json(plan, salts=SALTS)
     assert (
         path.read_text(encoding="utf-8")
-        == render_plan(plan_to_json(plan, salts=SALTS), "json") + "\n"
+        == render_plan(plan_to_json(plan, salts=SALTS), "json")
     )
 
 

@@ -70,7 +70,7 @@ def test_every_action_has_its_symbol_and_versions() -> None:
     assert "  unmanaged (left alone): gpu-beta, volcano\n" in text
     assert "    not supporting v1.31: autoscaler@1.30.1\n" in text
     assert "examples/prod.yaml:31:9: error: clusters.prod-us.addons.volcano.version: " in text
-    assert text.endswith("1 error: nothing can be applied until fixed.")
+    assert text.endswith("\n1 error: nothing can be applied until fixed.\n")
 
 
 def test_no_colour_unless_asked() -> None:
