@@ -68,6 +68,8 @@ def salted_hasher(salt: str | None, cluster: str) -> Hasher:
 
 def redact(node: Any, path: str, sensitive_paths: Collection[str], hasher: Hasher) -> Any:
     """A copy of ``node`` (found at ``path``) with every sensitive node hashed."""
+    if not sensitive_paths:
+        return _redact_secret_keys(node, hasher)
     if is_redacted(node):
         return node
     if path in sensitive_paths:
@@ -86,4 +88,21 @@ def redact(node: Any, path: str, sensitive_paths: Collection[str], hasher: Hashe
             redact(child, index_path(path, i), sensitive_paths, hasher)
             for i, child in enumerate(node)
         ]
+    return node
+
+
+def _redact_secret_keys(node: Any, hasher: Hasher) -> Any:
+    # Same walk without paths: most changes declare no secret, and building
+    # every path dominates the cost of serialising a large plan.
+    if isinstance(node, dict):
+        return {
+            str(key): (
+                hasher(child)
+                if _key_looks_secret(str(key)) and not is_redacted(child)
+                else _redact_secret_keys(child, hasher)
+            )
+            for key, child in node.items()
+        }
+    if isinstance(node, list | tuple):
+        return [_redact_secret_keys(child, hasher) for child in node]
     return node
