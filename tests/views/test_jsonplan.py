@@ -158,3 +158,19 @@ def test_changed_secret_changes_the_hash_and_salt_matters() -> None:
 def test_declared_path_hides_a_field_change_the_planner_forgot_to_mark() -> None:
     data = plan_to_json(_secret_plan(SECRET, sensitive=False), salts=SALTS)
     assert data["clusters"][0]["changes"][0]["field_changes"][0]["sensitive"] is True
+
+
+def test_sensitive_paths_reach_into_lists_and_secret_keys_anywhere() -> None:
+    change = Change(
+        addon="a",
+        action=Action.INSTALL,
+        values={
+            "custom": {"hosts": ["public", SECRET], "users": [{"name": "u", "auth_token": SECRET}]}
+        },
+        sensitive_paths=frozenset({"custom.hosts[1]"}),
+    )
+    plan = Plan("i", "v", "d", (ClusterPlan("prod-eu", "c", "e", "p", "r", changes=(change,)),))
+    custom = plan_to_json(plan, salts=SALTS)["clusters"][0]["changes"][0]["values"]["custom"]
+    assert custom["hosts"][0] == "public" and is_redacted(custom["hosts"][1])
+    assert custom["users"][0]["name"] == "u" and is_redacted(custom["users"][0]["auth_token"])
+    assert SECRET not in repr(custom)
