@@ -12,7 +12,7 @@ from reconciler.cloud import CloudSession, Credentials
 from reconciler.commands.common import desired_options, load_or_exit, use_color
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
-from reconciler.planfile import load_plan, save_plan
+from reconciler.planfile import PlanFileError, load_plan, save_plan
 from reconciler.planning import PlanResult, make_plan
 from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
@@ -120,11 +120,13 @@ def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool
     Example:
       reconciler show plans/demo.plan.json --format markdown
     """
-    import json
-
-    # Render the file's own canonical JSON: what was reviewed is what is shown.
-    load_plan(planfile)  # validates format and version, with a clear error
-    data = json.loads(planfile.read_text(encoding="utf-8"))
+    try:
+        plan = load_plan(planfile)
+    except PlanFileError as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None
+    # A saved plan holds no secret in clear, so it needs no salts to re-render.
+    data = plan_to_json(plan, salts={})
     click.echo(
         render_plan(data, fmt, color=use_color(no_color), show_provenance=show_provenance),
         nl=False,
