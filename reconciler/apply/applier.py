@@ -127,7 +127,7 @@ async def stale_plan_reasons(
         if not reasons:
             live = {i.template_name: i for i in instances}
             env = environ if environ is not None else os.environ
-            reasons = with_real_values(cp, state, live, None, env)[1]
+            reasons = with_real_values(cp, state, live, cp.salt or None, env)[1]
         return reasons
 
     return [r for found in await asyncio.gather(*(one(cp) for cp in plan.clusters)) for r in found]

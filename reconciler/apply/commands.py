@@ -184,7 +184,8 @@ async def _apply_saved(
         if not plan.has_changes:
             click.echo("The plan has no changes: nothing to apply.", err=True)
             return None
-        return await _run(plan, session, store, {}, options, color=color)
+        salts = {cp.name: cp.salt for cp in plan.clusters if cp.salt}
+        return await _run(plan, session, store, salts, options, color=color)
 
 
 async def _run(

@@ -138,6 +138,9 @@ class ClusterPlan:
     state_lineage: str = ""
     """Lineage of the state file the plan was computed from ("" if none)."""
     state_serial: int = 0
+    salt: str = ""
+    """Salt of the sensitive hashes in this plan when the cluster had no state
+    yet (apply seeds the new state with it); "" when the state's salt is used."""
     live_fingerprint: str = ""
     """sha256 over the live instances read (uid, version, status, values)."""
     changes: tuple[Change, ...] = ()

@@ -67,7 +67,9 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
         "errors": [_diagnostic_to_json(d) for d in plan.errors],
         "summary": _summary(plan),
         "clusters": [
-            _cluster_to_json(c, salted_hasher(salts.get(c.name), c.name)) for c in plan.clusters
+            _cluster_to_json(c, salted_hasher(salts.get(c.name) or c.salt or None, c.name),
+                             salts.get(c.name) or c.salt)
+            for c in plan.clusters
         ],
     }
 
@@ -133,7 +135,7 @@ def _diagnostic_to_json(d: Diagnostic) -> JSONDict:
     }
 
 
-def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher) -> JSONDict:
+def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher, salt: str) -> JSONDict:
     readiness = cluster.readiness
     return {
         "name": cluster.name,
@@ -144,6 +146,9 @@ def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher) -> JSONDict:
         "kubernetes_version": cluster.kubernetes_version,
         "state_lineage": cluster.state_lineage,
         "state_serial": cluster.state_serial,
+        # A salt is no secret; a first-run cluster's is kept so apply can check
+        # the secrets it re-reads against the reviewed hashes.
+        "salt": "" if cluster.state_lineage else salt,
         "live_fingerprint": cluster.live_fingerprint,
         "changes": [_change_to_json(ch, hasher) for ch in cluster.changes],
         "unmanaged": list(cluster.unmanaged),
@@ -259,6 +264,7 @@ def _cluster_from_json(c: JSONDict) -> ClusterPlan:
         kubernetes_version=c["kubernetes_version"],
         state_lineage=c["state_lineage"],
         state_serial=c["state_serial"],
+        salt=c.get("salt", ""),
         live_fingerprint=c["live_fingerprint"],
         changes=tuple(_change_from_json(ch) for ch in c["changes"]),
         unmanaged=tuple(c["unmanaged"]),

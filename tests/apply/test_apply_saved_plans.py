@@ -95,3 +95,35 @@ async def test_saved_plan_is_stale_after_another_apply(tmp_path: Path) -> None:
         reasons = await stale_plan_reasons(saved, session, store, environ=environ)
     assert reasons[0].startswith("cluster t-main: the state was written since the plan (serial 1")
     assert "its live add-ons changed since the plan" in reasons[1]
+
+
+async def test_first_run_saved_plan_checks_secrets_and_seeds_the_state_salt(
+    tmp_path: Path,
+) -> None:
+    # No state yet: the plan's salt travels in the plan file.
+    emu = new_emulator()
+    store = StateStore(tmp_path / "state")
+    async with session_for(emu) as session:
+        planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, "s.yaml"),
+                             environ={"AUTOSCALER_PASSWORD": SECRET})
+    planfile = tmp_path / "plan.json"
+    save_plan(planfile, planned.plan, salts=planned.salts)
+    saved = load_plan(planfile)
+    assert saved.clusters[0].state_lineage == ""
+    assert saved.clusters[0].salt == planned.salts["t-main"]
+
+    environ = {"AUTOSCALER_PASSWORD": SECRET}
+    async with session_for(emu) as session:
+        changed = await stale_plan_reasons(saved, session, store,
+                                           environ={"AUTOSCALER_PASSWORD": "another"})
+        fresh = await stale_plan_reasons(saved, session, store, environ=environ)
+        result = await apply_plan(saved, session, store,
+                                  salts={cp.name: cp.salt for cp in saved.clusters},
+                                  options=options(environ=environ),
+                                  progress=LogProgress(io.StringIO()))
+    assert changed == ["cluster t-main: autoscaler: the secret AUTOSCALER_PASSWORD"
+                       " (for custom.password) changed since the plan"]
+    assert fresh == []
+    assert result.ok
+    state = store.read("t-main")
+    assert state is not None and state.salt == saved.clusters[0].salt
