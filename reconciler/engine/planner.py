@@ -44,6 +44,7 @@ from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import (
     IN_PROGRESS_STATUSES,
+    JSON,
     READY_STATUSES,
     AddonInstance,
     AddonTemplate,
@@ -246,14 +247,20 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         assert instance is not None
         ctx.changes.append(_noop(addon, instance.version, reason, instance.uid))
         return
+    values: Mapping[str, JSON] = full.values
+    if live_values is not None and not field_changes and values == live_values:
+        # An equal tree: hold the live one (the cloud layer shares those across
+        # clusters), not a copy per add-on; a first plan over 10,000 clusters
+        # adopts 80,000 of them (DESIGN 12: peak memory).
+        values = live_values
     ctx.changes.append(Change(
         addon=addon.name, action=action,
         instance_id=instance.uid if instance else "",
         before_version=instance.version if instance else "",
         after_version=version.version,
-        values=full.values,
+        values=values,
         field_changes=field_changes,
-        provenance=full.provenance,
+        provenance=_shared_provenance(full.provenance),
         sensitive_paths=secrets.sensitive_leaves(full.values, declared),
         secret_sources=dict(addon.sensitive),
         reason=reason,
@@ -262,6 +269,21 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         on_failure=addon.on_failure,
         timeout_seconds=addon.timeout_seconds,
     ))
+
+
+_PROVENANCE: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+
+
+def _shared_provenance(provenance: Mapping[str, str]) -> Mapping[str, str]:
+    """An equal provenance map seen before, if any: add-ons of one template and
+    one declaration have the same map (memory, as above; read-only)."""
+    key = tuple(provenance.items())
+    found = _PROVENANCE.get(key)
+    if found is None:
+        if len(_PROVENANCE) > 10_000:
+            _PROVENANCE.clear()
+        found = _PROVENANCE[key] = provenance
+    return found
 
 
 def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
