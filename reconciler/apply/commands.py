@@ -16,8 +16,8 @@ from reconciler.apply.prechecks import DEFAULT_PRECHECK_TIMEOUT_S, parse_accept_
 from reconciler.apply.progress import progress_for
 from reconciler.apply.results import ApplyResult
 from reconciler.apply.waiting import WaitPolicy
-from reconciler.cloud import CloudError, CloudSession, Credentials
-from reconciler.commands.common import desired_options, load_or_exit, use_color
+from reconciler.cloud import CloudError, CloudSession
+from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
 from reconciler.planfile import PlanFileError, load_plan
@@ -133,12 +133,6 @@ def apply_command(
     raise SystemExit(0 if result.ok else 1)
 
 
-def _session(state_dir: Path, parallelism: int) -> CloudSession:
-    return CloudSession(
-        concurrency=parallelism * 2,
-        credentials=Credentials.from_env(),
-        state_dir=state_dir.parent,
-    )
 
 
 async def _apply_files(
@@ -152,7 +146,7 @@ async def _apply_files(
     auto_approve: bool,
 ) -> ApplyResult | None:
     store = StateStore(state_dir)
-    async with _session(state_dir, options.parallelism) as session:
+    async with open_session(state_dir, options.parallelism) as session:
         planned = await make_plan(desired, session, store, accept_risks=accept_risks)
         plan = planned.plan
         shown = render_plan(plan_to_json(plan, salts=planned.salts), fmt, color=color)
@@ -173,7 +167,7 @@ async def _apply_saved(
     plan: Plan, state_dir: Path, options: ApplyOptions, *, color: bool
 ) -> ApplyResult | None:
     store = StateStore(state_dir)
-    async with _session(state_dir, options.parallelism) as session:
+    async with open_session(state_dir, options.parallelism) as session:
         reasons = await stale_plan_reasons(plan, session, store)
         if reasons:
             for reason in reasons:
@@ -294,7 +288,7 @@ def import_command(
         cluster_id, project_id, where = state.cluster_id, state.project_id, endpoint
 
     async def run() -> str:
-        async with _session(state_dir, 1) as session:
+        async with open_session(state_dir, 1) as session:
             client = session.client(where, region, project_id)
             done = await import_addon(
                 client, store, cluster_name=cluster, cluster_id=cluster_id,

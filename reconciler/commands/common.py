@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.cloud import CloudSession, Credentials
 from reconciler.config import load_desired
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
@@ -84,3 +85,16 @@ def load_or_exit(
 def use_color(no_color: bool) -> bool:
     return not no_color and sys.stdout.isatty()
 
+
+
+def open_session(state_dir: Path, parallelism: int) -> CloudSession:
+    """The one cloud session of a command run.
+
+    Each cluster issues its cluster GET and add-on list together, hence two
+    requests in flight per cluster. An ``emulator://`` endpoint keeps its state
+    beside the state directory (``.reconciler/emulator/``)."""
+    return CloudSession(
+        concurrency=parallelism * 2,
+        credentials=Credentials.from_env(),
+        state_dir=state_dir.parent,
+    )

@@ -21,8 +21,8 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
-from reconciler.cloud import CceClient, CloudError, CloudSession, Credentials, PrecheckItem
-from reconciler.commands.common import desired_options, load_or_exit, use_color
+from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
+from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
 from reconciler.engine import plan_changes
 from reconciler.engine.drift import ClusterDrift, DriftReport, cluster_drift
 from reconciler.model.desired import ClusterSpec, DesiredState
@@ -90,11 +90,7 @@ def drift_command(
 
 async def _detect(desired: DesiredState, state_dir: Path, parallelism: int, *,
                   inspect: bool) -> DriftReport:
-    async with CloudSession(
-        concurrency=parallelism * 2,
-        credentials=Credentials.from_env(),
-        state_dir=state_dir.parent,
-    ) as session:
+    async with open_session(state_dir, parallelism) as session:
         return await detect_drift(desired, session, StateStore(state_dir), inspect=inspect)
 
 

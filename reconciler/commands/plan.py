@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cloud import CloudSession, Credentials
-from reconciler.commands.common import desired_options, load_or_exit, use_color
+from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
 from reconciler.planfile import PlanFileError, load_plan, save_plan
@@ -98,11 +97,7 @@ async def _plan(
     precheck: bool,
     accept_risks: Sequence[str],
 ) -> PlanResult:
-    async with CloudSession(
-        concurrency=parallelism * 2,
-        credentials=Credentials.from_env(),
-        state_dir=state_dir.parent,
-    ) as session:
+    async with open_session(state_dir, parallelism) as session:
         return await make_plan(
             desired, session, StateStore(state_dir), precheck=precheck, accept_risks=accept_risks
         )
