@@ -12,11 +12,10 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.engine import paths
-from reconciler.model.sensitive import is_redacted, sensitive_hash
+from reconciler.engine.secrets import hash_at
 from reconciler.model.state import ManagedAddon
 
-__all__ = ["hash_sensitive", "journal_record", "managed_addon", "utc_now", "values_digest"]
+__all__ = ["journal_record", "managed_addon", "utc_now", "values_digest"]
 
 JSON = Any
 
@@ -25,22 +24,6 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def hash_sensitive(values: Mapping[str, JSON], sensitive_paths: Collection[str], salt: str) -> JSON:
-    """A copy of ``values`` with every node at or below a sensitive path hashed."""
-    roots = tuple(sensitive_paths)
-
-    def walk(node: JSON, path: str) -> JSON:
-        if path and any(paths.covers(root, path) for root in roots):
-            if node is None or is_redacted(node):
-                return node
-            return sensitive_hash(node, salt)
-        if isinstance(node, Mapping):
-            return {str(k): walk(v, paths.join(path, str(k))) for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [walk(v, paths.join(path, i)) for i, v in enumerate(node)]
-        return node
-
-    return walk(values, "")
 
 
 def values_digest(values: Mapping[str, JSON]) -> str:
@@ -60,7 +43,7 @@ def managed_addon(
     precheck_task_ids: Sequence[str] = (),
     accepted_risks: Sequence[str] = (),
 ) -> ManagedAddon:
-    stored = hash_sensitive(values, sensitive_paths, salt)
+    stored = hash_at(values, sensitive_paths, salt)
     return ManagedAddon(
         name=name,
         uid=uid,

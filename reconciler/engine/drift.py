@@ -19,18 +19,18 @@ same inputs plus the resulting ``ClusterPlan`` to say, per add-on:
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.engine import paths
 from reconciler.engine.diff import diff_values
+from reconciler.engine.secrets import hash_at
 from reconciler.engine.values import defaults_for
 from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, LiveCluster
 from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, PrecheckFinding
-from reconciler.model.sensitive import is_redacted, sensitive_hash
+from reconciler.model.sensitive import is_redacted
 from reconciler.model.state import ManagedAddon, StateFile
 
 __all__ = [
@@ -235,7 +235,7 @@ def changed_values(recorded: ManagedAddon, instance: AddonInstance,
     """State → live value changes. Live leaves at the state's sensitive paths
     are hashed with the state's salt first, so a secret compares by hash and
     its value never enters the result."""
-    live = hash_at(instance.values, recorded.sensitive_paths, salt)
+    live = dict(hash_at(instance.values, recorded.sensitive_paths, salt))
     version = template.version(recorded.version) if template else None
     schema = (defaults_for(version, instance.values, AddonSpec(name=recorded.name)).values
               if version else None)
@@ -248,19 +248,3 @@ def changed_values(recorded: ManagedAddon, instance: AddonInstance,
     )
 
 
-def hash_at(values: Mapping[str, JSON], sensitive_paths: Collection[str],
-            salt: str) -> dict[str, JSON]:
-    """A copy of ``values`` with every node at or below a sensitive path
-    replaced by its salted hash, the form a state file stores it in."""
-    roots = tuple(sensitive_paths)
-
-    def walk(node: JSON, path: str) -> JSON:
-        if path and any(paths.covers(root, path) for root in roots):
-            return node if node is None or is_redacted(node) else sensitive_hash(node, salt)
-        if isinstance(node, Mapping):
-            return {str(k): walk(v, paths.join(path, str(k))) for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [walk(v, paths.join(path, i)) for i, v in enumerate(node)]
-        return node
-
-    return dict(walk(values, ""))

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.engine import paths
-from reconciler.model.sensitive import looks_secret, sensitive_hash
+from reconciler.model.sensitive import is_redacted, looks_secret, sensitive_hash
 
 JSON = Any
 
@@ -75,3 +75,21 @@ def declared_paths(declared: Iterable[str]) -> frozenset[str]:
 def redact(value: JSON, salt: str) -> JSON:
     """The stored form of a sensitive value (None stays None: nothing to hide)."""
     return None if value is None else sensitive_hash(value, salt)
+
+
+def hash_at(values: Mapping[str, Any], sensitive_paths: Collection[str], salt: str) -> Any:
+    """A copy of ``values`` with every node at or below a sensitive path
+    replaced by its salted hash: the form state files store values in, and the
+    form drift compares live values in. Already-hashed nodes stay as they are."""
+    roots = tuple(sensitive_paths)
+
+    def walk(node: Any, path: str) -> Any:
+        if path and any(paths.covers(root, path) for root in roots):
+            return node if node is None or is_redacted(node) else sensitive_hash(node, salt)
+        if isinstance(node, Mapping):
+            return {str(k): walk(v, paths.join(path, str(k))) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, paths.join(path, i)) for i, v in enumerate(node)]
+        return node
+
+    return walk(values, "")
