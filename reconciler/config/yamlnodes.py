@@ -83,6 +83,48 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+class _Mark:
+    """A node's start position, all that is kept of PyYAML's marks: a
+    10,000-cluster file has ~500,000 nodes, and two full marks each cost
+    ~40 MB of the load's peak memory. Enough of ``yaml.Mark`` for PyYAML's
+    error messages (``name``, ``line``, ``column``, ``get_snippet``)."""
+
+    __slots__ = ("column", "line")
+    name = "<unicode string>"
+    index = 0
+    buffer = None
+    pointer = 0
+
+    def __init__(self, line: int, column: int) -> None:
+        self.line = line
+        self.column = column
+
+    def get_snippet(self, indent: int = 4, max_length: int = 75) -> None:
+        return None
+
+    def __str__(self) -> str:
+        return f'  in "{self.name}", line {self.line + 1}, column {self.column + 1}'
+
+
+def _compact_marks(root: yaml.Node | None) -> None:
+    """Replace each node's marks by a compact start mark (the end is unused)."""
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        mark = node.start_mark
+        if type(mark) is _Mark:
+            continue  # an alias: reached before
+        node.start_mark = _Mark(mark.line, mark.column)
+        node.end_mark = None
+        value = node.value
+        if type(value) is list:
+            for item in value:
+                if type(item) is tuple:
+                    stack.extend(item)
+                else:
+                    stack.append(item)
+
+
 def compose(text: str) -> yaml.Node | None:
     """Parse one YAML document into nodes (``None`` for an empty document).
 
@@ -93,6 +135,7 @@ def compose(text: str) -> yaml.Node | None:
         if not loader.check_node():
             return None
         node = loader.get_node()
+        _compact_marks(node)
         if loader.check_node():
             extra = loader.get_node()
             raise YamlSyntaxError(
