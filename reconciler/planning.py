@@ -64,33 +64,41 @@ def _cluster_error(spec: ClusterSpec, what: str, err: Exception) -> Diagnostic:
     )
 
 
+async def _read_templates(
+    session: CloudSession, spec: ClusterSpec
+) -> Mapping[str, AddonTemplate] | Diagnostic:
+    try:
+        templates = await client_for(session, spec).list_templates()
+    except CloudError as err:
+        return _cluster_error(spec, "list add-on templates for", err)
+    return {t.name: t for t in templates}
+
+
+async def _read_cluster(session: CloudSession, spec: ClusterSpec) -> LiveCluster | Diagnostic:
+    client = client_for(session, spec)
+    try:
+        cluster, instances = await asyncio.gather(
+            client.get_cluster(spec.cluster_id), client.list_instances(spec.cluster_id)
+        )
+    except CloudError as err:
+        return _cluster_error(spec, "read", err)
+    return LiveCluster(cluster=cluster, instances=tuple(instances))
+
+
+def _first_of_endpoint(desired: DesiredState) -> dict[str, ClusterSpec]:
+    first: dict[str, ClusterSpec] = {}
+    for spec in desired.clusters:
+        first.setdefault(_endpoint_key(spec), spec)
+    return first
+
+
 async def refresh(desired: DesiredState, session: CloudSession) -> Refreshed:
     """Read templates (once per endpoint) and each cluster with its instances."""
-    first_of_endpoint: dict[str, ClusterSpec] = {}
-    for spec in desired.clusters:
-        first_of_endpoint.setdefault(_endpoint_key(spec), spec)
-
-    async def read_templates(spec: ClusterSpec) -> Mapping[str, AddonTemplate] | Diagnostic:
-        try:
-            templates = await client_for(session, spec).list_templates()
-        except CloudError as err:
-            return _cluster_error(spec, "list add-on templates for", err)
-        return {t.name: t for t in templates}
-
-    async def read_cluster(spec: ClusterSpec) -> LiveCluster | Diagnostic:
-        client = client_for(session, spec)
-        try:
-            cluster, instances = await asyncio.gather(
-                client.get_cluster(spec.cluster_id), client.list_instances(spec.cluster_id)
-            )
-        except CloudError as err:
-            return _cluster_error(spec, "read", err)
-        return LiveCluster(cluster=cluster, instances=tuple(instances))
-
+    first_of_endpoint = _first_of_endpoint(desired)
     keys = list(first_of_endpoint)
     template_results, cluster_results = await asyncio.gather(
-        asyncio.gather(*(read_templates(first_of_endpoint[k]) for k in keys)),
-        asyncio.gather(*(read_cluster(spec) for spec in desired.clusters)),
+        asyncio.gather(*(_read_templates(session, first_of_endpoint[k]) for k in keys)),
+        asyncio.gather(*(_read_cluster(session, spec) for spec in desired.clusters)),
     )
     return Refreshed(
         live={spec.name: r for spec, r in zip(desired.clusters, cluster_results, strict=True)},
@@ -135,7 +143,6 @@ async def make_plan(
     salt of clusters that have no state yet (reproducible example plans);
     otherwise a random one is drawn.
     """
-    refreshed = await refresh(desired, session)
     states, state_errors = read_states(desired, store)
     salts = {
         spec.name: (
@@ -145,34 +152,43 @@ async def make_plan(
         )
         for spec in desired.clusters
     }
-    live: dict[str, LiveCluster | Diagnostic] = dict(refreshed.live)
-    for name, err in state_errors.items():
-        live[name] = err
-
     # Clusters on different endpoints may see different template catalogues:
-    # plan each endpoint group against its own.
-    cluster_plans: dict[str, ClusterPlan] = {}
-    groups: dict[str, list[ClusterSpec]] = {}
-    for spec in desired.clusters:
-        groups.setdefault(_endpoint_key(spec), []).append(spec)
-    for key, specs in groups.items():
-        templates = refreshed.templates[key]
-        sub_live = {s.name: live[s.name] for s in specs}
+    # each cluster is planned against its endpoint's.
+    template_reads = {
+        key: asyncio.ensure_future(_read_templates(session, spec))
+        for key, spec in _first_of_endpoint(desired).items()
+    }
+    live: dict[str, LiveCluster | Diagnostic] = {}
+
+    async def read_and_plan(spec: ClusterSpec) -> ClusterPlan:
+        # Planned as soon as its reads land: the pure planner's CPU overlaps
+        # the other clusters' API latency instead of following the whole
+        # refresh (DESIGN 12: wall time near the ideal).
+        found = live[spec.name] = await _read_cluster(session, spec)
+        templates = await template_reads[_endpoint_key(spec)]
+        planned: LiveCluster | Diagnostic = state_errors.get(spec.name, found)
         if isinstance(templates, Diagnostic):
-            sub_live = {s.name: templates for s in specs}
-            templates = {}
-        sub = plan_changes(
-            dataclasses.replace(desired, clusters=tuple(specs)),
-            sub_live,
+            planned, templates = templates, {}
+        one = plan_changes(
+            dataclasses.replace(desired, clusters=(spec,)),
+            {spec.name: planned},
             templates,
-            {s.name: states[s.name] for s in specs},
+            {spec.name: states[spec.name]},
             plan_id=_PENDING_ID,
             tool_version=__version__,
             salts=salts,
         )
-        cluster_plans.update({cp.name: cp for cp in sub.clusters})
+        return one.clusters[0]
 
-    ordered = [cluster_plans[spec.name] for spec in desired.clusters]
+    try:
+        ordered = list(await asyncio.gather(*(read_and_plan(spec) for spec in desired.clusters)))
+    finally:
+        for read in template_reads.values():
+            read.cancel()  # a no-op unless planning raised before a read finished
+    refreshed = Refreshed(
+        live={spec.name: live[spec.name] for spec in desired.clusters},
+        templates={key: read.result() for key, read in template_reads.items()},
+    )
     plan_id = plan_id or _content_id(desired, ordered)
     ordered = await _attach_server_checks(
         desired, session, refreshed, ordered, precheck=precheck, accept_risks=accept_risks
