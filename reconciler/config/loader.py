@@ -339,7 +339,10 @@ def _ordered(problems: list[Diagnostic], files: list[str]) -> list[Diagnostic]:
 
 
 def _digest(sources: list[SourceFile], clusters: Sequence[str], endpoint: str | None) -> str:
-    """sha256 over the rendered files, each secret replaced by a salted hash of its value."""
+    """sha256 over the rendered files, each secret replaced by a salted hash of its value.
+
+    Where the files live is not part of the desired state: the same files in
+    another checkout (CI, a colleague's clone) give the same digest."""
     digest = hashlib.sha256()
     for source in sources:
 
@@ -349,7 +352,6 @@ def _digest(sources: list[SourceFile], clusters: Sequence[str], endpoint: str | 
                 return match.group(0)
             return sensitive_hash(use.value, f"desired-digest:{use.name}")
 
-        digest.update(source.path.encode() + b"\0")
         digest.update(source.token_pattern.sub(hashed, source.rendered).encode() + b"\0")
     digest.update(("clusters:" + ",".join(clusters) + "\0").encode())
     digest.update(("endpoint:" + (endpoint or "") + "\0").encode())

@@ -412,3 +412,17 @@ def test_the_returned_state_is_a_desired_state(tmp_path: Path) -> None:
     desired = load_desired([file], environ={})
     assert isinstance(desired, DesiredState)
     assert desired.clusters == ()
+
+
+def test_digest_does_not_depend_on_where_the_files_live(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "examples" / "demo.yaml").read_text()
+    here, there = tmp_path / "a", tmp_path / "b" / "nested"
+    here.mkdir()
+    there.mkdir(parents=True)
+    (here / "demo.yaml").write_text(text)
+    (there / "fleet.yaml").write_text(text)
+    first = load_desired([here / "demo.yaml"], environ={})
+    second = load_desired([there / "fleet.yaml"], environ={})
+    assert first.digest == second.digest
+    (there / "fleet.yaml").write_text(text.replace("10.0.0.2", "10.0.0.9"))
+    assert load_desired([there / "fleet.yaml"], environ={}).digest != first.digest
