@@ -34,6 +34,9 @@ def path_is_sensitive(segments: Sequence[paths.Segment], path: str,
 
 def holds_secret_key(value: JSON) -> bool:
     """True if a map anywhere inside ``value`` has a key that looks secret."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return False  # the common leaves, without the slower ABC checks below
     if isinstance(value, Mapping):
         return any(_key_looks_secret(str(k)) or holds_secret_key(v) for k, v in value.items())
     if isinstance(value, list | tuple):
@@ -43,6 +46,8 @@ def holds_secret_key(value: JSON) -> bool:
 
 def sensitive_leaves(values: Mapping[str, JSON], declared: Collection[str]) -> frozenset[str]:
     """Paths of the leaves of ``values`` that no output may show in clear."""
+    if not declared and not holds_secret_key(values):
+        return frozenset()  # the usual add-on: no path strings to build
     found: set[str] = set()
     _collect(values, "", False, tuple(declared), found)
     return frozenset(found)
