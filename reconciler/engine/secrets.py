@@ -34,13 +34,22 @@ def path_is_sensitive(segments: Sequence[paths.Segment], path: str,
 
 def holds_secret_key(value: JSON) -> bool:
     """True if a map anywhere inside ``value`` has a key that looks secret."""
+    # Plain loops and exact-type checks first: this walks every add-on's whole
+    # values tree on each plan (DESIGN 12: CPU per add-on).
     kind = type(value)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
-        return False  # the common leaves, without the slower ABC checks below
-    if isinstance(value, Mapping):
-        return any(_key_looks_secret(str(k)) or holds_secret_key(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(holds_secret_key(v) for v in value)
+        return False
+    if kind is dict or isinstance(value, Mapping):
+        for key, child in value.items():
+            if _key_looks_secret(key if type(key) is str else str(key)):
+                return True
+            if holds_secret_key(child):
+                return True
+        return False
+    if kind is list or isinstance(value, list | tuple):
+        for child in value:
+            if holds_secret_key(child):
+                return True
     return False
 
 
