@@ -9,10 +9,17 @@ injected latency, so this process's peak RSS is the planner's own.
     .venv/bin/python tests/perf/plan_bench.py 1000 --sdk-sample 50
 
 Figures per size: wall time of the refresh+plan, requests made, the ideal
-(requests / concurrency x latency) and the ratio; CPU per unchanged add-on
-spent comparing (the pure planner); peak memory; and the time a sequential
-loop over the official SDK takes for the same reads (measured on a sample of
-clusters, extrapolated), with the speed-up.
+(requests / concurrency x latency) and the ratio; the refresh alone; client
+and emulator CPU per request; CPU per unchanged add-on spent comparing (the
+pure planner), for a managed no-op and for a first run's adopt; peak memory;
+and the time a sequential loop over the official SDK takes for the same reads
+(measured on a sample of clusters, extrapolated), with the speed-up.
+
+Concurrency is what a user gets: ``plan --parallelism P`` runs with
+CloudSession(concurrency=2P), and P defaults to 10, so the figures are for 20
+requests in flight (``--parallelism`` changes it). The desired state matches
+the live state and there is no state file, as on a first plan: every add-on
+is an adopt without field changes.
 """
 
 from __future__ import annotations
