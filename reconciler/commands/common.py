@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.cloud import CloudSession, Credentials
-from reconciler.config import load_desired
+from reconciler.config.command import load_from_options, report_diagnostics
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 
@@ -19,27 +19,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_STATE_DIR = Path(".reconciler/state")
 
 
-def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="--var")
-        out[key] = value
-    return out
-
-
 def desired_options(func: F) -> F:
     """FILE… plus --var, --var-file, --cluster, --endpoint, --state-dir,
     --parallelism, --format, --no-color, -v (the flags of plan/apply/drift)."""
     decorators = [
-        click.argument(
-            "files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-        ),
+        # No exists=True here or on --var-file: click would exit 2, which plan
+        # and drift use for "changes"; the loader reports a missing file as a
+        # diagnostic (exit 1) like every other input problem.
+        click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path)),
         click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
                      help="Set a template variable (repeatable)."),
         click.option("--var-file", "var_files", multiple=True,
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     type=click.Path(dir_okay=False, path_type=Path),
                      help="YAML file of variables (repeatable)."),
         click.option("--cluster", "clusters", multiple=True, metavar="NAME",
                      help="Only these clusters (repeatable)."),
@@ -67,18 +58,15 @@ def load_or_exit(
 ) -> DesiredState:
     """Load the desired state, or print every diagnostic and exit 1."""
     try:
-        return load_desired(
-            list(files),
-            variables=parse_vars(variables),
-            var_files=list(var_files),
-            clusters=list(clusters),
+        return load_from_options(
+            [str(f) for f in files],
+            var_assignments=variables,
+            var_files=[str(f) for f in var_files],
+            clusters=clusters,
             endpoint=endpoint,
         )
     except InputError as err:
-        for diag in err.diagnostics:
-            click.echo(str(diag), err=True)
-        errors = sum(1 for d in err.diagnostics if d.severity == "error")
-        click.echo(f"{errors} error(s); nothing was sent to the cloud.", err=True)
+        report_diagnostics(err.diagnostics)
         raise SystemExit(1) from None
 
 
