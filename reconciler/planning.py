@@ -22,7 +22,7 @@ from reconciler.engine import plan_changes
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import AddonTemplate, LiveCluster
-from reconciler.model.plan import ClusterPlan, Plan
+from reconciler.model.plan import ClusterPlan, Plan, PrecheckFinding
 from reconciler.model.state import StateFile
 from reconciler.statemgr import StateError, StateStore
 
@@ -215,21 +215,6 @@ def _content_id(desired: DesiredState, cluster_plans: Sequence[ClusterPlan]) -> 
     return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
 
 
-def parse_accept_risks(accept_risks: Sequence[str]) -> dict[tuple[str, str], set[str]]:
-    """``CLUSTER/ADDON:RiskName`` → {(cluster, addon): {RiskName}}."""
-    out: dict[tuple[str, str], set[str]] = {}
-    for item in accept_risks:
-        target, _, risk = item.partition(":")
-        cluster, _, addon = target.partition("/")
-        if not (cluster and addon and risk):
-            raise ValueError(
-                f"--accept-risk {item!r}: expected CLUSTER/ADDON:RiskName, "
-                "e.g. prod-eu/coredns:K8sResourceModified"
-            )
-        out.setdefault((cluster, addon), set()).add(risk)
-    return out
-
-
 async def _attach_server_checks(
     desired: DesiredState,
     session: CloudSession,
@@ -239,7 +224,11 @@ async def _attach_server_checks(
     precheck: bool,
     accept_risks: Sequence[str],
 ) -> list[ClusterPlan]:
-    from reconciler.apply.prechecks import run_addon_prechecks, run_readiness_check
+    from reconciler.apply.prechecks import (
+        parse_accept_risks,
+        run_addon_prechecks,
+        run_readiness_check,
+    )
 
     extra = parse_accept_risks(accept_risks)
     specs = {spec.name: spec for spec in desired.clusters}
@@ -252,17 +241,17 @@ async def _attach_server_checks(
         client = client_for(session, spec)
         if precheck:
             accept = {
-                a.name: set(a.precheck_accept) | extra.get((cp.name, a.name), set())
+                a.name: set(a.precheck_accept) | extra.get(cp.name, {}).get(a.name, set())
                 for a in spec.addons
             }
             findings = await run_addon_prechecks(client, spec.cluster_id, cp.changes, accept=accept)
-            by_addon: dict[str, list[object]] = {}
+            by_addon: dict[str, list[PrecheckFinding]] = {}
             for f in findings:
                 by_addon.setdefault(f.addon, []).append(f)
             cp = dataclasses.replace(
                 cp,
                 changes=tuple(
-                    dataclasses.replace(ch, findings=tuple(by_addon.get(ch.addon, ())))  # type: ignore[arg-type]
+                    dataclasses.replace(ch, findings=tuple(by_addon.get(ch.addon, ())))
                     for ch in cp.changes
                 ),
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.apply.prechecks import parse_accept_risks
 from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
@@ -60,11 +61,13 @@ def plan_command(
     """
     desired = load_or_exit(files, variables, var_files, clusters, endpoint)
     try:
-        result = asyncio.run(
-            _plan(desired, state_dir, parallelism, precheck=precheck, accept_risks=accept_risks)
-        )
+        parse_accept_risks(accept_risks)  # before anything is sent
     except ValueError as err:
-        raise click.UsageError(str(err)) from None
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None
+    result = asyncio.run(
+        _plan(desired, state_dir, parallelism, precheck=precheck, accept_risks=accept_risks)
+    )
     data = plan_to_json(result.plan, salts=result.salts)
     if out is not None:
         save_plan(out, result.plan, salts=result.salts)
