@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from reconciler import __version__
@@ -10,18 +12,29 @@ from reconciler.commands.drift import drift_command
 from reconciler.commands.plan import plan_command, show_command
 from reconciler.config.command import schema, validate
 from reconciler.emulator.cli import emulator
+from reconciler.masking import register_credentials, reset_redactor
+from reconciler.masking.logs import install_log_masking
+from reconciler.masking.streams import install_stream_masking
 from reconciler.statemgr.commands import force_unlock, state
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Declarative reconciler for Huawei Cloud CCE add-ons.
 
     \b
     Example:
       reconciler plan examples/demo.yaml
     """
+    # Before any command runs or creates a console: from here on stdout,
+    # stderr and every log record are masked, including the error click
+    # prints after the command ends (hence the streams are never unwrapped).
+    reset_redactor()
+    register_credentials(os.environ)
+    install_stream_masking()
+    ctx.call_on_close(install_log_masking())
 
 
 cli.add_command(emulator)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from reconciler.masking.files import write_atomic
 from reconciler.model.plan import Plan
 from reconciler.views.jsonplan import (
     PlanFormatError,
@@ -32,20 +32,8 @@ class PlanFileError(Exception):
 def save_plan(path: str | os.PathLike[str], plan: Plan, *, salts: Mapping[str, str]) -> None:
     target = Path(path)
     text = dumps_plan_json(plan_to_json(plan, salts=salts)) + "\n"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        # mkstemp creates 0600; a plan file is meant to be shared and committed.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
+    # 0644: a plan file is meant to be shared and committed.
+    write_atomic(target, text, mode=0o644)
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
@@ -70,15 +58,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not every platform lets a directory be opened.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

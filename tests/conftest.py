@@ -13,6 +13,7 @@ import uvicorn
 
 from reconciler.emulator import Emulator, load_scenario
 from reconciler.emulator.scenario import demo_scenario_path
+from reconciler.masking import reset_redactor
 
 
 class FakeClock:
@@ -65,3 +66,11 @@ def emulator_server() -> Iterator[EmulatorServer]:
     emulator = Emulator(load_scenario(demo_scenario_path()), clock=clock)
     with serve_emulator(emulator) as url:
         yield EmulatorServer(url, emulator, clock)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redactor() -> Iterator[None]:
+    """The redactor is process-wide: secrets one test registers must not mask another's output."""
+    reset_redactor()
+    yield
+    reset_redactor()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,6 +12,8 @@ import click
 
 from reconciler.cloud import CloudSession, Credentials
 from reconciler.config.command import load_from_options, report_diagnostics
+from reconciler.masking import register
+from reconciler.masking.logs import start_verbose_logging
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 
@@ -42,11 +45,17 @@ def desired_options(func: F) -> F:
         click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
                      show_default=True, help="Clusters processed at once."),
         click.option("--no-color", is_flag=True, help="Never colour the output."),
-        click.option("-v", "--verbose", count=True, help="More diagnostics on stderr."),
+        click.option("-v", "--verbose", count=True, callback=_verbose_logging,
+                     help="More diagnostics on stderr (-vv: debug)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def _verbose_logging(ctx: click.Context, param: click.Parameter, verbose: int) -> int:
+    ctx.call_on_close(start_verbose_logging(verbose))
+    return verbose
 
 
 def load_or_exit(
@@ -58,7 +67,7 @@ def load_or_exit(
 ) -> DesiredState:
     """Load the desired state, or print every diagnostic and exit 1."""
     try:
-        return load_from_options(
+        desired = load_from_options(
             [str(f) for f in files],
             var_assignments=variables,
             var_files=[str(f) for f in var_files],
@@ -68,6 +77,25 @@ def load_or_exit(
     except InputError as err:
         report_diagnostics(err.diagnostics)
         raise SystemExit(1) from None
+    register_secrets(desired)
+    return desired
+
+
+def register_secrets(desired: DesiredState) -> None:
+    """Mask every ``secret()`` value this run read, on every output channel.
+
+    The leaves that hold them are hashed structurally; this also catches the
+    same text anywhere else (a plain copy in another key, an error message).
+    ``AddonSpec.sensitive`` names the variables; the loader read them from
+    ``os.environ``, so reading them again yields the same values.
+    """
+    register(
+        os.environ.get(name)
+        for cluster in desired.clusters
+        for addon in cluster.addons
+        for names in addon.sensitive.values()
+        for name in names
+    )
 
 
 def use_color(no_color: bool) -> bool:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
 from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
 from reconciler.engine import plan_changes
 from reconciler.engine.drift import ClusterDrift, DriftReport, cluster_drift
+from reconciler.masking.files import write_atomic
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
@@ -35,7 +34,7 @@ from reconciler.statemgr import StateStore
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json
 
-__all__ = ["EXIT_DRIFT", "detect_drift", "drift_command", "inspect_cluster", "write_atomically"]
+__all__ = ["EXIT_DRIFT", "detect_drift", "drift_command", "inspect_cluster"]
 
 EXIT_DRIFT = 2
 INSPECT_TIMEOUT_S = 300.0
@@ -77,7 +76,8 @@ def drift_command(
     color = use_color(no_color) and output is None
     text = render_drift(drift_to_json(report), fmt, color=color) + "\n"
     if output is not None:
-        write_atomically(output, text)
+        # 0644: a collector running as another user must read it.
+        write_atomic(output, text, mode=0o644)
         if verbose:
             click.echo(f"Wrote the drift report to {output}", err=True)
     else:
@@ -208,27 +208,3 @@ def _findings(task: AddonPrecheckTask, timeout_s: float) -> tuple[PrecheckFindin
                                  status="Failed", task_id=task.task_id,
                                  message=task.message or "the inspection failed without a risk"),)
     return found
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new
-    one, never a part: a temporary file beside it, fsync, rename, fsync the
-    directory."""
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # a collector running as another user must read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -15,6 +15,7 @@ from reconciler.emulator.scenario import (
     generate_account,
     load_scenario,
 )
+from reconciler.masking import register
 
 
 @click.group()
@@ -82,6 +83,10 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     account = _account(scenario.account, project_id, access_key, secret_key, token)
+    # The flags' values are known to whoever typed them: masked from the banner
+    # on. A generated key or a scenario's token is shown once, below, because
+    # clients need it, and masked in everything after (logs, state file).
+    register((secret_key, token))
     emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
                    faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
                                  throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
@@ -91,6 +96,7 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     if account.secret_generated:
         click.echo(f"  secret key : {account.secret_key}  (generated)")
     click.echo(f"  token      : {account.token}")
+    register((account.secret_key, account.token))
     uvicorn.run(emu.app, host=host, port=port, log_level="warning")
 
 

@@ -8,13 +8,12 @@ continues operations where they were (time is lazy, see ``store``).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from reconciler.emulator.store import AddonTask, ClusterTask, Instance, Operation, Risk, Store
+from reconciler.masking.files import write_atomic
 
 __all__ = ["FORMAT_VERSION", "load_into", "save"]
 
@@ -31,18 +30,8 @@ def _dump(store: Store) -> dict[str, Any]:
 
 
 def save(store: Store, path: Path) -> None:
-    """Temp file in the same directory, fsync, rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_dump(store), fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomic and masked, like every file the package writes (``masking.files``)."""
+    write_atomic(path, json.dumps(_dump(store), separators=(",", ":")))
 
 
 def load_into(store: Store, path: Path) -> bool:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler.masking import mask
 from reconciler.statemgr.errors import CorruptStateError
 from reconciler.statemgr.paths import ClusterPaths
 
@@ -42,7 +43,8 @@ class Journal:
         """
         written = {"time": _now(), **record} if "time" not in record else dict(record)
         line = json.dumps(written, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
-        data = (line + "\n").encode()
+        # Masked like every file we write: a message may quote a server error.
+        data = (mask(line) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:

@@ -27,8 +27,8 @@ from pathlib import Path
 import filelock
 
 from reconciler import __version__
+from reconciler.masking.files import fsync_dir, write_atomic
 from reconciler.statemgr.errors import LockError
-from reconciler.statemgr.fsutil import fsync_dir, write_atomic
 from reconciler.statemgr.paths import ClusterPaths
 
 __all__ = ["LockInfo", "cluster_lock", "read_lock_info", "remove_lock"]

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
+from reconciler.masking.files import write_atomic
 from reconciler.model.state import ManagedAddon, StateFile
 from reconciler.statemgr.errors import CorruptStateError, StateConflictError
-from reconciler.statemgr.fsutil import write_atomic
 from reconciler.statemgr.lock import LockInfo, cluster_lock, read_lock_info, remove_lock
 from reconciler.statemgr.paths import STATE_SUFFIX, ClusterPaths, decode_cluster_name
 from reconciler.statemgr.redaction import assert_no_clear_secrets
