@@ -3,6 +3,9 @@
 Templates and clusters come from the scenario and are not stored. Timestamps
 are ``clock()`` seconds, so with the default wall clock a restarted emulator
 continues operations where they were (time is lazy, see ``store``).
+
+The file holds the add-on values clients sent, secrets included, so it is
+owner-only (0600, from ``mkstemp``) and directories it creates are 0700.
 """
 
 from __future__ import annotations
@@ -30,9 +33,22 @@ def _dump(store: Store) -> dict[str, Any]:
     }
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents owner-only; existing ones are left alone.
+
+    ``Path.mkdir(parents=True, mode=…)`` gives the mode to the last directory only."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        new.mkdir(mode=0o700, exist_ok=True)
+
+
 def save(store: Store, path: Path) -> None:
     """Temp file in the same directory, fsync, rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_private_dirs(path.parent)
+    # mkstemp creates the file 0600 whatever the umask, and the rename keeps it.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
