@@ -3,6 +3,9 @@
 Templates and clusters come from the scenario and are not stored. Timestamps
 are ``clock()`` seconds, so with the default wall clock a restarted emulator
 continues operations where they were (time is lazy, see ``store``).
+
+The file holds the add-on values clients sent, secrets included, so it is
+owner-only (0600, from ``mkstemp``) and directories it creates are 0700.
 """
 
 from __future__ import annotations
@@ -29,9 +32,24 @@ def _dump(store: Store) -> dict[str, Any]:
     }
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents owner-only; existing ones are left alone.
+
+    ``Path.mkdir(parents=True, mode=…)`` gives the mode to the last directory only."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        new.mkdir(mode=0o700, exist_ok=True)
+
+
 def save(store: Store, path: Path) -> None:
-    """Atomic and masked, like every file the package writes (``masking.files``)."""
-    write_atomic(path, json.dumps(_dump(store), separators=(",", ":")))
+    """Atomic, owner-only, and never masked: this file is the emulated cloud, which
+    legitimately holds the secret values the tool sent (masking them would change
+    the "live" values the next plan reads)."""
+    _make_private_dirs(path.parent)
+    write_atomic(path, json.dumps(_dump(store), separators=(",", ":")), masked=False)
 
 
 def load_into(store: Store, path: Path) -> bool:

@@ -18,7 +18,9 @@ from reconciler.masking.redactor import mask
 __all__ = ["fsync_dir", "write_atomic"]
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+def write_atomic(
+    path: Path, data: str | bytes, *, mode: int | None = None, masked: bool = True
+) -> None:
     """Write ``data`` (masked) to a hidden temp file beside ``path``, fsync, rename,
     fsync the directory.
 
@@ -27,9 +29,10 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
     ``.<name>.tmp-*`` file, which nothing reads. ``mode`` defaults to
     mkstemp's 0600 (state is private); shared files (plans, reports) pass 0644.
     Bytes that are not UTF-8 survive unchanged (``surrogateescape``).
+    ``masked=False`` is only for the emulator's store, which plays the cloud.
     """
     text = data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
-    payload = mask(text).encode("utf-8", "surrogateescape")
+    payload = (mask(text) if masked else text).encode("utf-8", "surrogateescape")
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=directory)
