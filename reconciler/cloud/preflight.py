@@ -73,6 +73,11 @@ def check_endpoint(endpoint: str) -> None:
         ) from None
     if url.scheme not in ("https", "http") or not url.host:
         raise PreflightError(f"unsupported endpoint {endpoint!r}: expected {_VALID_FORMS}")
+    if url.port is not None and not 0 < url.port < 65536:
+        # httpx parses it; the socket layer would crash on it (OverflowError).
+        raise PreflightError(
+            f"endpoint {endpoint!r} has port {url.port}, outside 1-65535: expected {_VALID_FORMS}"
+        )
 
 
 def check_credentials(environ: Mapping[str, str] | None = None) -> None:

@@ -54,7 +54,7 @@ INSPECT_TIMEOUT_S = 300.0
 @desired_options
 @click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text",
               show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write the report to PATH (atomically: a collector never reads half a file).")
 @click.option("--inspect", is_flag=True,
               help="Also run the server's running-add-on inspection on managed add-ons.")

@@ -34,7 +34,7 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 @click.command("plan")
 @desired_options
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Save the plan (JSON) for `reconciler apply PLANFILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes (0 none, 1 error).")
