@@ -5,22 +5,34 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from reconciler.apply.applier import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.apply.importer import ImportFailed, import_addon
-from reconciler.apply.prechecks import DEFAULT_PRECHECK_TIMEOUT_S, parse_accept_risks
+from reconciler.apply.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
 from reconciler.apply.progress import progress_for
 from reconciler.apply.results import ApplyResult
 from reconciler.apply.waiting import WaitPolicy
-from reconciler.cloud import CloudError, CloudSession
-from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
+from reconciler.cloud import CloudError, CloudSession, endpoint_is_trusted
+from reconciler.cloud.session import default_endpoint
+from reconciler.commands.common import (
+    accept_risks_or_exit,
+    desired_endpoints,
+    desired_options,
+    fail,
+    load_or_exit,
+    open_session,
+    preflight_or_exit,
+    use_color,
+)
+from reconciler.commands.plan import declared_addons
 from reconciler.model.desired import DesiredState
-from reconciler.model.plan import Plan
-from reconciler.planfile import PlanFileError, load_plan
+from reconciler.model.plan import ClusterPlan, Plan
+from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
 from reconciler.planning import make_plan
 from reconciler.statemgr import StateError, StateStore
 from reconciler.views import render_plan
@@ -31,15 +43,30 @@ __all__ = ["apply_command", "import_command"]
 FORMATS = click.Choice(["text", "markdown", "json"])
 
 
-def _is_plan_file(files: Sequence[Path]) -> bool:
-    """One JSON document with a plan's keys (desired-state files are YAML)."""
-    if len(files) != 1 or not files[0].is_file():
-        return False
-    try:
-        data = json.loads(files[0].read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(data, dict) and "plan_id" in data and "clusters" in data
+def _plan_endpoint(cp: ClusterPlan) -> str:
+    # An empty endpoint is derived from the region; check where it really goes.
+    return cp.endpoint or default_endpoint(cp.region)
+
+
+def check_plan_endpoints(plan: Plan, confirmed: str | None) -> None:
+    """A saved plan says where to send credentials, and nothing vouches for
+    it (its digest can be recomputed by whoever edits it). Each endpoint must
+    be trusted (``endpoint_is_trusted``) or be ``confirmed`` — given again
+    with ``--endpoint``. Raises ``ValueError`` saying which and how."""
+    endpoints = sorted({_plan_endpoint(cp) for cp in plan.clusters})
+    if confirmed is not None and confirmed not in endpoints:
+        raise ValueError(
+            f"--endpoint {confirmed!r} is not an endpoint of the plan (it has: "
+            f"{', '.join(endpoints) or 'none'}); a saved plan is applied where it was planned"
+        )
+    for cp in plan.clusters:
+        where = _plan_endpoint(cp)
+        if where != confirmed and not endpoint_is_trusted(where):
+            raise ValueError(
+                f"cluster {cp.name}: the plan's endpoint {where!r} is not a Huawei Cloud endpoint"
+                " (https://*.myhuaweicloud.com or .eu), loopback or emulator://, so no credentials"
+                f" are sent there; if it is yours, confirm it with --endpoint {where}"
+            )
 
 
 @click.command("apply")
@@ -95,35 +122,35 @@ def apply_command(
       reconciler plan examples/demo.yaml --out plans/demo.plan.json
       reconciler apply plans/demo.plan.json
     """
-    try:
-        accepted = parse_accept_risks(accept_risks)
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--accept-risk") from None
-    options = ApplyOptions(
-        parallelism=parallelism,
-        lock_timeout_s=lock_timeout,
-        accept_risks=accepted,
-        wait=WaitPolicy(
-            timeout_s=addon_timeout, poll_interval_s=poll_interval, abnormal_grace_s=abnormal_grace
-        ),
-        precheck_timeout_s=precheck_timeout,
-    )
     color = use_color(no_color)
-    if _is_plan_file(files):
-        if variables or var_files or clusters or endpoint:
-            raise click.UsageError(
-                "--var, --var-file, --cluster and --endpoint don't apply to a saved plan:"
-                " it is applied exactly as it was planned"
-            )
+    # By content: a saved plan (even a corrupt one) is never read as desired state.
+    if any(looks_like_plan_file(f) for f in files):
+        if len(files) != 1:
+            fail("a saved plan is applied alone: give only the plan file, or only"
+                 " desired-state files")
+        if variables or var_files or clusters:
+            fail("--var, --var-file and --cluster don't apply to a saved plan: it is applied"
+                 " exactly as it was planned (--endpoint only confirms one of its endpoints)")
         try:
             plan = load_plan(files[0])
         except PlanFileError as err:
-            click.echo(f"error: {err}", err=True)
-            raise SystemExit(1) from None
-        result = asyncio.run(_apply_saved(plan, state_dir, options, color=color))
+            fail(str(err))
+        accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
+        try:
+            check_plan_endpoints(plan, endpoint)
+        except ValueError as err:
+            fail(str(err))
+        preflight_or_exit((_plan_endpoint(cp), cp.region) for cp in plan.clusters)
+        options = _options(accepted, parallelism, lock_timeout, addon_timeout, poll_interval,
+                           abnormal_grace, precheck_timeout)
+        result = _run_or_exit(_apply_saved(plan, state_dir, options, color=color))
     else:
         desired = load_or_exit(files, variables, var_files, clusters, endpoint)
-        result = asyncio.run(
+        accepted = accept_risks_or_exit(accept_risks, declared_addons(desired))
+        preflight_or_exit(desired_endpoints(desired))
+        options = _options(accepted, parallelism, lock_timeout, addon_timeout, poll_interval,
+                           abnormal_grace, precheck_timeout)
+        result = _run_or_exit(
             _apply_files(desired, state_dir, options, accept_risks, fmt=fmt, color=color,
                          auto_approve=auto_approve)
         )
@@ -133,6 +160,39 @@ def apply_command(
     raise SystemExit(0 if result.ok else 1)
 
 
+
+
+def planned_addons(plan: Plan) -> dict[str, list[str]]:
+    """Cluster → add-on names of a saved plan: what ``--accept-risk`` may name."""
+    return {cp.name: [ch.addon for ch in cp.changes] for cp in plan.clusters}
+
+
+def _options(
+    accepted: Mapping[str, Mapping[str, Collection[str]]],
+    parallelism: int,
+    lock_timeout: float,
+    addon_timeout: float,
+    poll_interval: float,
+    abnormal_grace: float,
+    precheck_timeout: float,
+) -> ApplyOptions:
+    return ApplyOptions(
+        parallelism=parallelism,
+        lock_timeout_s=lock_timeout,
+        accept_risks=accepted,
+        wait=WaitPolicy(
+            timeout_s=addon_timeout, poll_interval_s=poll_interval, abnormal_grace_s=abnormal_grace
+        ),
+        precheck_timeout_s=precheck_timeout,
+    )
+
+
+def _run_or_exit(run: Coroutine[Any, Any, ApplyResult | None]) -> ApplyResult | None:
+    try:
+        return asyncio.run(run)
+    except CloudError as err:
+        # Per-cluster failures are in the result; this is one that stops the run.
+        fail(str(err))
 
 
 async def _apply_files(
@@ -286,6 +346,7 @@ def import_command(
                 " required; or give the desired-state files that declare CLUSTER"
             )
         cluster_id, project_id, where = state.cluster_id, state.project_id, endpoint
+    preflight_or_exit([(where, region)])
 
     async def run() -> str:
         async with open_session(state_dir, 1) as session:

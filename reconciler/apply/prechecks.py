@@ -267,10 +267,15 @@ def _task_findings(
     return findings
 
 
-def parse_accept_risks(values: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+def parse_accept_risks(
+    values: Iterable[str], known: Mapping[str, Collection[str]] | None = None
+) -> dict[str, dict[str, set[str]]]:
     """``CLUSTER/ADDON:RiskName`` options → cluster → add-on → risk names.
 
-    Raises ``ValueError`` naming the bad option and the valid form.
+    ``known`` (cluster → add-on names of the plan or the desired state) makes
+    a name outside it an error too: a typo must not look like an accepted risk.
+    Raises ``ValueError`` naming the bad option and what would be valid; plan
+    and apply report it the same way.
     """
     out: dict[str, dict[str, set[str]]] = {}
     for raw in values:
@@ -280,6 +285,16 @@ def parse_accept_risks(values: Iterable[str]) -> dict[str, dict[str, set[str]]]:
             raise ValueError(
                 f"--accept-risk {raw!r}: expected CLUSTER/ADDON:RiskName "
                 "(e.g. prod-eu/coredns:K8sResourceModified)"
+            )
+        if known is not None and cluster not in known:
+            raise ValueError(
+                f"--accept-risk {raw!r}: no cluster {cluster!r} in the plan; known clusters: "
+                + (", ".join(sorted(known)) or "(none)")
+            )
+        if known is not None and addon not in known[cluster]:
+            raise ValueError(
+                f"--accept-risk {raw!r}: cluster {cluster!r} has no add-on {addon!r} in the"
+                " plan; known add-ons: " + (", ".join(sorted(known[cluster])) or "(none)")
             )
         out.setdefault(cluster, {}).setdefault(addon, set()).add(risk)
     return out

@@ -19,7 +19,8 @@ Errors (``reconciler.cloud.errors``)::
     ├── InvalidRequestError         any other 4xx
     ├── ServerError                 5xx
     ├── RequestTimeoutError         no answer within the timeout
-    └── TransportError              connection refused, reset or dropped
+    ├── TransportError              connection refused, reset or dropped
+    └── PreflightError              bad endpoint or no credentials, found before sending
 
 Each carries ``status``, ``code`` (CCE error code), ``message``, ``request_id``
 and ``ambiguous`` (a POST that may have taken effect: look before retrying).
@@ -40,6 +41,7 @@ from reconciler.cloud.errors import (
     ThrottledError,
     TransportError,
 )
+from reconciler.cloud.preflight import PreflightError, endpoint_is_trusted, preflight
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.session import CloudSession
 from reconciler.cloud.wire import PrecheckItem
@@ -54,9 +56,12 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "PrecheckItem",
+    "PreflightError",
     "RequestTimeoutError",
     "RetryPolicy",
     "ServerError",
     "ThrottledError",
     "TransportError",
+    "endpoint_is_trusted",
+    "preflight",
 ]

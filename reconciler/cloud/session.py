@@ -19,6 +19,7 @@ import httpx
 from reconciler.cloud.client import CceClient
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import AuthenticationError, CloudError
+from reconciler.cloud.preflight import check_endpoint
 from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
@@ -112,6 +113,7 @@ class CloudSession:
 
     def client(self, endpoint: str, region: str, project_id: str) -> CceClient:
         """A client for ``endpoint`` (empty: the region's public endpoint)."""
+        check_endpoint(endpoint)  # commands check first; this keeps library callers safe too
         if endpoint.startswith(EMULATOR_SCHEME):
             return self._emulator_client(endpoint, region)
         credentials = self._credentials or Credentials.from_env()

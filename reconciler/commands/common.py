@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
-from reconciler.cloud import CloudSession, Credentials
+from reconciler.apply.prechecks import parse_accept_risks
+from reconciler.cloud import CloudSession, Credentials, PreflightError, preflight
 from reconciler.config.command import load_from_options, report_diagnostics
 from reconciler.masking import register
 from reconciler.masking.logs import start_verbose_logging
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
+from reconciler.planfile import looks_like_plan_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +69,11 @@ def load_or_exit(
     endpoint: str | None,
 ) -> DesiredState:
     """Load the desired state, or print every diagnostic and exit 1."""
+    for path in files:
+        if looks_like_plan_file(path):
+            # Never read a (perhaps corrupt) saved plan as YAML desired state.
+            fail(f"{path} is a saved plan, not a desired-state file: apply it alone with"
+                 f" `reconciler apply {path}` or read it with `reconciler show {path}`")
     try:
         desired = load_from_options(
             [str(f) for f in files],
@@ -100,6 +108,52 @@ def register_secrets(desired: DesiredState) -> None:
 
 def use_color(no_color: bool) -> bool:
     return not no_color and sys.stdout.isatty()
+
+
+def fail(message: str) -> NoReturn:
+    """The one-line error of a command: stderr, exit 1."""
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def preflight_or_exit(endpoints: Iterable[tuple[str, str]]) -> None:
+    """Every ``(endpoint, region)`` usable and credentials present, or exit 1
+    before anything is sent."""
+    try:
+        preflight(endpoints)
+    except PreflightError as err:
+        fail(str(err))
+
+
+def desired_endpoints(desired: DesiredState) -> list[tuple[str, str]]:
+    return [(spec.endpoint, spec.region) for spec in desired.clusters]
+
+
+def accept_risks_or_exit(
+    values: Sequence[str], known: Mapping[str, Collection[str]]
+) -> dict[str, dict[str, set[str]]]:
+    """``--accept-risk`` parsed and checked against the names of the plan (or
+    the desired state): the same message and exit 1 in plan and apply."""
+    try:
+        return parse_accept_risks(values, known)
+    except ValueError as err:
+        fail(str(err))
+
+
+def check_writable_or_exit(path: Path, option: str) -> None:
+    """Exit 1 naming ``path`` and the OS reason unless a file can be created
+    beside it — checked before refreshing, so nothing is sent for a run whose
+    result could not be saved. The real write is still atomic, later."""
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory; give a file path")
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        fail(f"{option} {path}: cannot write there: {err.strerror or err}")
 
 
 

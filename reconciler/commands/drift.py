@@ -20,7 +20,16 @@ import click
 
 from reconciler import __version__
 from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
-from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
+from reconciler.commands.common import (
+    check_writable_or_exit,
+    desired_endpoints,
+    desired_options,
+    fail,
+    load_or_exit,
+    open_session,
+    preflight_or_exit,
+    use_color,
+)
 from reconciler.engine import plan_changes
 from reconciler.engine.drift import ClusterDrift, DriftReport, cluster_drift
 from reconciler.masking.files import write_atomic
@@ -44,7 +53,7 @@ INSPECT_TIMEOUT_S = 300.0
 @desired_options
 @click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text",
               show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write the report to PATH (atomically: a collector never reads half a file).")
 @click.option("--inspect", is_flag=True,
               help="Also run the server's running-add-on inspection on managed add-ons.")
@@ -72,12 +81,21 @@ def drift_command(
       reconciler drift envs/ --inspect --format markdown
     """
     desired = load_or_exit(files, variables, var_files, clusters, endpoint)
-    report = asyncio.run(_detect(desired, state_dir, parallelism, inspect=inspect))
+    preflight_or_exit(desired_endpoints(desired))
+    if output is not None:
+        check_writable_or_exit(output, "--output")
+    try:
+        report = asyncio.run(_detect(desired, state_dir, parallelism, inspect=inspect))
+    except CloudError as err:
+        fail(str(err))
     color = use_color(no_color) and output is None
     text = render_drift(drift_to_json(report), fmt, color=color) + "\n"
     if output is not None:
-        # 0644: a collector running as another user must read it.
-        write_atomic(output, text, mode=0o644)
+        try:
+            # 0644: a collector running as another user must read it.
+            write_atomic(output, text, mode=0o644)
+        except OSError as err:
+            fail(f"--output {output}: cannot write the report: {err.strerror or err}")
         if verbose:
             click.echo(f"Wrote the drift report to {output}", err=True)
     else:

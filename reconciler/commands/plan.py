@@ -8,11 +8,21 @@ from pathlib import Path
 
 import click
 
-from reconciler.apply.prechecks import parse_accept_risks
-from reconciler.commands.common import desired_options, load_or_exit, open_session, use_color
+from reconciler.cloud import CloudError
+from reconciler.commands.common import (
+    accept_risks_or_exit,
+    check_writable_or_exit,
+    desired_endpoints,
+    desired_options,
+    fail,
+    load_or_exit,
+    open_session,
+    preflight_or_exit,
+    use_color,
+)
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
-from reconciler.planfile import PlanFileError, load_plan, save_plan
+from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
 from reconciler.planning import PlanResult, make_plan
 from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
@@ -24,7 +34,7 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 @click.command("plan")
 @desired_options
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Save the plan (JSON) for `reconciler apply PLANFILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes (0 none, 1 error).")
@@ -60,18 +70,25 @@ def plan_command(
       reconciler plan envs/ --var-file envs/prod.vars.yaml --cluster prod-eu --detailed-exitcode
     """
     desired = load_or_exit(files, variables, var_files, clusters, endpoint)
+    # Everything that can be known before a request is sent is checked first.
+    accept_risks_or_exit(accept_risks, declared_addons(desired))
+    preflight_or_exit(desired_endpoints(desired))
+    if out is not None:
+        check_writable_or_exit(out, "--out")
     try:
-        parse_accept_risks(accept_risks)  # before anything is sent
-    except ValueError as err:
-        click.echo(f"error: {err}", err=True)
-        raise SystemExit(1) from None
-    result = asyncio.run(
-        _plan(desired, state_dir, parallelism, precheck=precheck, accept_risks=accept_risks)
-    )
+        result = asyncio.run(
+            _plan(desired, state_dir, parallelism, precheck=precheck, accept_risks=accept_risks)
+        )
+    except CloudError as err:
+        fail(str(err))
     data = plan_to_json(result.plan, salts=result.salts)
     if out is not None:
-        save_plan(out, result.plan, salts=result.salts)
-        click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
+        try:
+            digest = save_plan(out, result.plan, salts=result.salts)
+        except OSError as err:
+            fail(f"--out {out}: cannot write the plan: {err.strerror or err}")
+        click.echo(f"Saved the plan to {out} (digest {digest});"
+                   f" apply it with: reconciler apply {out}", err=True)
     click.echo(
         render_plan(data, fmt, color=use_color(no_color), show_provenance=show_provenance),
         nl=False,
@@ -81,6 +98,11 @@ def plan_command(
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)
+
+
+def declared_addons(desired: DesiredState) -> dict[str, list[str]]:
+    """Cluster → declared add-on names: what ``--accept-risk`` may name."""
+    return {spec.name: [a.name for a in spec.addons] for spec in desired.clusters}
 
 
 def report_plan_errors(plan: Plan) -> None:
@@ -107,22 +129,23 @@ async def _plan(
 
 
 @click.command("show")
-@click.argument("planfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("planfile", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 @click.option("--show-provenance", is_flag=True)
 def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool) -> None:
-    """Render a saved plan file.
+    """Render a saved plan file (refused if it was changed after it was written).
 
     \b
     Example:
       reconciler show plans/demo.plan.json --format markdown
     """
     try:
-        plan = load_plan(planfile)
+        plan, digest = load_plan_with_digest(planfile)
     except PlanFileError as err:
-        click.echo(f"error: {err}", err=True)
-        raise SystemExit(1) from None
+        fail(str(err))
+    # On stderr, so stdout stays the rendering; a reviewer compares it with plan --out's.
+    click.echo(f"Plan {planfile} (digest {digest})", err=True)
     # A saved plan holds no secret in clear, so it needs no salts to re-render.
     data = plan_to_json(plan, salts={})
     click.echo(

@@ -17,7 +17,8 @@ from reconciler.model.diagnostics import Diagnostic
 
 JSON = Any
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
+"""2 added the integrity ``digest`` (version 1 plans had none and are refused)."""
 
 
 class Action(enum.Enum):

@@ -12,6 +12,7 @@ every writer; ``summary`` is derived and ignored when reading.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from functools import cache
@@ -39,6 +40,7 @@ __all__ = [
     "JSON_FORMAT_VERSION",
     "PlanFormatError",
     "dumps_plan_json",
+    "plan_digest",
     "plan_from_json",
     "plan_to_json",
 ]
@@ -56,9 +58,10 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
     """The canonical, redacted JSON form; ``salts`` maps cluster name → salt.
 
     A salt is only needed for a cluster that has a sensitive value not yet
-    redacted (a plan read back from a file needs none).
+    redacted (a plan read back from a file needs none). ``digest`` seals the
+    rest (``plan_digest``).
     """
-    return {
+    data: JSONDict = {
         "format_version": JSON_FORMAT_VERSION,
         "plan_id": plan.plan_id,
         "tool_version": plan.tool_version,
@@ -72,6 +75,17 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
             for c in plan.clusters
         ],
     }
+    data["digest"] = plan_digest(data)
+    return data
+
+
+def plan_digest(plan_json: Mapping[str, Any]) -> str:
+    """``sha256:<hex>`` of the canonical JSON of the plan without ``digest``:
+    sorted keys, no whitespace, UTF-8. Detects any edit or corruption of a
+    saved plan (not a forgery: anyone can recompute it; see docs/plan-json.md)."""
+    body = {k: v for k, v in plan_json.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def dumps_plan_json(plan_json: Mapping[str, Any]) -> str:
@@ -84,6 +98,12 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
     if not isinstance(data, Mapping):
         raise PlanFormatError(f"a plan is a JSON object, not {type(data).__name__}")
     version = data.get("format_version")
+    if (isinstance(version, int) and not isinstance(version, bool)
+            and 1 <= version < JSON_FORMAT_VERSION and "plan_id" in data):
+        raise PlanFormatError(
+            f"plan format_version {version} is an older format without an integrity digest:"
+            " re-run `reconciler plan --out` with this reconciler"
+        )
     if version != JSON_FORMAT_VERSION:
         raise PlanFormatError(
             f"unsupported plan format_version {version!r}: this reconciler reads "

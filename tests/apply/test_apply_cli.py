@@ -108,10 +108,10 @@ def test_json_format_prints_one_result_document(cloud: Cloud, tmp_path: Path) ->
     assert document["summary"]["installed"] == 1 and document["summary"]["upgraded"] == 1
 
 
-def test_bad_accept_risk_is_a_usage_error(cloud: Cloud, tmp_path: Path) -> None:
+def test_bad_accept_risk_is_an_input_error(cloud: Cloud, tmp_path: Path) -> None:
     path = desired_file(tmp_path, MAIN)
     result = apply(cloud, tmp_path, str(path), "--accept-risk", "coredns-AddonValidate")
-    assert result.returncode == 2
+    assert result.returncode == 1  # as in plan: bad input is exit 1 (issue 9)
     assert "CLUSTER/ADDON:RiskName" in result.stderr
 
 

@@ -94,12 +94,19 @@ def _with(data: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return copied
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None])
+@pytest.mark.parametrize("version", [3, 0, "2", None])
 def test_unknown_format_version_is_refused(version: object) -> None:
     data = _with(plan_to_json(no_changes_plan(), salts={}), format_version=version)
     with pytest.raises(
-        PlanFormatError, match=r"unsupported plan format_version .*reads format_version 1"
+        PlanFormatError, match=r"unsupported plan format_version .*reads format_version 2"
     ):
+        plan_from_json(data)
+
+
+def test_a_version_1_plan_has_no_digest_and_must_be_planned_again() -> None:
+    data = _with(plan_to_json(no_changes_plan(), salts={}), format_version=1)
+    del data["digest"]
+    with pytest.raises(PlanFormatError, match=r"format_version 1 is an older format.*re-run"):
         plan_from_json(data)
 
 

@@ -55,8 +55,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
-    path.write_text('{\n  "format_version": 1,\n  oops\n}\n', encoding="utf-8")
-    with pytest.raises(PlanFileError, match=r"bad\.json:3:3: not a plan file: invalid JSON"):
+    path.write_text('{\n  "format_version": 2,\n  oops\n}\n', encoding="utf-8")
+    with pytest.raises(PlanFileError, match=r"bad\.json:3:3: not a valid plan file: invalid JSON"):
         load_plan(path)
 
 
@@ -71,6 +71,6 @@ def test_old_or_future_format_version_is_refused(tmp_path: Path) -> None:
 
 def test_json_that_is_not_a_plan(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    path.write_text('{"format_version": 1, "lineage": "x"}', encoding="utf-8")
+    path.write_text('{"format_version": 2, "lineage": "x"}', encoding="utf-8")
     with pytest.raises(PlanFileError, match="'plan_id' is a required property"):
         load_plan(path)

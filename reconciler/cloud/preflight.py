@@ -1,0 +1,152 @@
+"""Checks made before a command sends anything: endpoints and credentials.
+
+A bad endpoint or missing credentials is a mistake in the input, not a cloud
+failure: it is reported once, as one line saying what would be valid, before a
+single request leaves (and before a token could reach the wrong host).
+
+``endpoint_is_trusted`` is the rule for endpoints read from a saved plan,
+which nothing else vouches for: a token may only go to Huawei Cloud, to this
+machine, or to an endpoint the user names again on the command line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping
+from functools import cache
+
+import httpx
+
+from reconciler.cloud.credentials import Credentials
+from reconciler.cloud.errors import CloudError
+
+__all__ = [
+    "HUAWEI_CLOUD_DOMAINS",
+    "PreflightError",
+    "check_credentials",
+    "check_endpoint",
+    "endpoint_is_trusted",
+    "known_emulator_scenarios",
+    "preflight",
+]
+
+EMULATOR_SCHEME = "emulator://"  # the same prefix as session.EMULATOR_SCHEME (no import cycle)
+
+HUAWEI_CLOUD_DOMAINS = ("myhuaweicloud.com", "myhuaweicloud.eu")
+"""The CCE endpoint domains of the SDK region table (REFERENCE.md, "Endpoint")."""
+
+_VALID_FORMS = "https://HOST[:PORT] (e.g. https://cce.ap-southeast-1.myhuaweicloud.com) or emulator://NAME"
+
+
+class PreflightError(CloudError):
+    """An endpoint or the credentials can't work; found before anything is sent."""
+
+
+@cache
+def known_emulator_scenarios() -> tuple[str, ...]:
+    from reconciler.emulator import demo_scenario_path
+
+    # Packaged scenarios live beside the demo one (as CloudSession loads them).
+    return tuple(sorted(p.stem for p in demo_scenario_path().parent.glob("*.yaml")))
+
+
+def check_endpoint(endpoint: str) -> None:
+    """Raise ``PreflightError`` unless ``endpoint`` is ``""`` (the region's
+    public endpoint), ``emulator://KNOWN`` or an absolute http(s) URL."""
+    if not endpoint:
+        return
+    if endpoint.startswith(EMULATOR_SCHEME):
+        name = endpoint.removeprefix(EMULATOR_SCHEME)
+        known = known_emulator_scenarios()
+        if name not in known:
+            raise PreflightError(
+                f"unknown emulator scenario {name!r} in endpoint {endpoint!r}: "
+                f"known scenarios: {', '.join(f'{EMULATOR_SCHEME}{k}' for k in known)}"
+            )
+        return
+    try:
+        url = httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise PreflightError(
+            f"endpoint {endpoint!r} is not a valid URL ({exc}): expected {_VALID_FORMS}"
+        ) from None
+    if url.scheme not in ("https", "http") or not url.host:
+        raise PreflightError(f"unsupported endpoint {endpoint!r}: expected {_VALID_FORMS}")
+    if url.port is not None and not 0 < url.port < 65536:
+        # httpx parses it; the socket layer would crash on it (OverflowError).
+        raise PreflightError(
+            f"endpoint {endpoint!r} has port {url.port}, outside 1-65535: expected {_VALID_FORMS}"
+        )
+
+
+def check_credentials(environ: Mapping[str, str] | None = None) -> None:
+    """Raise ``PreflightError`` naming the variables to set when the
+    environment holds no usable credentials. Never echoes a value."""
+    env = os.environ if environ is None else environ
+    ak = next((n for n in ("HW_ACCESS_KEY", "CLOUD_SDK_AK") if env.get(n)), "")
+    sk = next((n for n in ("HW_SECRET_KEY", "CLOUD_SDK_SK") if env.get(n)), "")
+    if env.get("HW_AUTH_TOKEN") or (ak and sk):
+        return
+    if ak:
+        raise PreflightError(
+            f"{ak} is set but its secret key is not: set HW_SECRET_KEY (or CLOUD_SDK_SK)"
+            ", or use HW_AUTH_TOKEN instead"
+        )
+    if sk:
+        raise PreflightError(
+            f"{sk} is set but its access key is not: set HW_ACCESS_KEY (or CLOUD_SDK_AK)"
+            ", or use HW_AUTH_TOKEN instead"
+        )
+    raise PreflightError(
+        "no credentials for a Huawei Cloud endpoint: set HW_ACCESS_KEY and HW_SECRET_KEY"
+        " (or HW_AUTH_TOKEN), and HW_PROJECT_ID; emulator:// endpoints need none"
+    )
+
+
+def preflight(
+    endpoints: Iterable[tuple[str, str]],
+    *,
+    credentials: Credentials | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Check every ``(endpoint, region)`` a command will use, and the
+    credentials when one of them is not an emulator. First problem wins."""
+    needs_credentials = False
+    env = os.environ if environ is None else environ
+    for endpoint, region in endpoints:
+        check_endpoint(endpoint)
+        if endpoint.startswith(EMULATOR_SCHEME):
+            continue
+        needs_credentials = True
+        if not endpoint and not (region or (credentials and credentials.region)
+                                 or env.get("HW_REGION_NAME")):
+            raise PreflightError(
+                "a cluster has no endpoint and no region to derive it from: set region"
+                " (or HW_REGION_NAME), or endpoint"
+            )
+    if needs_credentials and credentials is None:
+        check_credentials(env)
+
+
+def endpoint_is_trusted(endpoint: str) -> bool:
+    """May a saved plan send credentials to ``endpoint`` without the user
+    naming it again? Emulators, https on a Huawei Cloud domain, and loopback
+    (a token sent to 127.0.0.1 never leaves the machine)."""
+    if endpoint.startswith(EMULATOR_SCHEME):
+        return True
+    try:
+        url = httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+    host = url.host.lower().rstrip(".")
+    if url.scheme == "https" and any(host.endswith("." + d) for d in HUAWEI_CLOUD_DOMAINS):
+        return True
+    if url.scheme not in ("http", "https") or url.userinfo:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
