@@ -7,7 +7,9 @@
     │   └── UnsupportedFormatError  written by a newer reconciler
     ├── StateConflictError          the file on disk moved on since it was read
     ├── ClearSecretError            a sensitive value reached state unhashed
-    └── LockError                   the cluster is locked by someone else
+    ├── LockError                   the cluster is locked by someone else
+    ├── BackendConfigError          a state backend URL that can't be used
+    └── BackendError                a state backend failed (unreachable, refused)
 
 Messages name the file and what is wrong; they never contain values.
 """
@@ -25,8 +27,14 @@ class CorruptStateError(StateError):
     """A state file exists but can't be used; it is never silently replaced."""
 
     def __init__(
-        self, path: Path, problem: str, *, backup: Path | None = None, kind: str = "state file"
+        self,
+        path: Path | str,
+        problem: str,
+        *,
+        backup: Path | None = None,
+        kind: str = "state file",
     ) -> None:
+        # ``path`` is a str for remote backends (``s3://bucket/key``, ``postgres://…``).
         self.path = path
         self.problem = problem
         self.backup = backup
@@ -34,7 +42,7 @@ class CorruptStateError(StateError):
         if backup is not None and backup.exists():
             message += (
                 f" The previous version is kept at {backup}; check it and copy it over"
-                f" {path.name} by hand if it is right."
+                f" {Path(path).name} by hand if it is right."
             )
         message += " The reconciler will not replace this file; fix or remove it first."
         super().__init__(message)
@@ -54,3 +62,11 @@ class ClearSecretError(StateError):
 
 class LockError(StateError):
     """The cluster's lock is held elsewhere (the message names the holder)."""
+
+
+class BackendConfigError(StateError):
+    """A state backend URL or its environment is unusable (one line, names valid forms)."""
+
+
+class BackendError(StateError):
+    """A state backend refused or failed an operation; the message never holds credentials."""

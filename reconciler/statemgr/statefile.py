@@ -78,7 +78,7 @@ def to_json(state: StateFile) -> str:
 def from_json(
     data: str | bytes | Mapping[str, Any],
     *,
-    source: Path = Path("<state>"),
+    source: Path | str = Path("<state>"),
     backup: Path | None = None,
 ) -> StateFile:
     """Parse and check a state document.

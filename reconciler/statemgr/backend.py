@@ -1,0 +1,263 @@
+"""The state backend interface: where states, locks and journals live.
+
+::
+
+    Locker                 lock / lock_info / force_unlock of a cluster
+    └── StateBackend       + list, read, compare-and-swap write, journal, move, remove
+        ├── LocalBackend       files in a directory (``statemgr.local``), the default
+        ├── S3Backend          objects in an S3-compatible bucket (``statemgr.s3``)
+        └── PostgresBackend    rows in PostgreSQL (``statemgr.postgres``)
+
+A ``Locker`` is its own small interface so that state in one store can be
+guarded by a lock in another (``s3`` state with a ``postgres`` lock, for
+stores such as Huawei OBS that ignore conditional writes).
+
+Every write is a compare-and-swap on the state's ``(lineage, serial)``: a
+writer that did not start from what is stored gets ``StateConflictError``,
+lock or no lock, so an update is never lost. The lock is what keeps a whole
+apply (many writes) from interleaving with another.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from reconciler.model.state import StateFile
+from reconciler.statemgr.errors import LockError, StateConflictError
+from reconciler.statemgr.lock import LockInfo
+from reconciler.statemgr.redaction import assert_no_clear_secrets
+
+__all__ = [
+    "Locker",
+    "StateBackend",
+    "check_expected",
+    "journal_record",
+    "lock_info_from_json",
+    "lock_info_to_json",
+    "poll_lock",
+    "refusal",
+]
+
+_POLL_PAUSE_S = 0.1
+
+
+class Locker(Protocol):
+    """A per-cluster lock that records its holder."""
+
+    description: str
+    """Where the lock lives, for messages (never holds credentials)."""
+
+    def lock(
+        self, cluster_name: str, operation: str = "apply", timeout_s: float = 0.0
+    ) -> AbstractContextManager[LockInfo]:
+        """Hold the cluster's lock for a ``with`` block; yields this holder's info.
+
+        ``timeout_s`` 0 fails at once, > 0 waits up to that long, < 0 waits
+        forever. A refusal raises ``LockError`` naming the holder.
+        """
+        ...
+
+    def lock_info(self, cluster_name: str) -> LockInfo | None:
+        """The recorded holder, if any (it may be stale: see ``holder_is_gone``)."""
+        ...
+
+    def force_unlock(self, cluster_name: str) -> LockInfo | None:
+        """Break the cluster's lock; returns the holder it recorded, if any."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StateBackend(ABC):
+    """States, journals and (through ``locker``) locks of every cluster of one store.
+
+    Subclasses implement the primitives (``read``, ``replace``, ``remove``,
+    the journal and ``list``); ``write`` and ``move`` are built on them.
+    """
+
+    description: str
+    """The store, for messages: ``/path``, ``s3://bucket/prefix``, ``postgres://u@h/db``."""
+
+    @abstractmethod
+    def list(self) -> list[str]:
+        """Names of the clusters that have a state, sorted."""
+
+    @abstractmethod
+    def read(self, cluster_name: str) -> StateFile | None:
+        """The cluster's state, or None; ``CorruptStateError`` if it can't be used."""
+
+    @abstractmethod
+    def replace(self, expected: StateFile | None, state: StateFile) -> None:
+        """Store ``state`` exactly as given (its serial is not bumped), atomically.
+
+        Only if what is stored is at ``expected``'s lineage and serial, or
+        there is nothing stored when ``expected`` is None; otherwise
+        ``StateConflictError``. ``write`` is the everyday call; this one is
+        for copies (``move``, ``migrate``).
+        """
+
+    @abstractmethod
+    def remove(self, cluster_name: str) -> None:
+        """Forget the cluster: its state and its journal (nothing if it has none)."""
+
+    @abstractmethod
+    def append_journal(self, cluster_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Append ``record`` (``time`` added unless given); returns what was stored.
+
+        Never put values in a record: they may hold secrets.
+        """
+
+    @abstractmethod
+    def read_journal(self, cluster_name: str) -> builtins.list[dict[str, Any]]:
+        """Every journal record of the cluster, oldest first; ``[]`` if none."""
+
+    @property
+    @abstractmethod
+    def locker(self) -> Locker:
+        """The lock of this backend's clusters."""
+
+    def write(self, state: StateFile) -> StateFile:
+        """Write ``state`` with ``serial + 1``; returns what was written.
+
+        ``StateConflictError`` if the stored state is not at ``state``'s
+        lineage and serial (or exists while ``state.serial`` is 0):
+        someone else wrote in between. ``ClearSecretError`` if a declared
+        sensitive leaf is not hashed.
+        """
+        for addon in state.addons.values():
+            assert_no_clear_secrets(
+                addon.values, addon.sensitive_paths, where=f"{state.cluster_name}/{addon.name}"
+            )
+        written = dataclasses.replace(state, serial=state.serial + 1)
+        self.replace(state if state.serial > 0 else None, written)
+        return written
+
+    def move(self, cluster_name: str, new_name: str) -> StateFile:
+        """Rename a cluster's state and journal; returns the state under ``new_name``.
+
+        Hold both clusters' locks. The copy is made before the original is
+        removed, so a crash in between leaves two copies, never none.
+        """
+        state = self.read(cluster_name)
+        if state is None:
+            raise StateConflictError(
+                f"{self.description}: cluster {cluster_name!r} has no state to move"
+            )
+        if self.read(new_name) is not None or self.read_journal(new_name):
+            raise StateConflictError(
+                f"{self.description}: cluster {new_name!r} already has a state or journal;"
+                f" remove it first (reconciler state rm {new_name})"
+            )
+        moved = dataclasses.replace(state, cluster_name=new_name)
+        self.replace(None, moved)
+        for record in self.read_journal(cluster_name):
+            self.append_journal(new_name, record)
+        self.remove(cluster_name)
+        return moved
+
+    def lock(
+        self, cluster_name: str, operation: str = "apply", timeout_s: float = 0.0
+    ) -> AbstractContextManager[LockInfo]:
+        return self.locker.lock(cluster_name, operation, timeout_s)
+
+    def lock_info(self, cluster_name: str) -> LockInfo | None:
+        return self.locker.lock_info(cluster_name)
+
+    def force_unlock(self, cluster_name: str) -> LockInfo | None:
+        return self.locker.force_unlock(cluster_name)
+
+    def close(self) -> None:
+        """Release connections; the backend is unusable afterwards."""
+        self.locker.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.description}>"
+
+
+def journal_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with a ``time`` (RFC 3339 UTC, microseconds) unless it has one."""
+    if "time" in record:
+        return dict(record)
+    return {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **record}
+
+
+def poll_lock(
+    try_once: Callable[[], bool], timeout_s: float, refuse: Callable[[], LockError]
+) -> None:
+    """Call ``try_once`` until it returns True, within ``timeout_s`` (see ``Locker.lock``)."""
+    deadline = time.monotonic() + timeout_s
+    while not try_once():
+        if timeout_s == 0 or (timeout_s > 0 and time.monotonic() >= deadline):
+            raise refuse()
+        time.sleep(_POLL_PAUSE_S)
+
+
+def refusal(
+    where: str, cluster_name: str, holder: LockInfo | None, timeout_s: float, *, stale_hint: str
+) -> LockError:
+    """The ``LockError`` of a refused lock: who holds it, whether it looks stale, what to do."""
+    waited = f" after waiting {timeout_s:g}s" if timeout_s > 0 else ""
+    head = f"cluster {cluster_name!r} is locked in {where}{waited}"
+    hint = (
+        "Wait for it to finish, retry with --lock-timeout SECONDS, or, if you are sure"
+        f" it is gone or hung: reconciler force-unlock {cluster_name}"
+    )
+    if holder is None:
+        return LockError(f"{head} by a holder that has not recorded who it is. {hint}")
+    if holder.holder_is_gone():
+        return LockError(
+            f"{head} by {holder.describe()}, which is no longer running: the lock is"
+            f" stale ({stale_hint}). {hint}"
+        )
+    return LockError(f"{head} by {holder.describe()}. {hint}")
+
+
+def lock_info_to_json(info: LockInfo) -> str:
+    return json.dumps(dataclasses.asdict(info), indent=2) + "\n"
+
+
+def lock_info_from_json(data: str | bytes) -> LockInfo | None:
+    """The holder recorded in ``data``, or None if it can't be read (it is informational)."""
+    try:
+        raw = json.loads(data)
+        return LockInfo(
+            id=str(raw["id"]),
+            who=str(raw["who"]),
+            host=str(raw["host"]),
+            pid=int(raw["pid"]),
+            operation=str(raw["operation"]),
+            time=str(raw["time"]),
+            version=str(raw["version"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def check_expected(where: str, current: StateFile | None, expected: StateFile | None) -> None:
+    """``StateConflictError`` unless ``current`` is at ``expected``'s lineage and serial."""
+    if expected is None:
+        if current is not None:
+            raise StateConflictError(
+                f"{where} already holds a state (lineage {current.lineage} serial"
+                f" {current.serial}); refusing to overwrite it with a new one"
+            )
+        return
+    if current is None:
+        raise StateConflictError(
+            f"{where} is gone, but the write starts from lineage {expected.lineage} serial"
+            f" {expected.serial}; refusing to recreate it from an old copy"
+        )
+    if (current.lineage, current.serial) != (expected.lineage, expected.serial):
+        raise StateConflictError(
+            f"{where} is at lineage {current.lineage} serial {current.serial}, but this"
+            f" write starts from lineage {expected.lineage} serial {expected.serial};"
+            " another run changed it. Plan again."
+        )
