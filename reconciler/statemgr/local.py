@@ -18,9 +18,9 @@ from typing import Any
 
 import filelock
 
+from reconciler.masking.files import fsync_dir, write_atomic
 from reconciler.model.state import StateFile
 from reconciler.statemgr.backend import Locker, StateBackend, check_expected
-from reconciler.statemgr.fsutil import fsync_dir, write_atomic
 from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.lock import LockInfo
 from reconciler.statemgr.statefile import to_json
