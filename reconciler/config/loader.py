@@ -22,13 +22,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from reconciler.config.build import build_clusters
+from reconciler.config.files import UnreadableFile, kind_of, read_limited
 from reconciler.config.linemap import LineMap
 from reconciler.config.render import SecretTokens, render
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
-from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
+from reconciler.config.yamlnodes import (
+    Position,
+    YamlSyntaxError,
+    compose,
+    mapping_items,
+    paused_gc,
+    position_of,
+    to_data,
+)
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
@@ -136,16 +147,34 @@ def expand_paths(paths: Sequence[str | Path], problems: list[Diagnostic]) -> lis
                 seen.add(path.resolve())
                 files.append(str(given))
         else:
-            problems.append(Diagnostic(str(given), 0, 0, "", "no such file or directory"))
+            problems.append(Diagnostic(str(given), 0, 0, "", _not_a_file(path)))
     return files
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` (neither a regular file nor a directory) can't be read."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            return "no such file or directory"
+        return f"cannot read file: {err.strerror or err}"
+    return f"is {kind_of(mode)}, expected a desired-state YAML file or a directory of them"
+
+
+def _read(path: str, expected: str, what: str, problems: list[Diagnostic]) -> str | None:
+    try:
+        return read_limited(path, expected)
+    except UnreadableFile as err:
+        message = f"cannot read {what}: {err}" if err.os_error else str(err)
+        problems.append(Diagnostic(path, 0, 0, "", message))
+        return None
 
 
 def read_var_file(path: str, problems: list[Diagnostic]) -> dict[str, Any]:
     """A ``--var-file``: a plain YAML mapping (not rendered by Jinja2)."""
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(Diagnostic(path, 0, 0, "", f"cannot read var file: {_os_reason(err)}"))
+    text = _read(path, "a YAML var file", "var file", problems)
+    if text is None:
         return {}
     try:
         root = compose(text)
@@ -186,10 +215,8 @@ def _load_file(
     tokens: SecretTokens,
     problems: list[Diagnostic],
 ) -> SourceFile | None:
-    try:
-        text = Path(file).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(Diagnostic(file, 0, 0, "", f"cannot read file: {_os_reason(err)}"))
+    text = _read(file, "a desired-state YAML file", "file", problems)
+    if text is None:
         return None
     variables = {**_file_vars(text, file, outer_vars, environ, tokens, problems), **outer_vars}
     rendered = render(text, file, variables=variables, environ=environ, tokens=tokens)
@@ -218,6 +245,8 @@ def _load_file(
         return None
     data, duplicates = to_data(root)
     source = SourceFile(file, text, rendered.text, root, data, rendered.secrets, tokens.pattern)
+    if rendered.secrets:
+        problems.extend(_secret_keys(source))
     for duplicate in duplicates:
         first = source.linemap.source_position(duplicate.first.line, duplicate.first.column)
         problems.append(
@@ -230,6 +259,33 @@ def _load_file(
             )
         )
     return source
+
+
+def _secret_keys(source: SourceFile) -> list[Diagnostic]:
+    """A ``secret()`` in a mapping key: keys are shown in plans and state in clear."""
+    found: list[Diagnostic] = []
+    seen: set[int] = set()
+    stack = [source.root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for key, key_node, value_node in mapping_items(node):
+            if source.token_pattern.search(key):
+                found.append(
+                    source.diagnostic_at(
+                        position_of(key_node),
+                        (),
+                        f"`{key}` uses secret() in a mapping key",
+                        "keys are shown in plans and state files in clear; put the secret in "
+                        "a value",
+                    )
+                )
+            stack.append(value_node)
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return found
 
 
 def _syntax_diagnostic(err: YamlSyntaxError, file: str, linemap: LineMap | None) -> Diagnostic:
@@ -356,9 +412,3 @@ def _digest(sources: list[SourceFile], clusters: Sequence[str], endpoint: str | 
     digest.update(("clusters:" + ",".join(clusters) + "\0").encode())
     digest.update(("endpoint:" + (endpoint or "") + "\0").encode())
     return digest.hexdigest()
-
-
-def _os_reason(err: Exception) -> str:
-    if isinstance(err, OSError):
-        return err.strerror or str(err)
-    return "not UTF-8 text"
