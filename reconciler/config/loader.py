@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reconciler.config.build import build_clusters
 from reconciler.config.files import UnreadableFile, kind_of, read_limited
 from reconciler.config.linemap import LineMap
@@ -31,15 +29,7 @@ from reconciler.config.render import SecretTokens, render
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
-from reconciler.config.yamlnodes import (
-    Position,
-    YamlSyntaxError,
-    compose,
-    mapping_items,
-    paused_gc,
-    position_of,
-    to_data,
-)
+from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
@@ -245,8 +235,6 @@ def _load_file(
         return None
     data, duplicates = to_data(root)
     source = SourceFile(file, text, rendered.text, root, data, rendered.secrets, tokens.pattern)
-    if rendered.secrets:
-        problems.extend(_secret_keys(source))
     for duplicate in duplicates:
         first = source.linemap.source_position(duplicate.first.line, duplicate.first.column)
         problems.append(
@@ -259,33 +247,6 @@ def _load_file(
             )
         )
     return source
-
-
-def _secret_keys(source: SourceFile) -> list[Diagnostic]:
-    """A ``secret()`` in a mapping key: keys are shown in plans and state in clear."""
-    found: list[Diagnostic] = []
-    seen: set[int] = set()
-    stack = [source.root]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        for key, key_node, value_node in mapping_items(node):
-            if source.token_pattern.search(key):
-                found.append(
-                    source.diagnostic_at(
-                        position_of(key_node),
-                        (),
-                        f"`{key}` uses secret() in a mapping key",
-                        "keys are shown in plans and state files in clear; put the secret in "
-                        "a value",
-                    )
-                )
-            stack.append(value_node)
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return found
 
 
 def _syntax_diagnostic(err: YamlSyntaxError, file: str, linemap: LineMap | None) -> Diagnostic:

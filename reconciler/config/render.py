@@ -165,6 +165,11 @@ def _undefined_class(recorder: _Recorder, variables: Mapping[str, Any]) -> type[
             recorder.record(message, hint, needle=name)
             return ""
 
+        def __getattr__(self, name: str) -> Any:
+            if self._undefined_exception is SecurityError:
+                self._fail_with_undefined_error()  # `|attr('__mro__')` on a refused attribute
+            return super().__getattr__(name)
+
         __iter__ = __len__ = __bool__ = __eq__ = __ne__ = __hash__ = jinja2.StrictUndefined.__iter__
         __contains__ = jinja2.StrictUndefined.__contains__
 
