@@ -123,6 +123,13 @@ def _real_value(
     live_values: Mapping[str, JSON] | None,
 ) -> tuple[JSON, str]:
     names = secret_sources.get(path)
+    inside = sorted({n for p, ns in secret_sources.items() if paths.covers(path, p) for n in ns})
+    if names is None and inside:
+        # A list holding a secret item is hashed as a whole: its other items are gone.
+        return None, (
+            f"{path} holds secrets ({', '.join(inside)}); "
+            "a saved plan can't rebuild it: apply the files instead"
+        )
     if names is not None:
         if len(names) != 1:
             return None, (

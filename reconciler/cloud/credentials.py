@@ -10,10 +10,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Credentials"]
+from reconciler.model.sensitive import (
+    ACCESS_KEY_VARIABLES,
+    CREDENTIAL_VARIABLES,
+    SECRET_KEY_VARIABLES,
+    SECURITY_TOKEN_VARIABLE,
+    TOKEN_VARIABLE,
+)
 
-_AK_VARS = ("HW_ACCESS_KEY", "CLOUD_SDK_AK")
-_SK_VARS = ("HW_SECRET_KEY", "CLOUD_SDK_SK")
+__all__ = ["CREDENTIAL_VARIABLES", "Credentials"]
+
+_AK_VARS = ACCESS_KEY_VARIABLES
+_SK_VARS = SECRET_KEY_VARIABLES
 
 
 def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> str:
@@ -51,14 +59,14 @@ class Credentials:
         access_key, secret_key = _first(env, _AK_VARS), _first(env, _SK_VARS)
         if not (access_key and secret_key):
             access_key = secret_key = ""
-        token = env.get("HW_AUTH_TOKEN", "")
+        token = env.get(TOKEN_VARIABLE, "")
         if not access_key and not token:
             return None
         return cls(
             access_key=access_key,
             secret_key=secret_key,
             token=token,
-            security_token=env.get("HW_SECURITY_TOKEN", ""),
+            security_token=env.get(SECURITY_TOKEN_VARIABLE, ""),
             project_id=env.get("HW_PROJECT_ID", ""),
             region=env.get("HW_REGION_NAME", ""),
         )

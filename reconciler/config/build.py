@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from reconciler.config.semantic import addons_of, clusters_of, defaults_of
-from reconciler.config.source import SourceFile
+from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import KeyPath, position_of
 from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation, UpgradeReadiness
 
@@ -77,13 +77,16 @@ def _addons(
 
 
 def _substitute(
-    source: SourceFile, value: Any, path: tuple[str, ...], sensitive: dict[str, tuple[str, ...]]
+    source: SourceFile, value: Any, path: KeyPath, sensitive: dict[str, tuple[str, ...]]
 ) -> Any:
-    """Put real secret values into leaves holding placeholder tokens; record those leaves."""
+    """Put real secret values into leaves holding placeholder tokens; record those leaves.
+
+    Paths are recorded in the engine's spelling (``custom.servers[0]``): a list
+    index written ``.0`` could not be told from a map key ``"0"``."""
     if isinstance(value, dict):
         return {k: _substitute(source, v, (*path, k), sensitive) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(source, v, (*path, str(i)), sensitive) for i, v in enumerate(value)]
+        return [_substitute(source, v, (*path, i), sensitive) for i, v in enumerate(value)]
     if isinstance(value, str) and source.secrets:
         names: list[str] = []
 
@@ -94,7 +97,7 @@ def _substitute(
 
         replaced = source.token_pattern.sub(real, value)
         if names:
-            sensitive[".".join(path)] = tuple(dict.fromkeys(names))
+            sensitive[dotted(path)] = tuple(dict.fromkeys(names))
         return replaced
     return value
 

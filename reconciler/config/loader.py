@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config.build import build_clusters
+from reconciler.config.files import UnreadableFile, kind_of, read_limited
 from reconciler.config.linemap import LineMap
 from reconciler.config.render import SecretTokens, render
 from reconciler.config.schemacheck import schema_diagnostics
@@ -136,16 +137,34 @@ def expand_paths(paths: Sequence[str | Path], problems: list[Diagnostic]) -> lis
                 seen.add(path.resolve())
                 files.append(str(given))
         else:
-            problems.append(Diagnostic(str(given), 0, 0, "", "no such file or directory"))
+            problems.append(Diagnostic(str(given), 0, 0, "", _not_a_file(path)))
     return files
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` (neither a regular file nor a directory) can't be read."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            return "no such file or directory"
+        return f"cannot read file: {err.strerror or err}"
+    return f"is {kind_of(mode)}, expected a desired-state YAML file or a directory of them"
+
+
+def _read(path: str, expected: str, what: str, problems: list[Diagnostic]) -> str | None:
+    try:
+        return read_limited(path, expected)
+    except UnreadableFile as err:
+        message = f"cannot read {what}: {err}" if err.os_error else str(err)
+        problems.append(Diagnostic(path, 0, 0, "", message))
+        return None
 
 
 def read_var_file(path: str, problems: list[Diagnostic]) -> dict[str, Any]:
     """A ``--var-file``: a plain YAML mapping (not rendered by Jinja2)."""
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(Diagnostic(path, 0, 0, "", f"cannot read var file: {_os_reason(err)}"))
+    text = _read(path, "a YAML var file", "var file", problems)
+    if text is None:
         return {}
     try:
         root = compose(text)
@@ -186,10 +205,8 @@ def _load_file(
     tokens: SecretTokens,
     problems: list[Diagnostic],
 ) -> SourceFile | None:
-    try:
-        text = Path(file).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(Diagnostic(file, 0, 0, "", f"cannot read file: {_os_reason(err)}"))
+    text = _read(file, "a desired-state YAML file", "file", problems)
+    if text is None:
         return None
     variables = {**_file_vars(text, file, outer_vars, environ, tokens, problems), **outer_vars}
     rendered = render(text, file, variables=variables, environ=environ, tokens=tokens)
@@ -356,9 +373,3 @@ def _digest(sources: list[SourceFile], clusters: Sequence[str], endpoint: str | 
     digest.update(("clusters:" + ",".join(clusters) + "\0").encode())
     digest.update(("endpoint:" + (endpoint or "") + "\0").encode())
     return digest.hexdigest()
-
-
-def _os_reason(err: Exception) -> str:
-    if isinstance(err, OSError):
-        return err.strerror or str(err)
-    return "not UTF-8 text"

@@ -11,6 +11,14 @@ continue past (syntax errors, failing filters) stop the file.
 placeholder token. The caller parses the YAML with the tokens in place and
 substitutes the real values into the leaves afterwards, which is how it knows
 exactly which leaves are sensitive (and why no diagnostic can show a secret).
+
+Files are untrusted input, so rendering runs in Jinja2's
+``ImmutableSandboxedEnvironment`` (no Python internals: a ``SecurityError``
+becomes an "unsafe template" problem), with ``range()``, sequence repetition,
+powers and the total output bounded, and without ``include``/``import``/
+``extends`` (a file is rendered on its own; nothing else on disk is read).
+``env()`` refuses credential and secret-looking variables: their value would
+land in plans in clear, which is what ``secret()`` is for.
 """
 
 from __future__ import annotations
@@ -24,6 +32,34 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import jinja2
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from reconciler.model.sensitive import CREDENTIAL_VARIABLES, variable_looks_secret
+
+__all__ = [
+    "MAX_OUTPUT_CHARS",
+    "MAX_RANGE",
+    "RenderProblem",
+    "Rendered",
+    "SecretTokens",
+    "SecretUse",
+    "render",
+]
+
+MAX_RANGE = 10_000
+"""Items a template's ``range()`` may produce (a real file loops over dozens)."""
+MAX_OUTPUT_CHARS = 10 * 1024 * 1024
+"""Characters a file may render to (and the biggest string or list ``*`` may build)."""
+_MAX_POWER_BITS = 4096
+"""Bits an integer ``a ** b`` may have: ``10 ** 10 ** 10`` would run for hours."""
+_UNSUPPORTED_TAGS: dict[type[nodes.Node], str] = {
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "from … import",
+    nodes.Extends: "extends",
+}
 
 
 @dataclass(frozen=True)
@@ -117,6 +153,8 @@ def _undefined_class(recorder: _Recorder, variables: Mapping[str, Any]) -> type[
         __slots__ = ()
 
         def __str__(self) -> str:
+            if self._undefined_exception is SecurityError:
+                self._fail_with_undefined_error()  # the sandbox refused an attribute
             name = self._undefined_name or ""
             if self._undefined_obj is variables:
                 message, hint = f"undefined variable `vars.{name}`", _vars_hint(name, variables)
@@ -126,6 +164,11 @@ def _undefined_class(recorder: _Recorder, variables: Mapping[str, Any]) -> type[
                 message, hint = f"undefined value: {self._undefined_message}", ""
             recorder.record(message, hint, needle=name)
             return ""
+
+        def __getattr__(self, name: str) -> Any:
+            if self._undefined_exception is SecurityError:
+                self._fail_with_undefined_error()  # `|attr('__mro__')` on a refused attribute
+            return super().__getattr__(name)
 
         __iter__ = __len__ = __bool__ = __eq__ = __ne__ = __hash__ = jinja2.StrictUndefined.__iter__
         __contains__ = jinja2.StrictUndefined.__contains__
@@ -156,6 +199,71 @@ class _Fatal(Exception):
     """Raised inside the template to stop rendering (only in helpers the user misuses)."""
 
 
+def _bounded_range(*args: int) -> range:
+    # The sandbox's own range() allows 100,000 items; far more than a file needs.
+    items = range(*args)
+    if len(items) > MAX_RANGE:
+        raise SecurityError(f"range() of {len(items):,} items; the limit is {MAX_RANGE:,}")
+    return items
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The library's sandbox, plus bounds on the operators that build huge values.
+
+    Intercepting ``*`` and ``**`` also stops Jinja2 from folding them at
+    compile time, so ``{{ 'x' * 10**10 }}`` is refused before it allocates.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _bounded_range
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
+                   right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif (
+            operator == "**"
+            and isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and abs(left) > 1
+            and right * left.bit_length() > _MAX_POWER_BITS
+        ):
+            raise SecurityError(
+                f"`{left} ** {right}` is too big; integers are limited to {_MAX_POWER_BITS} bits"
+            )
+        return super().call_binop(context, operator, left, right)
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    if isinstance(sequence, str | list | tuple) and isinstance(times, int):
+        size = len(sequence) * times
+        if size > MAX_OUTPUT_CHARS:
+            raise SecurityError(
+                f"`* {times}` would build a value of {size:,} items; the limit is "
+                f"{MAX_OUTPUT_CHARS:,}"
+            )
+
+
+def _unsupported_tags(tree: nodes.Template, recorder: _Recorder) -> None:
+    """``include``/``import``/``extends`` would read other files: each is a problem."""
+    for node in tree.find_all(tuple(_UNSUPPORTED_TAGS)):
+        tag = _UNSUPPORTED_TAGS[type(node)]
+        recorder.problems.append(
+            RenderProblem(
+                node.lineno,
+                recorder.column(node.lineno, "{%"),
+                f"`{{% {tag} %}}` is not supported: each desired-state file is rendered on "
+                "its own and reads no other file",
+                "share values through `vars:`, --var-file or --var, or repeat the YAML",
+            )
+        )
+
+
 def render(
     source: str,
     filename: str,
@@ -173,6 +281,20 @@ def render(
     def env(name: str, default: Any = None) -> Any:
         if not isinstance(name, str):
             _fail("env() takes the variable name as a string")
+        if variable_looks_secret(name):
+            # Checked before reading: the value must not reach the rendered text at all.
+            what = (
+                "is one of the reconciler's own credential variables"
+                if name.upper() in CREDENTIAL_VARIABLES
+                else "looks like a secret"
+            )
+            recorder.record(
+                f"env('{name}') is refused: `{name}` {what}, and env() would put its value "
+                "in plans and output in clear",
+                f"use secret('{name}') instead: its value is sent but never shown or stored",
+                needle=name,
+            )
+            return ""
         if name in environ:
             return environ[name]
         if default is None:
@@ -201,8 +323,7 @@ def render(
         secrets[token] = SecretUse(token, name, value)
         return token
 
-    environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(lambda _name: (source, filename, lambda: True)),
+    environment = _Sandbox(
         undefined=_undefined_class(recorder, variables),
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -211,9 +332,16 @@ def render(
     )
     environment.globals.update(vars=variables, env=env, secret=secret)
     try:
-        template = environment.get_template(filename)
+        tree = environment.parse(source, filename, filename)
+        _unsupported_tags(tree, recorder)
+        if recorder.problems:
+            return Rendered(None, recorder.problems, secrets)
+        code = environment.compile(tree, filename, filename)
+        template = environment.template_class.from_code(
+            environment, code, environment.make_globals(None)
+        )
         recorder.template = template
-        text = template.render()
+        text = _bounded_output(template, recorder)
     except jinja2.TemplateSyntaxError as err:
         line = err.lineno or 0
         recorder.problems.append(
@@ -221,11 +349,37 @@ def render(
         )
         return Rendered(None, recorder.problems, secrets)
     except Exception as err:  # any error raised while evaluating the template stops this file
-        line = _template_line(err, filename, recorder)
+        line = err.line if isinstance(err, _TooLong) else _template_line(err, filename, recorder)
         message = _describe(err)
         recorder.problems.append(RenderProblem(line, recorder.column(line, ""), message))
         return Rendered(None, recorder.problems, secrets)
     return Rendered(text, recorder.problems, secrets)
+
+
+class _TooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(
+            f"the file renders to more than {MAX_OUTPUT_CHARS:,} characters; rendering stopped"
+        )
+        self.line = line
+
+
+def _bounded_output(template: jinja2.Template, recorder: _Recorder) -> str:
+    """Render chunk by chunk, stopping once the output passes ``MAX_OUTPUT_CHARS``."""
+    chunks: list[str] = []
+    size = 0
+    generator = template.generate()
+    for chunk in generator:
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            # The template's own generator is suspended at the line that was producing.
+            inner = getattr(generator, "gi_yieldfrom", None)
+            frame = getattr(inner, "gi_frame", None)
+            line = template.get_corresponding_lineno(frame.f_lineno) if frame else 0
+            getattr(generator, "close", lambda: None)()
+            raise _TooLong(line)
+        chunks.append(chunk)
+    return "".join(chunks)
 
 
 def _fail(message: str) -> NoReturn:
@@ -233,8 +387,10 @@ def _fail(message: str) -> NoReturn:
 
 
 def _describe(err: Exception) -> str:
-    if isinstance(err, _Fatal):
+    if isinstance(err, _Fatal | _TooLong):
         return str(err)
+    if isinstance(err, SecurityError):
+        return f"unsafe template: {err}"
     if isinstance(err, jinja2.UndefinedError):
         return f"undefined variable: {err.message}"
     if isinstance(err, jinja2.TemplateError):

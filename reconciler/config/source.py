@@ -87,7 +87,13 @@ class SourceFile:
                     f"{mapped.rendered_line} of the rendered file]"
                 )
         return Diagnostic(
-            self.path, line, column, dotted(path), self.redact(message), self.redact(hint), severity
+            self.path,
+            line,
+            column,
+            self.redact(dotted(path)),  # a key path may hold a misplaced secret() token
+            self.redact(message),
+            self.redact(hint),
+            severity,
         )
 
     def raw_scalar(self, path: KeyPath) -> str | None:

@@ -4,6 +4,12 @@ PyYAML's constructors forget where a value came from, so we compose the node
 graph ourselves, keep it for the duration of validation (diagnostics look a
 key path up in it), and convert it to plain JSON-like data. Duplicate keys,
 which PyYAML silently lets the last one win, are reported here.
+
+Files are untrusted, so a parsed tree is checked before anything walks it
+recursively or expands it: nesting is limited to ``MAX_DEPTH`` levels, aliases
+may add at most ``MAX_ALIAS_NODES`` nodes when expanded (a 600-byte "billion
+laughs" file would otherwise expand to gigabytes), and recursive aliases are
+refused. The composed graph shares aliased nodes, so checking it is cheap.
 """
 
 from __future__ import annotations
@@ -19,6 +25,28 @@ import yaml
 
 # The C parser is an order of magnitude faster on big generated files; same nodes and marks.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "DuplicateKey",
+    "KeyPath",
+    "NodeFinder",
+    "PathPart",
+    "Position",
+    "YamlSyntaxError",
+    "compose",
+    "key_text",
+    "mapping_items",
+    "paused_gc",
+    "position_of",
+    "to_data",
+]
+
+MAX_DEPTH = 64
+"""Nesting levels of mappings and lists (a desired-state file needs about 15)."""
+MAX_ALIAS_NODES = 10_000
+"""Nodes that expanding all aliases may add to a file."""
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -125,6 +153,62 @@ def _compact_marks(root: yaml.Node | None) -> None:
                     stack.append(item)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    value = node.value
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(value)
+    return []
+
+
+def _check_shape(root: yaml.Node | None) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH``, alias expansion beyond
+    ``MAX_ALIAS_NODES`` and recursive aliases, before anything expands the graph.
+
+    One iterative walk; a node met again after it was finished is an alias, and
+    its expanded size (memoised per node) is what expanding it would add."""
+    size: dict[int, int] = {}
+    """Expanded node count of each finished node, by id."""
+    open_nodes: set[int] = set()
+    added = 0
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)] if root is not None else []
+    while stack:
+        node, level, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _children(node))
+            continue
+        if key in size:
+            added += size[key]
+            if added > MAX_ALIAS_NODES:
+                raise _shape_error(
+                    node,
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                    "aliases of this anchor (and of anchors inside it) multiply; write the "
+                    "values out or use fewer aliases",
+                )
+            continue
+        if key in open_nodes:
+            raise _shape_error(
+                node, "YAML alias refers to a node that contains it (a recursive alias)",
+                "an alias may only refer to an anchor that is complete",
+            )
+        if level > MAX_DEPTH:
+            raise _shape_error(
+                node, f"YAML nested more than {MAX_DEPTH} levels deep",
+                "desired-state files need far fewer levels; flatten the structure",
+            )
+        open_nodes.add(key)
+        stack.append((node, level, True))
+        stack.extend((child, level + 1, False) for child in _children(node))
+
+
+def _shape_error(node: yaml.Node, message: str, hint: str) -> YamlSyntaxError:
+    return YamlSyntaxError(message, position_of(node), hint=hint)
+
+
 def compose(text: str) -> yaml.Node | None:
     """Parse one YAML document into nodes (``None`` for an empty document).
 
@@ -135,6 +219,7 @@ def compose(text: str) -> yaml.Node | None:
         if not loader.check_node():
             return None
         node = loader.get_node()
+        _check_shape(node)
         _compact_marks(node)
         if loader.check_node():
             extra = loader.get_node()

@@ -69,7 +69,10 @@ def _collect(node: JSON, path: str, secret_key: bool, declared: tuple[str, ...],
             _collect(value, paths.join(path, key), secret_key or _key_looks_secret(key),
                      declared, found)
         return
-    if secret_key or holds_secret_key(node) or any(paths.covers(d, path) for d in declared):
+    # A list is one leaf (it is replaced as a whole), so a secret declared at one
+    # of its items (``servers[0]``, ``servers[1][0]``) makes the whole list sensitive.
+    if (secret_key or holds_secret_key(node)
+            or any(paths.covers(d, path) or paths.covers(path, d) for d in declared)):
         found.add(path)
 
 

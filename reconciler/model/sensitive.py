@@ -16,6 +16,24 @@ from typing import Any
 
 SENSITIVE_PREFIX = "(sensitive) sha256:"
 
+# The reconciler's own credential variables. Defined here, in the pure model
+# layer, so both the cloud layer (which reads them) and config (whose `env()`
+# refuses them) use one list without config importing cloud.
+ACCESS_KEY_VARIABLES = ("HW_ACCESS_KEY", "CLOUD_SDK_AK")
+SECRET_KEY_VARIABLES = ("HW_SECRET_KEY", "CLOUD_SDK_SK")
+TOKEN_VARIABLE = "HW_AUTH_TOKEN"
+SECURITY_TOKEN_VARIABLE = "HW_SECURITY_TOKEN"
+CREDENTIAL_VARIABLES = (
+    *ACCESS_KEY_VARIABLES,
+    *SECRET_KEY_VARIABLES,
+    TOKEN_VARIABLE,
+    SECURITY_TOKEN_VARIABLE,
+)
+
+# Environment variable names that hold secrets by convention; `env()` refuses them
+# (their value would land in plans in clear) and points to `secret()` instead.
+_SECRET_VARIABLE = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|_SK$|_KEY$", re.IGNORECASE)
+
 # Key names that are redacted in output even when not declared via secret().
 _SECRET_KEY = re.compile(
     r"(^|[_\-.])(password|passwd|pwd|token|secret|sk|key|private_?key|access_?key"
@@ -28,6 +46,12 @@ def looks_secret(key: str) -> bool:
     """True for key names such as ``password``, ``api_token``, ``sk``, ``secretKey``."""
     snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key)
     return bool(_SECRET_KEY.search(snake))
+
+
+def variable_looks_secret(name: str) -> bool:
+    """True for the reconciler's credential variables and names such as ``DB_PASSWORD``,
+    ``API_TOKEN``, ``OBS_SK`` or ``SIGNING_KEY``."""
+    return name.upper() in CREDENTIAL_VARIABLES or bool(_SECRET_VARIABLE.search(name))
 
 
 def sensitive_hash(value: Any, salt: str) -> str:

@@ -276,7 +276,7 @@ def test_secrets_are_substituted_and_their_leaves_recorded(tmp_path: Path) -> No
     assert addon.sensitive == {
         "custom.token": ("TOKEN",),
         "custom.header": ("TOKEN", "OTHER"),
-        "custom.list.1": ("OTHER",),
+        "custom.list[1]": ("OTHER",),
     }
 
 
