@@ -15,7 +15,7 @@ exactly which leaves are sensitive (and why no diagnostic can show a secret).
 Files are untrusted input, so rendering runs in Jinja2's
 ``ImmutableSandboxedEnvironment`` (no Python internals: a ``SecurityError``
 becomes an "unsafe template" problem), with ``range()``, sequence repetition,
-powers and the total output bounded, and without ``include``/``import``/
+powers, the total output and the rendering time bounded, and without ``include``/``import``/
 ``extends`` (a file is rendered on its own; nothing else on disk is read).
 ``env()`` refuses credential and secret-looking variables: their value would
 land in plans in clear, which is what ``secret()`` is for.
@@ -23,11 +23,14 @@ land in plans in clear, which is what ``secret()`` is for.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -41,6 +44,7 @@ from reconciler.model.sensitive import CREDENTIAL_VARIABLES, variable_looks_secr
 __all__ = [
     "MAX_OUTPUT_CHARS",
     "MAX_RANGE",
+    "MAX_RENDER_SECONDS",
     "RenderProblem",
     "Rendered",
     "SecretTokens",
@@ -52,6 +56,8 @@ MAX_RANGE = 10_000
 """Items a template's ``range()`` may produce (a real file loops over dozens)."""
 MAX_OUTPUT_CHARS = 10 * 1024 * 1024
 """Characters a file may render to (and the biggest string or list ``*`` may build)."""
+MAX_RENDER_SECONDS = 10.0
+"""Wall time one file may take to render (a loop that prints nothing still burns CPU)."""
 _MAX_POWER_BITS = 4096
 """Bits an integer ``a ** b`` may have: ``10 ** 10 ** 10`` would run for hours."""
 _UNSUPPORTED_TAGS: dict[type[nodes.Node], str] = {
@@ -341,7 +347,8 @@ def render(
             environment, code, environment.make_globals(None)
         )
         recorder.template = template
-        text = _bounded_output(template, recorder)
+        with _time_limit(MAX_RENDER_SECONDS):
+            text = _bounded_output(template, recorder)
     except jinja2.TemplateSyntaxError as err:
         line = err.lineno or 0
         recorder.problems.append(
@@ -354,6 +361,39 @@ def render(
         recorder.problems.append(RenderProblem(line, recorder.column(line, ""), message))
         return Rendered(None, recorder.problems, secrets)
     return Rendered(text, recorder.problems, secrets)
+
+
+class _TooSlow(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the file took more than {seconds:g} s to render; rendering stopped "
+            "(a loop over too many items?)"
+        )
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``_TooSlow`` inside the rendering code once ``seconds`` have passed.
+
+    A SIGALRM timer, so only where signals can be delivered (the main thread of
+    a POSIX process: the CLI); elsewhere the other bounds still hold.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise _TooSlow(seconds)
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _TooLong(Exception):
@@ -387,7 +427,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _describe(err: Exception) -> str:
-    if isinstance(err, _Fatal | _TooLong):
+    if isinstance(err, _Fatal | _TooLong | _TooSlow):
         return str(err)
     if isinstance(err, SecurityError):
         return f"unsafe template: {err}"

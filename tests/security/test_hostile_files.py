@@ -243,3 +243,25 @@ def test_secret_in_every_position_never_leaves_memory(tmp_path: Path,
         for text in texts:
             assert value not in text
 
+
+
+def test_a_loop_that_prints_nothing_is_stopped_by_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """range() is bounded per call, but nested loops multiply: 10⁸ silent iterations
+    would hold a CI runner for minutes. The render time limit stops them."""
+    from reconciler.config import render
+
+    monkeypatch.setattr(render, "MAX_RENDER_SECONDS", 0.3)
+    path = tmp_path / "spin.yaml"
+    path.write_text(
+        "apiVersion: reconciler/v1\n"
+        "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}\n"
+        "clusters: {}\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    result = run(tmp_path, monkeypatch, "validate", str(path))
+    assert time.monotonic() - started < 5
+    assert_refused(result, "spin.yaml:2:")
+    assert "took more than 0.3 s to render" in result.stderr
