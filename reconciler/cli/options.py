@@ -11,14 +11,14 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from reconciler.apply.prechecks import parse_accept_risks
+from reconciler.cli.config import load_from_options, report_diagnostics
 from reconciler.cloud import CloudSession, Credentials, PreflightError, preflight
-from reconciler.config.command import load_from_options, report_diagnostics
 from reconciler.masking import register
 from reconciler.masking.logs import start_verbose_logging
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 from reconciler.planfile import looks_like_plan_file
+from reconciler.run.prechecks import parse_accept_risks
 
 F = TypeVar("F", bound=Callable[..., Any])
 

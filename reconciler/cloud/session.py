@@ -20,10 +20,10 @@ from reconciler.cloud.client import CceClient
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import AuthenticationError, CloudError
 from reconciler.cloud.preflight import check_endpoint
-from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
 from reconciler.cloud.transport import default_transport
+from reconciler.kit.tokenbucket import TokenBucket
 
 if TYPE_CHECKING:
     from reconciler.emulator import Emulator

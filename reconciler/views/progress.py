@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress as RichProgressBar
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from reconciler.apply.results import AddonResult, ClusterResult
+from reconciler.model.apply import AddonResult, ClusterResult
 
 __all__ = ["LogProgress", "Progress", "TerminalProgress", "progress_for"]
 
