@@ -25,9 +25,8 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.plan import declared_addons
 from reconciler.cloud import CloudError, CloudSession, endpoint_is_trusted
-from reconciler.cloud.session import default_endpoint
 from reconciler.model.apply import ApplyResult
-from reconciler.model.desired import DesiredState
+from reconciler.model.desired import DesiredState, default_endpoint
 from reconciler.model.plan import ClusterPlan, Plan
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
 from reconciler.planfile.codec import plan_to_json

@@ -31,10 +31,11 @@ from reconciler.cli.options import (
 )
 from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
 from reconciler.engine import plan_changes
-from reconciler.engine.drift import ClusterDrift, DriftReport, cluster_drift
+from reconciler.engine.drift import cluster_drift
 from reconciler.masking.files import write_atomic
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.drift import ClusterDrift, DriftReport
 from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
 from reconciler.model.plan import ClusterPlan, PrecheckFinding
 from reconciler.model.state import StateFile

@@ -19,10 +19,9 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 from reconciler.planfile import looks_like_plan_file
 from reconciler.run.prechecks import parse_accept_risks
+from reconciler.statemgr import DEFAULT_STATE_DIR
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_STATE_DIR = Path(".reconciler/state")
 
 
 def desired_options(func: F) -> F:
@@ -154,7 +153,6 @@ def check_writable_or_exit(path: Path, option: str) -> None:
         os.unlink(probe)
     except OSError as err:
         fail(f"{option} {path}: cannot write there: {err.strerror or err}")
-
 
 
 def open_session(state_dir: Path, parallelism: int) -> CloudSession:

@@ -24,8 +24,8 @@ from reconciler.cloud.wire import (
 )
 from reconciler.cloud.wire import items as wire_items
 from reconciler.kit.signing import QueryValue
+from reconciler.model.json import JSON
 from reconciler.model.live import (
-    JSON,
     AddonInstance,
     AddonPrecheckTask,
     AddonTemplate,

@@ -34,7 +34,7 @@ from reconciler.cloud.retry import RetryPolicy, parse_retry_after
 from reconciler.cloud.sharing import JsonInterner
 from reconciler.kit.signing import QueryValue, canonical_query
 from reconciler.kit.tokenbucket import TokenBucket
-from reconciler.model.live import JSON
+from reconciler.model.json import JSON
 
 __all__ = ["ApiRequest", "ApiResponse", "Limits", "Sender", "path"]
 

@@ -33,6 +33,7 @@ from reconciler.model.apply import (
     ApplyResult,
     ClusterResult,
     Outcome,
+    Progress,
 )
 from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, Cluster
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan
@@ -46,7 +47,6 @@ from reconciler.run.prechecks import (
     precheck_cluster,
 )
 from reconciler.statemgr import Journal, LockError, StateError, StateStore
-from reconciler.views.progress import Progress
 
 __all__ = ["ApplyOptions", "apply_plan", "stale_plan_reasons"]
 
