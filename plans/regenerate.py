@@ -22,10 +22,10 @@ from pathlib import Path
 
 from reconciler.cloud import CloudSession
 from reconciler.config import load_desired
-from reconciler.planning import make_plan
+from reconciler.planfile.codec import plan_to_json
+from reconciler.run.plan import make_plan
 from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plans"

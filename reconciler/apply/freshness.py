@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from reconciler.engine import fingerprint_instances, paths
+from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance
 from reconciler.model.plan import Action, Change, ClusterPlan
 from reconciler.model.sensitive import is_redacted, sensitive_hash
 from reconciler.model.state import StateFile
 
 __all__ = ["restore_sensitive", "stale_reasons", "with_real_values"]
-
-JSON = Any
 
 
 def stale_reasons(

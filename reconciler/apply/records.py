@@ -10,20 +10,16 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from reconciler.engine.secrets import hash_at
+from reconciler.model.json import JSON
 from reconciler.model.state import ManagedAddon
 
 __all__ = ["journal_record", "managed_addon", "utc_now", "values_digest"]
 
-JSON = Any
-
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 
 
 def values_digest(values: Mapping[str, JSON]) -> str:

@@ -4,7 +4,7 @@ The header set mirrors what ``huaweicloudsdkcore`` sends (REFERENCE §0, §4):
 ``Content-Type: application/json`` on every call, ``User-Agent``, ``Host``
 with the port when it is not the default one, ``X-Project-Id`` and
 ``X-Sdk-Date``, all signed. The caller sends the query string exactly as
-:func:`~reconciler.cloud.signing.canonical_query` wrote it, so what is signed is
+:func:`~reconciler.kit.signing.canonical_query` wrote it, so what is signed is
 what goes on the wire.
 """
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from reconciler import __version__
 from reconciler.cloud.credentials import Credentials
-from reconciler.cloud.signing import DATE_FORMAT, QueryValue, authorization_header
+from reconciler.kit.signing import DATE_FORMAT, QueryValue, authorization_header
 
 __all__ = ["USER_AGENT", "request_headers"]
 

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.cloud.errors import CloudError
 from reconciler.cloud.sender import ApiRequest, Sender, path
-from reconciler.cloud.signing import QueryValue
 from reconciler.cloud.wire import (
     PrecheckItem,
     addon_precheck_body,
@@ -24,8 +23,9 @@ from reconciler.cloud.wire import (
     precheck_tasks_of_create,
 )
 from reconciler.cloud.wire import items as wire_items
+from reconciler.kit.signing import QueryValue
+from reconciler.model.json import JSON
 from reconciler.model.live import (
-    JSON,
     AddonInstance,
     AddonPrecheckTask,
     AddonTemplate,

@@ -30,11 +30,11 @@ from reconciler.cloud.errors import (
     TransportError,
     error_for_status,
 )
-from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import RetryPolicy, parse_retry_after
 from reconciler.cloud.sharing import JsonInterner
-from reconciler.cloud.signing import QueryValue, canonical_query
-from reconciler.model.live import JSON
+from reconciler.kit.signing import QueryValue, canonical_query
+from reconciler.kit.tokenbucket import TokenBucket
+from reconciler.model.json import JSON
 
 __all__ = ["ApiRequest", "ApiResponse", "Limits", "Sender", "path"]
 

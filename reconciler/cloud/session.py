@@ -20,25 +20,22 @@ from reconciler.cloud.client import CceClient
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import AuthenticationError, CloudError
 from reconciler.cloud.preflight import check_endpoint
-from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
 from reconciler.cloud.transport import default_transport
+from reconciler.kit.tokenbucket import TokenBucket
+from reconciler.model.desired import default_endpoint
 
 if TYPE_CHECKING:
     from reconciler.emulator import Emulator
 
-__all__ = ["EMULATOR_SCHEME", "EMULATOR_TIME_SCALE", "CloudSession", "default_endpoint"]
+__all__ = ["EMULATOR_SCHEME", "EMULATOR_TIME_SCALE", "CloudSession"]
 
 EMULATOR_SCHEME = "emulator://"
 EMULATOR_TIME_SCALE = 10.0
 """In-process emulators run ten times faster than real time, so that a demo
 apply finishes in seconds."""
 _EMULATOR_BASE_URL = "http://cce.emulator.local"
-
-
-def default_endpoint(region: str) -> str:
-    return f"https://cce.{region}.myhuaweicloud.com"
 
 
 class CloudSession:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.model.json import JSON
+
 __all__ = ["JsonInterner"]
 
-JSON = Any
 _MAX_ENTRIES = 500_000
 """Past this many distinct subtrees the table starts afresh (trees already
 shared stay valid: sharing is only lost for later ones)."""

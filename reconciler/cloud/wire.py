@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.model.json import JSON
 from reconciler.model.live import (
-    JSON,
     AddonInstance,
     AddonPrecheckTask,
     AddonTemplate,

@@ -9,13 +9,15 @@ from typing import Any
 from reconciler.config.semantic import addons_of, clusters_of, defaults_of
 from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import KeyPath, position_of
-from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation, UpgradeReadiness
+from reconciler.model.desired import (
+    AddonSpec,
+    ClusterSpec,
+    SourceLocation,
+    UpgradeReadiness,
+    default_endpoint,
+)
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-def default_endpoint(region: str) -> str:
-    return f"https://cce.{region}.myhuaweicloud.com"
 
 
 def timeout_seconds(value: Any) -> float | None:

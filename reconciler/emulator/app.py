@@ -24,6 +24,7 @@ from reconciler.emulator.faults import DroppedConnection, Faults, RateLimiter
 from reconciler.emulator.persistence import load_into, save
 from reconciler.emulator.scenario import Account, Scenario, generate_account
 from reconciler.emulator.store import Instance, Store
+from reconciler.model.json import JSON
 
 __all__ = ["Emulator"]
 
@@ -31,7 +32,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-JSON = Any
 
 _UUIDISH = r"[^/]+"
 _P = rf"/api/v3/projects/(?P<project>{_UUIDISH})/clusters"

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from reconciler.cloud import signing
 from reconciler.emulator.scenario import Account
+from reconciler.kit import signing
 
 __all__ = ["CONTENT_SHA256_HEADER", "MAX_SKEW_S", "UNSIGNED_PAYLOAD", "authenticate"]
 

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
+
+from reconciler.model.json import JSON
 
 __all__ = [
     "Account",
@@ -37,8 +38,6 @@ __all__ = [
     "load_scenario",
     "scenario_from_mapping",
 ]
-
-JSON = Any
 
 
 class ScenarioError(ValueError):

@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.emulator.errors import (
     INNER_BAD_BODY,
@@ -28,10 +27,10 @@ from reconciler.emulator.scenario import (
     deep_merge,
     default_values,
 )
+from reconciler.model.json import JSON
 
 __all__ = ["AddonTask", "ClusterTask", "Instance", "Operation", "Store", "version_key"]
 
-JSON = Any
 IN_PROGRESS = {"install": "installing", "upgrade": "upgrading", "rollback": "rollbacking",
                "delete": "deleting"}
 ROLLBACK_FROM = {"running", "available", "abnormal", "upgradeFailed", "rollbackFailed"}

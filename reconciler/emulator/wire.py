@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 
 from reconciler.emulator.scenario import ClusterSpec, TemplateSpec, TemplateVersionSpec
 from reconciler.emulator.store import AddonTask, ClusterTask, Instance, Store
+from reconciler.model.json import JSON
 
 __all__ = [
     "addon_task",
@@ -19,7 +19,6 @@ __all__ = [
     "template_version",
 ]
 
-JSON = Any
 _EPOCH_STAMP = "2024-06-01T00:00:00Z"
 
 

@@ -12,15 +12,13 @@ import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
 from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.json import JSON
 from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
-
-JSON = Any
 
 _MAX_LISTED = 12
 

@@ -21,9 +21,8 @@ from deepdiff.helper import NotPresent
 
 from reconciler.engine import paths, secrets
 from reconciler.engine.normalise import normalise
+from reconciler.model.json import JSON
 from reconciler.model.plan import FieldChange, FieldChangeKind
-
-JSON = Any
 
 _ADDED = frozenset({"dictionary_item_added", "iterable_item_added", "attribute_added"})
 _REMOVED = frozenset({"dictionary_item_removed", "iterable_item_removed", "attribute_removed"})

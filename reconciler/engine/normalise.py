@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from reconciler.engine import paths
-
-JSON = Any
+from reconciler.model.json import JSON
 
 _BOOL_WORDS = {"true": True, "false": False}
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-JSON = Any
+from reconciler.model.json import JSON
+
 Segment = str | int
 """A map key (``str``) or a list index (``int``)."""
 

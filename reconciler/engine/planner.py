@@ -42,9 +42,9 @@ from reconciler.engine.order import apply_order
 from reconciler.engine.values import defaults_for, merge_layers
 from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.json import JSON
 from reconciler.model.live import (
     IN_PROGRESS_STATUSES,
-    JSON,
     READY_STATUSES,
     AddonInstance,
     AddonTemplate,

@@ -13,9 +13,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.engine import paths
+from reconciler.model.json import JSON
 from reconciler.model.sensitive import is_redacted, looks_secret, sensitive_hash
-
-JSON = Any
 
 
 @functools.lru_cache(maxsize=4096)

@@ -29,14 +29,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.engine import paths
 from reconciler.engine.normalise import normalise
 from reconciler.model.desired import AddonSpec
+from reconciler.model.json import JSON
 from reconciler.model.live import Cluster, TemplateVersion
-
-JSON = Any
 
 DEFAULT = "default"
 LIVE = "live"

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-JSON = Any
+from reconciler.model.json import JSON
+
+
+def default_endpoint(region: str) -> str:
+    """The public CCE endpoint of a region, used when a cluster names none.
+
+    One definition: config fills it into a ``ClusterSpec`` and the cloud
+    session and ``import`` fall back to it, and they must agree.
+    """
+    return f"https://cce.{region}.myhuaweicloud.com"
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-JSON = Any
-"""A decoded JSON value (dict, list, str, int, float, bool or None)."""
+from reconciler.model.json import JSON
 
 # Add-on instance statuses, as on the wire (``status.status``).
 READY_STATUSES = frozenset({"running", "available"})

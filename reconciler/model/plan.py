@@ -11,11 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reconciler.model.diagnostics import Diagnostic
-
-JSON = Any
+from reconciler.model.json import JSON
 
 PLAN_FORMAT_VERSION = 2
 """2 added the integrity ``digest`` (version 1 plans had none and are refused)."""

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-JSON = Any
+from reconciler.model.json import JSON
 
 STATE_FORMAT_VERSION = 1
 

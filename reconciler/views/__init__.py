@@ -1,6 +1,6 @@
 """Views: every piece of text a user or a machine reads about a plan.
 
-The canonical JSON plan (``jsonplan``) is the source of every rendering; the
+The canonical JSON plan (``reconciler.planfile.codec``) is the source of every rendering; the
 text and Markdown views read it, never the ``Plan`` objects, so the human and
 machine forms can't disagree (as in Terraform's ``jsonformat``).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.views.jsonplan import dumps_plan_json
+from reconciler.planfile.codec import dumps_plan_json
 from reconciler.views.markdown import render_markdown
 from reconciler.views.text import render_text
 

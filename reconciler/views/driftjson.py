@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from reconciler.engine.drift import AddonDrift, ClusterDrift, DriftReport
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.drift import AddonDrift, ClusterDrift, DriftReport
+from reconciler.model.json import JSON
 from reconciler.model.plan import FieldChange, PrecheckFinding
 
 __all__ = ["DRIFT_FORMAT", "DRIFT_FORMAT_VERSION", "drift_to_json", "dumps_drift_json"]
@@ -20,8 +20,6 @@ __all__ = ["DRIFT_FORMAT", "DRIFT_FORMAT_VERSION", "drift_to_json", "dumps_drift
 DRIFT_FORMAT = "reconciler-drift"
 DRIFT_FORMAT_VERSION = 1
 """Bumped on any change a consumer could notice other than an added key."""
-
-JSON = Any
 
 
 def drift_to_json(report: DriftReport) -> dict[str, JSON]:

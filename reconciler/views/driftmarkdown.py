@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
 import jinja2
 
+from reconciler.model.json import JSON
 from reconciler.views.drifttext import addon_lines, summary_line
 
 __all__ = ["DRIFT_MARKER", "render_drift_markdown"]
 
-JSON = Any
 
 DRIFT_MARKER = "<!-- reconciler-drift -->"
 """First line of the Markdown: lets a bot find and update its previous post."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+
+from reconciler.model.json import JSON
 
 __all__ = ["METRICS", "render_drift_prometheus"]
 
-JSON = Any
 
 _KINDS = ("version", "values", "missing", "recreated", "unmanaged", "pending", "unhealthy")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import click
 
+from reconciler.model.json import JSON
+
 __all__ = ["KIND_WORDS", "addon_lines", "change_line", "render_drift_text", "show_value"]
 
-JSON = Any
 
 KIND_WORDS = {
     "version": "version changed outside",

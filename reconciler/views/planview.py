@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from reconciler.model.sensitive import is_redacted
-from reconciler.views.redact import child_path, index_path, is_under
+from reconciler.planfile.redact import child_path, index_path, is_under
 
 JSONDict = dict[str, Any]
 

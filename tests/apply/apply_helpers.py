@@ -10,16 +10,16 @@ from typing import Any
 
 import httpx
 
-from reconciler.apply.applier import ApplyOptions, apply_plan
-from reconciler.apply.progress import LogProgress
-from reconciler.apply.results import ApplyResult
 from reconciler.apply.waiting import WaitPolicy
 from reconciler.cloud import CloudSession, Credentials, RetryPolicy
 from reconciler.config import load_desired
 from reconciler.emulator import Emulator, load_scenario
+from reconciler.model.apply import ApplyResult
 from reconciler.model.plan import Plan
-from reconciler.planning import PlanResult, make_plan
+from reconciler.run.apply import ApplyOptions, apply_plan
+from reconciler.run.plan import PlanResult, make_plan
 from reconciler.statemgr import Journal, StateStore
+from reconciler.views.progress import LogProgress
 
 SCENARIO = Path(__file__).with_name("scenario.yaml")
 ENDPOINT = "https://cce.ap-southeast-1.myhuaweicloud.com"

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from apply_helpers import MAIN_ID, credentials, desired_file, new_emulator, options, plan
 
-from reconciler.apply.applier import apply_plan
-from reconciler.apply.progress import LogProgress
 from reconciler.cloud import CloudSession, RetryPolicy
 from reconciler.emulator import Faults
+from reconciler.run.apply import apply_plan
 from reconciler.statemgr import StateStore
+from reconciler.views.progress import LogProgress
 
 # Storms are rough: enough attempts that a run of bad luck is vanishingly rare.
 STORM_RETRY = RetryPolicy(max_attempts=25, base_delay_s=0.001, max_delay_s=0.01,

@@ -18,7 +18,7 @@ from apply_helpers import (
     session_for,
 )
 
-from reconciler.apply.results import Outcome
+from reconciler.model.apply import Outcome
 from reconciler.statemgr import StateStore
 
 MAIN_ALL = f"""  t-main:

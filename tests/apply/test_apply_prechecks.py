@@ -22,15 +22,15 @@ from apply_helpers import (
     session_for,
 )
 
-from reconciler.apply.prechecks import (
-    blocked_addons,
-    parse_accept_risks,
-    run_readiness_check,
-)
 from reconciler.cloud import CloudSession
 from reconciler.emulator import Emulator
 from reconciler.model.desired import AddonSpec
 from reconciler.model.plan import PrecheckFinding
+from reconciler.run.prechecks import (
+    blocked_addons,
+    parse_accept_risks,
+    run_readiness_check,
+)
 from reconciler.statemgr import StateStore
 
 UPGRADE_COREDNS = f"""  t-main:
@@ -143,7 +143,7 @@ def test_accept_risk_parsing() -> None:
 async def test_plan_time_precheck_findings_are_shown(tmp_path: Path) -> None:
     """``plan --precheck`` attaches the findings this module computes."""
     from reconciler.config import load_desired
-    from reconciler.planning import make_plan
+    from reconciler.run.plan import make_plan
 
     emu = new_emulator()
     store = StateStore(tmp_path / "state")

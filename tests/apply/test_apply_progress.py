@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from reconciler.apply.progress import LogProgress, TerminalProgress, progress_for
-from reconciler.apply.results import AddonResult, ApplyResult, ClusterResult, Outcome
+from reconciler.model.apply import AddonResult, ApplyResult, ClusterResult, Outcome
 from reconciler.model.plan import Action
+from reconciler.views.progress import LogProgress, TerminalProgress, progress_for
 
 UPGRADED = AddonResult(cluster="prod", addon="coredns", action=Action.UPGRADE,
                        outcome=Outcome.UPGRADED, from_version="1.29.4", to_version="1.30.33",

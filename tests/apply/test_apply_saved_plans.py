@@ -17,11 +17,11 @@ from apply_helpers import (
     session_for,
 )
 
-from reconciler.apply.applier import apply_plan, stale_plan_reasons
-from reconciler.apply.progress import LogProgress
 from reconciler.emulator import Emulator
 from reconciler.planfile import load_plan, save_plan
+from reconciler.run.apply import apply_plan, stale_plan_reasons
 from reconciler.statemgr import StateStore
+from reconciler.views.progress import LogProgress
 
 SECRET = "first-Secret-Value-42"
 BASE = f"""  t-main:

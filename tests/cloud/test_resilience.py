@@ -26,8 +26,8 @@ from reconciler.cloud import (
     ThrottledError,
     TransportError,
 )
-from reconciler.cloud.ratelimit import TokenBucket
 from reconciler.cloud.retry import parse_retry_after
+from reconciler.kit.tokenbucket import TokenBucket
 from tests.cloud.recorder import Recorder, Step, json_response
 
 CLUSTER = "c0ffee00-1111-2222-3333-444455556666"

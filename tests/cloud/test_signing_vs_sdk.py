@@ -21,7 +21,7 @@ from huaweicloudsdkcore.signer.signer import Signer
 
 from reconciler.cloud import Credentials
 from reconciler.cloud.sender import ApiRequest, Limits, Sender, path
-from reconciler.cloud.signing import QueryValue, authorization_header
+from reconciler.kit.signing import QueryValue, authorization_header
 from tests.cloud.recorder import Recorder
 
 AK = "EXAMPLEAK0000000000"

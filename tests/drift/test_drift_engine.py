@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.engine.drift import DriftKind, changed_values, cluster_drift
+from reconciler.engine.drift import changed_values, cluster_drift
 from reconciler.engine.secrets import hash_at
 from reconciler.model.desired import AddonSpec, ClusterSpec
+from reconciler.model.drift import DriftKind
 from reconciler.model.live import AddonInstance, Cluster, InstanceStatus, LiveCluster
 from reconciler.model.sensitive import sensitive_hash
 from reconciler.model.state import ManagedAddon, StateFile

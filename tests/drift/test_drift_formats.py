@@ -11,8 +11,8 @@ from typing import Any
 from drift_helpers import BROKEN, LEGACY_ID, STAGING_ID, Cloud, addon, applied, cloud, report
 from prometheus_client.parser import text_string_to_metric_families
 
+from reconciler.cli.drift import detect_drift
 from reconciler.cloud import CloudSession, Credentials, RetryPolicy
-from reconciler.commands.drift import detect_drift
 from reconciler.config import load_desired
 from reconciler.statemgr import StateStore
 from reconciler.views.drift import render_drift

@@ -226,7 +226,7 @@ async def test_token_and_wrong_token(api: tuple[httpx.AsyncClient, Emulator]) ->
 
 
 async def test_signature_with_skewed_date_is_refused(clock: FakeClock) -> None:
-    from reconciler.cloud.signing import authorization_header
+    from reconciler.kit.signing import authorization_header
 
     emu = _emulator(clock)
     acc = emu.account

@@ -21,8 +21,8 @@ from huaweicloudsdkcore.signer.signer import Signer
 
 from reconciler.cloud import Credentials
 from reconciler.cloud.sender import ApiRequest, Limits, Sender
-from reconciler.cloud.signing import authorization_header
 from reconciler.emulator import Emulator, demo_scenario_path, load_scenario
+from reconciler.kit.signing import authorization_header
 from tests.cloud.recorder import Recorder
 from tests.conftest import FakeClock
 from tests.emulator.sdk_helpers import LEGACY

@@ -24,15 +24,15 @@ from typing import Any
 import httpx
 import yaml
 
-from reconciler.apply.applier import ApplyOptions, apply_plan
-from reconciler.apply.progress import LogProgress
 from reconciler.apply.waiting import WaitPolicy
 from reconciler.cloud import CloudSession, Credentials
 from reconciler.emulator import Emulator
 from reconciler.emulator.scenario import scenario_from_mapping
 from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
-from reconciler.planning import make_plan
+from reconciler.run.apply import ApplyOptions, apply_plan
+from reconciler.run.plan import make_plan
 from reconciler.statemgr import StateStore
+from reconciler.views.progress import LogProgress
 
 SCENARIO = Path(__file__).parents[1] / "apply" / "scenario.yaml"
 ENDPOINT = "https://cce.ap-southeast-1.myhuaweicloud.com"

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from statemgr_helpers import sample_state
 
+from reconciler.cli.state import force_unlock, state
 from reconciler.statemgr import Journal, StateStore, from_json, to_json
-from reconciler.statemgr.commands import force_unlock, state
 from reconciler.statemgr.store import with_addon
 
 # The commands as reconciler.cli registers them, without importing the other layers.

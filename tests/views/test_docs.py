@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reconciler.views.jsonplan import JSON_FORMAT_VERSION, plan_from_json, plan_to_json
+from reconciler.planfile.codec import JSON_FORMAT_VERSION, plan_from_json, plan_to_json
 
 ROOT = Path(__file__).parent.parent.parent
-SCHEMA = json.loads((ROOT / "reconciler/views/plan.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "reconciler/planfile/plan.schema.json").read_text(encoding="utf-8"))
 DOC = (ROOT / "docs/plan-json.md").read_text(encoding="utf-8")
 
 

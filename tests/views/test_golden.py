@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from reconciler.model.plan import Plan
+from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
 from tests.views.sample_plans import (
     SALTS,
     errors_only_plan,

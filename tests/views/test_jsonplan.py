@@ -7,13 +7,13 @@ import pytest
 
 from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, FieldChangeKind, Plan
 from reconciler.model.sensitive import SENSITIVE_PREFIX, is_redacted, sensitive_hash
-from reconciler.views import render_plan
-from reconciler.views.jsonplan import (
+from reconciler.planfile.codec import (
     JSON_FORMAT_VERSION,
     PlanFormatError,
     plan_from_json,
     plan_to_json,
 )
+from reconciler.views import render_plan
 from tests.views.sample_plans import (
     SALTS,
     SECRET,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 
 from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, FieldChangeKind, Plan
+from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
 from tests.views.sample_plans import SALTS, everything_plan, large_plan, no_changes_plan
 
 NOTE = "run `reconciler show PLAN` for the full plan."

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.planfile import PlanFileError, load_plan, save_plan
+from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
 from tests.views.sample_plans import SALTS, everything_plan, no_changes_plan
 
 

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan
+from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
 from tests.views.sample_plans import SALTS, everything_plan, no_changes_plan
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

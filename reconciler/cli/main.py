@@ -7,15 +7,15 @@ import os
 import click
 
 from reconciler import __version__
-from reconciler.apply.commands import apply_command, import_command
-from reconciler.commands.drift import drift_command
-from reconciler.commands.plan import plan_command, show_command
-from reconciler.config.command import schema, validate
-from reconciler.emulator.cli import emulator
+from reconciler.cli.apply import apply_command, import_command
+from reconciler.cli.config import schema, validate
+from reconciler.cli.drift import drift_command
+from reconciler.cli.emulator import emulator
+from reconciler.cli.plan import plan_command, show_command
+from reconciler.cli.state import force_unlock, state
 from reconciler.masking import register_credentials, reset_redactor
 from reconciler.masking.logs import install_log_masking
 from reconciler.masking.streams import install_stream_masking
-from reconciler.statemgr.commands import force_unlock, state
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,18 +11,17 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from reconciler.apply.prechecks import parse_accept_risks
+from reconciler.cli.config import load_from_options, report_diagnostics
 from reconciler.cloud import CloudSession, Credentials, PreflightError, preflight
-from reconciler.config.command import load_from_options, report_diagnostics
 from reconciler.masking import register
 from reconciler.masking.logs import start_verbose_logging
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 from reconciler.planfile import looks_like_plan_file
+from reconciler.run.prechecks import parse_accept_risks
+from reconciler.statemgr import DEFAULT_STATE_DIR
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_STATE_DIR = Path(".reconciler/state")
 
 
 def desired_options(func: F) -> F:
@@ -154,7 +153,6 @@ def check_writable_or_exit(path: Path, option: str) -> None:
         os.unlink(probe)
     except OSError as err:
         fail(f"{option} {path}: cannot write there: {err.strerror or err}")
-
 
 
 def open_session(state_dir: Path, parallelism: int) -> CloudSession:

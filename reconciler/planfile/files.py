@@ -1,6 +1,6 @@
 """Saved plan files (``plan --out FILE``, ``show FILE``, ``apply FILE``).
 
-A plan file is the canonical JSON plan (``reconciler.views.jsonplan``), sorted
+A plan file is the canonical JSON plan (``reconciler.planfile.codec``), sorted
 and indented so that it diffs well in review, with every sensitive value
 already hashed: it is safe to commit. It is written atomically (temporary file
 in the same directory, fsync, rename) so a reader never sees half a plan.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from reconciler.masking.files import write_atomic
 from reconciler.model.plan import Plan
-from reconciler.views.jsonplan import (
+from reconciler.planfile.codec import (
     JSON_FORMAT_VERSION,
     PlanFormatError,
     dumps_plan_json,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler.model.plan import Action
 
-__all__ = ["AddonResult", "ApplyResult", "ClusterResult", "Outcome"]
+__all__ = ["AddonResult", "ApplyResult", "ClusterResult", "Outcome", "Progress"]
 
 
 class Outcome(enum.Enum):
@@ -128,3 +128,17 @@ class ApplyResult:
                 for c in self.clusters
             ],
         }
+
+
+class Progress(Protocol):
+    """Where a running apply reports as it goes. The run calls it; views implement
+    it (terminal lines or log lines), so it lives with the data it carries."""
+
+    def step(self, cluster: str, text: str) -> None:
+        """The cluster has started something (``coredns: upgrading 1.2 → 1.3``)."""
+
+    def addon_done(self, result: AddonResult) -> None: ...
+
+    def cluster_done(self, result: ClusterResult) -> None: ...
+
+    def close(self) -> None: ...

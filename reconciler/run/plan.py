@@ -224,7 +224,7 @@ async def _attach_server_checks(
     precheck: bool,
     accept_risks: Sequence[str],
 ) -> list[ClusterPlan]:
-    from reconciler.apply.prechecks import (
+    from reconciler.run.prechecks import (
         parse_accept_risks,
         run_addon_prechecks,
         run_readiness_check,

@@ -11,15 +11,9 @@ from typing import Any
 
 import click
 
-from reconciler.apply.applier import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.apply.importer import ImportFailed, import_addon
-from reconciler.apply.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
-from reconciler.apply.progress import progress_for
-from reconciler.apply.results import ApplyResult
 from reconciler.apply.waiting import WaitPolicy
-from reconciler.cloud import CloudError, CloudSession, endpoint_is_trusted
-from reconciler.cloud.session import default_endpoint
-from reconciler.commands.common import (
+from reconciler.cli.options import (
     accept_risks_or_exit,
     desired_endpoints,
     desired_options,
@@ -29,14 +23,19 @@ from reconciler.commands.common import (
     preflight_or_exit,
     use_color,
 )
-from reconciler.commands.plan import declared_addons
-from reconciler.model.desired import DesiredState
+from reconciler.cli.plan import declared_addons
+from reconciler.cloud import CloudError, CloudSession, endpoint_is_trusted
+from reconciler.model.apply import ApplyResult
+from reconciler.model.desired import DesiredState, default_endpoint
 from reconciler.model.plan import ClusterPlan, Plan
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
-from reconciler.planning import make_plan
+from reconciler.planfile.codec import plan_to_json
+from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
+from reconciler.run.plan import make_plan
+from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
 from reconciler.statemgr import StateError, StateStore
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
+from reconciler.views.progress import progress_for
 
 __all__ = ["apply_command", "import_command"]
 

@@ -34,7 +34,7 @@ from reconciler.model.plan import (
     ReadinessItem,
     ReadinessReport,
 )
-from reconciler.views.redact import Hasher, path_is_sensitive, redact, salted_hasher
+from reconciler.planfile.redact import Hasher, path_is_sensitive, redact, salted_hasher
 
 __all__ = [
     "JSON_FORMAT_VERSION",
@@ -252,7 +252,7 @@ def _readiness_to_json(r: ReadinessReport) -> JSONDict:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("reconciler.views").joinpath("plan.schema.json").read_text("utf-8")
+    text = resources.files("reconciler.planfile").joinpath("plan.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cloud import CloudError
-from reconciler.commands.common import (
+from reconciler.cli.options import (
     accept_risks_or_exit,
     check_writable_or_exit,
     desired_endpoints,
@@ -20,13 +19,14 @@ from reconciler.commands.common import (
     preflight_or_exit,
     use_color,
 )
+from reconciler.cloud import CloudError
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
-from reconciler.planning import PlanResult, make_plan
+from reconciler.planfile.codec import plan_to_json
+from reconciler.run.plan import PlanResult, make_plan
 from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
-from reconciler.views.jsonplan import plan_to_json
 
 FORMATS = click.Choice(["text", "markdown", "json"])
 

@@ -19,8 +19,7 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
-from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
-from reconciler.commands.common import (
+from reconciler.cli.options import (
     check_writable_or_exit,
     desired_endpoints,
     desired_options,
@@ -30,15 +29,17 @@ from reconciler.commands.common import (
     preflight_or_exit,
     use_color,
 )
+from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
 from reconciler.engine import plan_changes
-from reconciler.engine.drift import ClusterDrift, DriftReport, cluster_drift
+from reconciler.engine.drift import cluster_drift
 from reconciler.masking.files import write_atomic
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.drift import ClusterDrift, DriftReport
 from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
 from reconciler.model.plan import ClusterPlan, PrecheckFinding
 from reconciler.model.state import StateFile
-from reconciler.planning import client_for, read_states, refresh
+from reconciler.run.plan import client_for, read_states, refresh
 from reconciler.statemgr import StateStore
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json

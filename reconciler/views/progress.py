@@ -7,26 +7,15 @@ for the plan and the summary.
 from __future__ import annotations
 
 import time
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import Progress as RichProgressBar
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from reconciler.apply.results import AddonResult, ClusterResult
+from reconciler.model.apply import AddonResult, ClusterResult, Progress
 
-__all__ = ["LogProgress", "Progress", "TerminalProgress", "progress_for"]
-
-
-class Progress(Protocol):
-    def step(self, cluster: str, text: str) -> None:
-        """The cluster has started something (``coredns: upgrading 1.2 → 1.3``)."""
-
-    def addon_done(self, result: AddonResult) -> None: ...
-
-    def cluster_done(self, result: ClusterResult) -> None: ...
-
-    def close(self) -> None: ...
+__all__ = ["LogProgress", "TerminalProgress", "progress_for"]
 
 
 def _addon_line(r: AddonResult) -> str:

@@ -23,7 +23,22 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.apply.freshness import stale_reasons, with_real_values
-from reconciler.apply.prechecks import (
+from reconciler.apply.records import journal_record, managed_addon
+from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
+from reconciler.cloud import CceClient, CloudError, CloudSession, NotFoundError
+from reconciler.engine.secrets import sensitive_leaves
+from reconciler.model.apply import (
+    DONE_BY_ACTION,
+    AddonResult,
+    ApplyResult,
+    ClusterResult,
+    Outcome,
+    Progress,
+)
+from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, Cluster
+from reconciler.model.plan import Action, Change, ClusterPlan, Plan
+from reconciler.model.state import StateFile
+from reconciler.run.prechecks import (
     DEFAULT_PRECHECK_TIMEOUT_S,
     POST_ATTEMPTS,
     PrecheckOutcome,
@@ -31,21 +46,6 @@ from reconciler.apply.prechecks import (
     post_retry_delay,
     precheck_cluster,
 )
-from reconciler.apply.progress import Progress
-from reconciler.apply.records import journal_record, managed_addon
-from reconciler.apply.results import (
-    DONE_BY_ACTION,
-    AddonResult,
-    ApplyResult,
-    ClusterResult,
-    Outcome,
-)
-from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
-from reconciler.cloud import CceClient, CloudError, CloudSession, NotFoundError
-from reconciler.engine.secrets import sensitive_leaves
-from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, Cluster
-from reconciler.model.plan import Action, Change, ClusterPlan, Plan
-from reconciler.model.state import StateFile
 from reconciler.statemgr import Journal, LockError, StateError, StateStore
 
 __all__ = ["ApplyOptions", "apply_plan", "stale_plan_reasons"]
