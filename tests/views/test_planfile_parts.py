@@ -7,7 +7,7 @@ import copy
 from reconciler.planfile.codec import JSON_FORMAT_VERSION, plan_to_json
 from reconciler.planfile.integrity import CHANGED_AFTER_WRITTEN, digest_problem, plan_digest
 from reconciler.planfile.schema import MAX_LISTED_PROBLEMS, schema_problems
-from tests.views.sample_plans import SALTS, everything_plan
+from tests.builders.plans import SALTS, everything_plan
 
 
 def test_a_fresh_plan_has_no_schema_problem_and_a_matching_digest() -> None:
