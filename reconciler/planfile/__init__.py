@@ -1,4 +1,5 @@
-"""Plan files: the JSON plan codec, its schema, and saving/loading plan files.
+"""Plan files: the JSON plan codec (``codec``), its schema (``schema``), its
+integrity digest (``integrity``) and saving/loading plan files (``files``).
 
 It sits below ``views`` (the human renderings are built from this JSON) and
 needs only ``model``; callers import the public names from here.
@@ -14,6 +15,7 @@ from reconciler.planfile.files import (
     looks_like_plan_file,
     save_plan,
 )
+from reconciler.planfile.integrity import plan_digest
 
 __all__ = [
     "PlanFileError",
@@ -21,6 +23,7 @@ __all__ = [
     "load_plan",
     "load_plan_with_digest",
     "looks_like_plan_file",
+    "plan_digest",
     "plan_from_json",
     "plan_to_json",
     "save_plan",

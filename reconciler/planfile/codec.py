@@ -7,19 +7,16 @@ out of memory; ``plan_from_json`` keeps those markers (apply re-reads the real
 secrets through ``Change.secret_sources``).
 
 Key order is fixed by construction and by ``json.dumps(sort_keys=True)`` in
-every writer; ``summary`` is derived and ignored when reading.
+every writer; ``summary`` is derived and ignored when reading. Validation
+against the shipped schema is ``planfile.schema``; the ``digest`` that seals the
+JSON is ``planfile.integrity``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
-
-import jsonschema
 
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.plan import (
@@ -34,13 +31,14 @@ from reconciler.model.plan import (
     ReadinessItem,
     ReadinessReport,
 )
+from reconciler.planfile.integrity import plan_digest
 from reconciler.planfile.redact import Hasher, path_is_sensitive, redact, salted_hasher
+from reconciler.planfile.schema import schema_problems
 
 __all__ = [
     "JSON_FORMAT_VERSION",
     "PlanFormatError",
     "dumps_plan_json",
-    "plan_digest",
     "plan_from_json",
     "plan_to_json",
 ]
@@ -79,15 +77,6 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
     return data
 
 
-def plan_digest(plan_json: Mapping[str, Any]) -> str:
-    """``sha256:<hex>`` of the canonical JSON of the plan without ``digest``:
-    sorted keys, no whitespace, UTF-8. Detects any edit or corruption of a
-    saved plan (not a forgery: anyone can recompute it; see docs/plan-json.md)."""
-    body = {k: v for k, v in plan_json.items() if k != "digest"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def dumps_plan_json(plan_json: Mapping[str, Any]) -> str:
     """The one textual form of a JSON plan: sorted keys, indent 2, UTF-8 kept readable."""
     return json.dumps(plan_json, sort_keys=True, indent=2, ensure_ascii=False)
@@ -109,12 +98,9 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
             f"unsupported plan format_version {version!r}: this reconciler reads "
             f"format_version {JSON_FORMAT_VERSION}; re-create the plan with `reconciler plan --out`"
         )
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise PlanFormatError(
-            "not a valid plan: " + "; ".join(_describe(e) for e in errors[:5])
-            + (f"; and {len(errors) - 5} more problems" if len(errors) > 5 else "")
-        )
+    problems = schema_problems(data)
+    if problems:
+        raise PlanFormatError(f"not a valid plan: {problems}")
     return Plan(
         plan_id=data["plan_id"],
         tool_version=data["tool_version"],
@@ -248,17 +234,6 @@ def _readiness_to_json(r: ReadinessReport) -> JSONDict:
 
 
 # --- reading -----------------------------------------------------------------
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("reconciler.planfile").joinpath("plan.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    return f"{where.lstrip('.') or '(top level)'}: {error.message}"
 
 
 def _diagnostic_from_json(d: JSONDict) -> Diagnostic:

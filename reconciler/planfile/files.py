@@ -26,19 +26,16 @@ from reconciler.planfile.codec import (
     JSON_FORMAT_VERSION,
     PlanFormatError,
     dumps_plan_json,
-    plan_digest,
     plan_from_json,
     plan_to_json,
 )
+from reconciler.planfile.integrity import digest_problem
 
 __all__ = ["MAX_PLAN_BYTES", "PlanFileError", "load_plan", "load_plan_with_digest",
            "looks_like_plan_file", "save_plan"]
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 """A plan larger than this is not one we wrote (thousands of clusters fit well below)."""
-
-CHANGED_AFTER_WRITTEN = "the plan file was changed after it was written"
-
 
 class PlanFileError(Exception):
     """A plan file that can't be read, isn't JSON, or isn't a plan this version reads."""
@@ -77,21 +74,12 @@ def load_plan_with_digest(path: str | os.PathLike[str]) -> tuple[Plan, str]:
         raise PlanFileError(
             f"{source}: not a valid plan file: a plan is a JSON object, not {type(data).__name__}"
         )
-    digest = data.get("digest")
-    version = data.get("format_version")
-    if digest is None and version == JSON_FORMAT_VERSION and "plan_id" in data:
-        raise PlanFileError(
-            f"{source}: the plan has no digest, so it can't be checked: re-run `reconciler plan"
-            " --out`"
-        )
-    if digest is not None and version == JSON_FORMAT_VERSION and digest != plan_digest(data):
-        raise PlanFileError(
-            f"{source}: {CHANGED_AFTER_WRITTEN} (its digest no longer matches its content):"
-            " re-run `reconciler plan --out`, review, and apply the new plan"
-        )
+    problem = digest_problem(data, format_version=JSON_FORMAT_VERSION)
+    if problem:
+        raise PlanFileError(f"{source}: {problem}")
     try:
         # Also refuses older format versions, which had no digest ("re-run plan").
-        return plan_from_json(data), str(digest)
+        return plan_from_json(data), str(data.get("digest"))
     except PlanFormatError as exc:
         raise PlanFileError(f"{source}: {exc}") from None
 

@@ -17,6 +17,17 @@ from typing import Any
 
 from reconciler.model.sensitive import is_redacted, looks_secret, sensitive_hash
 
+__all__ = [
+    "Hasher",
+    "child_path",
+    "index_path",
+    "is_under",
+    "last_key",
+    "path_is_sensitive",
+    "redact",
+    "salted_hasher",
+]
+
 Hasher = Callable[[Any], str]
 
 # Key names repeat across add-ons and clusters; the regex check dominates large plans.

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-import click
-
 from reconciler.model.json import JSON
+from reconciler.views.ansi import style
 
 __all__ = ["KIND_WORDS", "addon_lines", "change_line", "render_drift_text", "show_value"]
 
@@ -85,7 +84,7 @@ def addon_lines(addon: Mapping[str, JSON]) -> list[tuple[str, list[str]]]:
 
 def _cluster_lines(cluster: Mapping[str, JSON], color: bool) -> list[str]:
     status = cluster["status"]
-    shown = click.style(status, fg=_STATUS_COLOUR[status], bold=True) if color else status
+    shown = style(status, fg=_STATUS_COLOUR[status], bold=True) if color else status
     lines = [f"{cluster['name']} ({cluster['cluster_id']}): {shown}"]
     for d in cluster["errors"]:
         lines.append(f"  error: {_diagnostic(d)}")

@@ -20,6 +20,8 @@ import jinja2
 
 from reconciler.views import planview as pv
 
+__all__ = ["render_markdown"]
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _BACKTICK_RUN = re.compile(r"`+")
 _OUTCOME_MARK = {"blocking": "⛔", "accepted": "⚠️", "passed": "✅"}

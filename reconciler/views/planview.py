@@ -13,6 +13,26 @@ from typing import Any
 from reconciler.model.sensitive import is_redacted
 from reconciler.planfile.redact import child_path, index_path, is_under
 
+__all__ = [
+    "SENSITIVE_TEXT",
+    "SUMMARY_ACTIONS",
+    "SYMBOLS",
+    "JSONDict",
+    "changed",
+    "diagnostic_text",
+    "diff_lines",
+    "finding_outcome",
+    "findings",
+    "format_value",
+    "headline",
+    "one_line",
+    "plural",
+    "problems_heading",
+    "provenance_rows",
+    "summary_line",
+    "version_text",
+]
+
 JSONDict = dict[str, Any]
 
 SYMBOLS: Mapping[str, str] = {

@@ -17,6 +17,8 @@ from rich.text import Text
 
 from reconciler.views import planview as pv
 
+__all__ = ["Line", "Segment", "render_text"]
+
 _ACTION_STYLE = {
     "install": "green",
     "upgrade": "cyan",

@@ -25,7 +25,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.emulator import Emulator
-from reconciler.planfile.codec import plan_digest
+from reconciler.planfile.integrity import plan_digest
 from tests.apply.apply_helpers import MAIN_ID, new_emulator
 
 Scope = MutableMapping[str, Any]

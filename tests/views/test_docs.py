@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from reconciler.planfile import plan_digest
 from reconciler.planfile.codec import JSON_FORMAT_VERSION, plan_from_json, plan_to_json
 
 ROOT = Path(__file__).parent.parent.parent
@@ -41,3 +43,11 @@ def test_the_documented_example_is_a_valid_plan() -> None:
     example = json.loads(DOC.split("```json\n", 1)[1].split("\n```", 1)[0])
     plan = plan_from_json(example)
     assert plan_to_json(plan, salts={}) == example
+
+
+def test_the_documented_digest_recipe_is_plan_digest() -> None:
+    recipe = DOC.split("```python\n", 1)[1].split("\n```", 1)[0]
+    example = json.loads(DOC.split("```json\n", 1)[1].split("\n```", 1)[0])
+    scope: dict[str, Any] = {"json": json, "hashlib": hashlib, "plan": example}
+    exec(recipe, scope)  # the doc's own Python, run on the doc's own example
+    assert scope["digest"] == plan_digest(example) == example["digest"]

@@ -15,7 +15,7 @@ import pytest
 from reconciler.model.plan import Plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from tests.views.sample_plans import (
+from tests.builders.plans import (
     SALTS,
     errors_only_plan,
     everything_plan,

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, FieldChangeKind, Plan
+from reconciler.model.plan import Action, FieldChange, FieldChangeKind, Plan
 from reconciler.model.sensitive import SENSITIVE_PREFIX, is_redacted, sensitive_hash
 from reconciler.planfile.codec import (
     JSON_FORMAT_VERSION,
@@ -14,13 +14,16 @@ from reconciler.planfile.codec import (
     plan_to_json,
 )
 from reconciler.views import render_plan
-from tests.views.sample_plans import (
+from tests.builders.plans import (
     SALTS,
     SECRET,
+    change,
+    cluster,
     errors_only_plan,
     everything_plan,
     large_plan,
     no_changes_plan,
+    plan,
 )
 
 PLANS = {
@@ -134,17 +137,14 @@ def test_non_object_is_refused() -> None:
 
 
 def _secret_plan(secret: str, *, sensitive: bool = True) -> Plan:
-    change = Change(
-        addon="autoscaler",
-        action=Action.UPDATE,
+    hook = change(
+        "autoscaler",
+        Action.UPDATE,
+        FieldChange("custom.hook", FieldChangeKind.CHANGED, "a", secret, sensitive=sensitive),
         values={"custom": {"hook": secret}},
-        field_changes=(
-            FieldChange("custom.hook", FieldChangeKind.CHANGED, "a", secret, sensitive=sensitive),
-        ),
         sensitive_paths=frozenset({"custom.hook"}),
     )
-    cluster = ClusterPlan("prod-eu", "c", "e", "p", "r", changes=(change,))
-    return Plan("id", "0.1.0", "d", (cluster,))
+    return plan(cluster("prod-eu", hook, cluster_id="c"))
 
 
 def test_secret_without_salt_is_an_error_not_a_leak() -> None:
@@ -168,16 +168,16 @@ def test_declared_path_hides_a_field_change_the_planner_forgot_to_mark() -> None
 
 
 def test_sensitive_paths_reach_into_lists_and_secret_keys_anywhere() -> None:
-    change = Change(
-        addon="a",
-        action=Action.INSTALL,
+    install = change(
+        "a",
+        Action.INSTALL,
         values={
             "custom": {"hosts": ["public", SECRET], "users": [{"name": "u", "auth_token": SECRET}]}
         },
         sensitive_paths=frozenset({"custom.hosts[1]"}),
     )
-    plan = Plan("i", "v", "d", (ClusterPlan("prod-eu", "c", "e", "p", "r", changes=(change,)),))
-    custom = plan_to_json(plan, salts=SALTS)["clusters"][0]["changes"][0]["values"]["custom"]
+    hosts = plan(cluster("prod-eu", install, cluster_id="c"), plan_id="i", tool_version="v")
+    custom = plan_to_json(hosts, salts=SALTS)["clusters"][0]["changes"][0]["values"]["custom"]
     assert custom["hosts"][0] == "public" and is_redacted(custom["hosts"][1])
     assert custom["users"][0]["name"] == "u" and is_redacted(custom["users"][0]["auth_token"])
     assert SECRET not in repr(custom)

@@ -2,10 +2,18 @@ from __future__ import annotations
 
 import re
 
-from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, FieldChangeKind, Plan
+from reconciler.model.plan import Action, FieldChange, FieldChangeKind
 from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from tests.views.sample_plans import SALTS, everything_plan, large_plan, no_changes_plan
+from tests.builders.plans import (
+    SALTS,
+    change,
+    cluster,
+    everything_plan,
+    large_plan,
+    no_changes_plan,
+    plan,
+)
 
 NOTE = "run `reconciler show PLAN` for the full plan."
 
@@ -44,22 +52,18 @@ def test_no_deletion_section_without_deletions() -> None:
 
 
 def test_user_text_is_escaped_for_its_context() -> None:
-    change = Change(addon="x", action=Action.DELETE, before_version="1", reason="*boom* <b>|")
-    cluster = ClusterPlan("<script>", "id", "e", "p", "r", changes=(change,))
-    text = render_plan(plan_to_json(Plan("i", "v", "d", (cluster,)), salts={}), "markdown")
+    delete = change("x", Action.DELETE, before_version="1", reason="*boom* <b>|")
+    user_text = plan(cluster("<script>", delete), plan_id="i", tool_version="v")
+    text = render_plan(plan_to_json(user_text, salts={}), "markdown")
     assert "<details><summary>&lt;script&gt; — 1 change</summary>" in text
     assert r"\*boom\* \<b\>\|" in text
     assert "<script>" not in text and "<b>" not in text
 
 
 def test_backticks_in_values_cannot_close_the_code_block() -> None:
-    change = Change(
-        addon="x",
-        action=Action.UPDATE,
-        field_changes=(FieldChange("```evil", FieldChangeKind.ADDED, after="````"),),
-    )
-    cluster = ClusterPlan("c", "id", "e", "p", "r", changes=(change,))
-    text = render_plan(plan_to_json(Plan("i", "v", "d", (cluster,)), salts={}), "markdown")
+    update = change("x", Action.UPDATE, FieldChange("```evil", FieldChangeKind.ADDED, after="````"))
+    backticks = plan(cluster("c", update), plan_id="i", tool_version="v")
+    text = render_plan(plan_to_json(backticks, salts={}), "markdown")
     assert '`````diff\n+ ```evil: "````"\n`````' in text
 
 

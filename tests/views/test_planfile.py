@@ -9,7 +9,7 @@ import pytest
 from reconciler.planfile import PlanFileError, load_plan, save_plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from tests.views.sample_plans import SALTS, everything_plan, no_changes_plan
+from tests.builders.plans import SALTS, everything_plan, no_changes_plan
 
 
 def test_saved_plan_loads_back_to_the_same_json(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from reconciler.planfile import save_plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from tests.views.sample_plans import API_KEY, OLD_SECRET, SALTS, SECRET, everything_plan
+from tests.builders.plans import API_KEY, OLD_SECRET, SALTS, SECRET, everything_plan
 
 SECRETS = (SECRET, OLD_SECRET, API_KEY)
 

@@ -4,30 +4,19 @@ import re
 
 import pytest
 
-from reconciler.model.plan import Action, Change, ClusterPlan, Plan
+from reconciler.model.plan import Action, Plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.views import render_plan
-from tests.views.sample_plans import SALTS, everything_plan, no_changes_plan
+from tests.builders.plans import SALTS, change, cluster, everything_plan, no_changes_plan, plan
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _plan(*actions: Action, clusters: int = 1) -> Plan:
-    cluster_plans = tuple(
-        ClusterPlan(
-            name=f"c{i}",
-            cluster_id=f"id{i}",
-            endpoint="e",
-            project_id="p",
-            region="r",
-            changes=tuple(
-                Change(addon=f"a{n}", action=a, before_version="1", after_version="2")
-                for n, a in enumerate(actions)
-            ),
-        )
-        for i in range(clusters)
-    )
-    return Plan("id", "0.1.0", "d", cluster_plans)
+    changes = [
+        change(f"a{n}", a, before_version="1", after_version="2") for n, a in enumerate(actions)
+    ]
+    return plan(*(cluster(f"c{i}", *changes, cluster_id=f"id{i}") for i in range(clusters)))
 
 
 def _last_line(plan: Plan) -> str:

@@ -1,10 +1,17 @@
-"""Representative plans for the view tests, built by hand (no planner involved).
+"""Plans built by hand (no planner involved), shared by the view and plan file tests.
+
+``change``, ``cluster`` and ``plan`` build the small one-off plans a test
+needs, filling every field the test doesn't care about with a short
+placeholder; ``everything_plan`` & co. are the representative plans behind
+the golden files (tests/golden), so they must not change.
 
 ``SECRET`` and ``OLD_SECRET`` are real secret values held in memory: no
 rendering, JSON form or plan file may ever contain them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.plan import (
@@ -28,6 +35,50 @@ SALTS = {"prod-eu": "lineage-prod-eu", "prod-us": "lineage-prod-us", "staging": 
 ADDED = FieldChangeKind.ADDED
 REMOVED = FieldChangeKind.REMOVED
 CHANGED = FieldChangeKind.CHANGED
+
+
+def change(addon: str, action: Action, *field_changes: FieldChange, **fields: Any) -> Change:
+    """A ``Change`` of ``addon``; any other ``Change`` field by keyword."""
+    return Change(addon=addon, action=action, field_changes=field_changes, **fields)
+
+
+def cluster(
+    name: str,
+    *changes: Change,
+    cluster_id: str = "id",
+    endpoint: str = "e",
+    project_id: str = "p",
+    region: str = "r",
+    **fields: Any,
+) -> ClusterPlan:
+    """A ``ClusterPlan`` named ``name`` holding ``changes``; placeholders for
+    the identity fields, any other field by keyword."""
+    return ClusterPlan(
+        name=name,
+        cluster_id=cluster_id,
+        endpoint=endpoint,
+        project_id=project_id,
+        region=region,
+        changes=changes,
+        **fields,
+    )
+
+
+def plan(
+    *clusters: ClusterPlan,
+    plan_id: str = "id",
+    tool_version: str = "0.1.0",
+    desired_digest: str = "d",
+    **fields: Any,
+) -> Plan:
+    """A ``Plan`` of ``clusters``; placeholders for its identity, any other field by keyword."""
+    return Plan(
+        plan_id=plan_id,
+        tool_version=tool_version,
+        desired_digest=desired_digest,
+        clusters=clusters,
+        **fields,
+    )
 
 
 def _coredns_install() -> Change:
@@ -280,36 +331,29 @@ def everything_plan() -> Plan:
 
 def no_changes_plan() -> Plan:
     clusters = tuple(
-        ClusterPlan(
-            name=name,
+        cluster(
+            name,
+            change(
+                "coredns",
+                Action.NOOP,
+                instance_id="u",
+                before_version="1.30.33",
+                after_version="1.30.33",
+            ),
             cluster_id=f"id-{name}",
             endpoint="emulator://demo",
-            project_id="p",
             region="ap-southeast-1",
             kubernetes_version="v1.30",
-            changes=(
-                Change(
-                    addon="coredns",
-                    action=Action.NOOP,
-                    instance_id="u",
-                    before_version="1.30.33",
-                    after_version="1.30.33",
-                ),
-            ),
         )
         for name in ("dev", "test")
     )
-    return Plan(
-        plan_id="plan-0002", tool_version="0.1.0", desired_digest="sha256:00", clusters=clusters
-    )
+    return plan(*clusters, plan_id="plan-0002", desired_digest="sha256:00")
 
 
 def errors_only_plan() -> Plan:
-    return Plan(
+    return plan(
         plan_id="plan-0003",
-        tool_version="0.1.0",
         desired_digest="sha256:11",
-        clusters=(),
         files=("bad.yaml",),
         errors=(
             Diagnostic(
@@ -330,37 +374,30 @@ def large_plan(clusters: int, addons: int, keys: int) -> Plan:
     so that truncation has a clear largest section."""
     cluster_plans = []
     for c in range(clusters):
-        changes = []
-        for a in range(addons):
-            width = keys + c  # later clusters are larger
-            changes.append(
-                Change(
-                    addon=f"addon-{a:02d}",
-                    action=Action.UPDATE if a % 2 else Action.UPGRADE,
-                    instance_id=f"uid-{c}-{a}",
-                    before_version="1.0.0",
-                    after_version="1.0.0" if a % 2 else "1.1.0",
-                    values={"custom": {f"setting_{k:03d}": k + 1 for k in range(width)}},
-                    field_changes=tuple(
-                        FieldChange(f"custom.setting_{k:03d}", CHANGED, before=k, after=k + 1)
-                        for k in range(width)
-                    ),
-                    reason="values differ from live",
-                )
+        width = keys + c  # later clusters are larger
+        changes = [
+            change(
+                f"addon-{a:02d}",
+                Action.UPDATE if a % 2 else Action.UPGRADE,
+                *(
+                    FieldChange(f"custom.setting_{k:03d}", CHANGED, before=k, after=k + 1)
+                    for k in range(width)
+                ),
+                instance_id=f"uid-{c}-{a}",
+                before_version="1.0.0",
+                after_version="1.0.0" if a % 2 else "1.1.0",
+                values={"custom": {f"setting_{k:03d}": k + 1 for k in range(width)}},
+                reason="values differ from live",
             )
+            for a in range(addons)
+        ]
         cluster_plans.append(
-            ClusterPlan(
-                name=f"cluster-{c:04d}",
+            cluster(
+                f"cluster-{c:04d}",
+                *changes,
                 cluster_id=f"cid-{c}",
                 endpoint="emulator://demo",
-                project_id="p",
                 region="ap-southeast-1",
-                changes=tuple(changes),
             )
         )
-    return Plan(
-        plan_id="plan-large",
-        tool_version="0.1.0",
-        desired_digest="sha256:22",
-        clusters=tuple(cluster_plans),
-    )
+    return plan(*cluster_plans, plan_id="plan-large", desired_digest="sha256:22")
