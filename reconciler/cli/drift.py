@@ -1,77 +1,46 @@
 """``reconciler drift``: plan mode for cron — refresh, compare, report, change nothing.
 
-The I/O shell around ``reconciler.engine.drift``: the same refresh as
-``plan`` (one template list per endpoint, one cluster GET and one add-on list
-per cluster, all clusters at once), the state files read (never written or
-locked), the planner run over them, and with ``--inspect`` one
-running-add-on inspection (``addonStatic`` precheck) per cluster.
+The flow is ``run.drift``; this command checks the inputs, runs it, and writes
+the report ``views`` renders to stdout or ``--output``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import time
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from reconciler import __version__
-from reconciler.cli.options import (
+from reconciler.cli.exits import (
     check_writable_or_exit,
     desired_endpoints,
-    desired_options,
     fail,
     load_or_exit,
-    open_session,
     preflight_or_exit,
-    use_color,
 )
-from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
-from reconciler.engine import plan_changes
-from reconciler.engine.drift import cluster_drift
+from reconciler.cli.options import CommonOptions, common_options
+from reconciler.cli.session import open_session
+from reconciler.cloud import CloudError
 from reconciler.masking.files import write_atomic
-from reconciler.model.desired import ClusterSpec, DesiredState
-from reconciler.model.diagnostics import Diagnostic
-from reconciler.model.drift import ClusterDrift, DriftReport
-from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
-from reconciler.model.plan import ClusterPlan, PrecheckFinding
-from reconciler.model.state import StateFile
-from reconciler.run.plan import client_for, read_states, refresh
+from reconciler.run.drift import drift_flow
 from reconciler.statemgr import StateStore
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json
 
-__all__ = ["EXIT_DRIFT", "detect_drift", "drift_command", "inspect_cluster"]
+__all__ = ["EXIT_DRIFT", "drift_command"]
 
 EXIT_DRIFT = 2
-INSPECT_TIMEOUT_S = 300.0
 
 
 @click.command("drift")
-@desired_options
+@common_options()
 @click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text",
               show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write the report to PATH (atomically: a collector never reads half a file).")
 @click.option("--inspect", is_flag=True,
               help="Also run the server's running-add-on inspection on managed add-ons.")
-def drift_command(
-    files: Sequence[Path],
-    variables: Sequence[str],
-    var_files: Sequence[Path],
-    clusters: Sequence[str],
-    endpoint: str | None,
-    state_dir: Path,
-    parallelism: int,
-    no_color: bool,
-    verbose: int,
-    fmt: str,
-    output: Path | None,
-    inspect: bool,
-) -> None:
+def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: bool) -> None:
     """Report how live add-ons differ from the last apply and from the files,
     without changing anything. Exit 0 clean, 2 drift, 1 error.
 
@@ -81,15 +50,17 @@ def drift_command(
       reconciler drift envs/ --format prometheus --output /var/lib/node_exporter/reconciler.prom
       reconciler drift envs/ --inspect --format markdown
     """
-    desired = load_or_exit(files, variables, var_files, clusters, endpoint)
+    desired = load_or_exit(opts)
     preflight_or_exit(desired_endpoints(desired))
     if output is not None:
         check_writable_or_exit(output, "--output")
     try:
-        report = asyncio.run(_detect(desired, state_dir, parallelism, inspect=inspect))
+        report = asyncio.run(
+            drift_flow(desired, open_session(opts), StateStore(opts.state_dir), inspect=inspect)
+        )
     except CloudError as err:
         fail(str(err))
-    color = use_color(no_color) and output is None
+    color = opts.color and output is None
     text = render_drift(drift_to_json(report), fmt, color=color) + "\n"
     if output is not None:
         try:
@@ -97,7 +68,7 @@ def drift_command(
             write_atomic(output, text, mode=0o644)
         except OSError as err:
             fail(f"--output {output}: cannot write the report: {err.strerror or err}")
-        if verbose:
+        if opts.verbose:
             click.echo(f"Wrote the drift report to {output}", err=True)
     else:
         click.echo(text, nl=False)
@@ -105,125 +76,3 @@ def drift_command(
         raise SystemExit(1)
     if report.drifted:
         raise SystemExit(EXIT_DRIFT)
-
-
-async def _detect(desired: DesiredState, state_dir: Path, parallelism: int, *,
-                  inspect: bool) -> DriftReport:
-    async with open_session(state_dir, parallelism) as session:
-        return await detect_drift(desired, session, StateStore(state_dir), inspect=inspect)
-
-
-def _endpoint_key(spec: ClusterSpec) -> str:
-    return f"{spec.endpoint}|{spec.region}|{spec.project_id}"
-
-
-async def detect_drift(
-    desired: DesiredState,
-    session: CloudSession,
-    store: StateStore,
-    *,
-    inspect: bool = False,
-    now: datetime | None = None,
-    inspect_timeout_s: float = INSPECT_TIMEOUT_S,
-    poll_interval_s: float = 1.0,
-) -> DriftReport:
-    """Refresh every selected cluster, read (never write) its state file and
-    report its drift. Nothing is written to the cloud or the state directory
-    (``inspect`` creates inspection tasks, which change no add-on)."""
-    generated_at = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    refreshed = await refresh(desired, session)
-    states, state_errors = read_states(desired, store)
-    live: dict[str, LiveCluster | Diagnostic] = {**refreshed.live, **state_errors}
-
-    plans: dict[str, ClusterPlan] = {}
-    templates_of: dict[str, Mapping[str, AddonTemplate]] = {}
-    for spec in desired.clusters:
-        templates = refreshed.templates[_endpoint_key(spec)]
-        if isinstance(templates, Diagnostic):
-            live[spec.name] = templates
-            templates = {}
-        templates_of[spec.name] = templates
-        # One cluster at a time: the planner is pure and cheap; drift is a plan mode.
-        plan = plan_changes(
-            dataclasses.replace(desired, clusters=(spec,)), {spec.name: live[spec.name]},
-            templates, {spec.name: states[spec.name]}, plan_id="drift",
-            tool_version=__version__)
-        plans[spec.name] = plan.clusters[0]
-
-    async def one(spec: ClusterSpec) -> ClusterDrift:
-        cluster_live = live[spec.name]
-        state = states[spec.name]
-        risks: Mapping[str, Sequence[PrecheckFinding]] = {}
-        problem: Diagnostic | None = None
-        if inspect and isinstance(cluster_live, LiveCluster) and state is not None:
-            try:
-                risks = await inspect_cluster(
-                    client_for(session, spec), cluster_live, state,
-                    timeout_s=inspect_timeout_s, poll_interval_s=poll_interval_s)
-            except CloudError as err:
-                problem = _inspect_error(spec, err)
-        found = cluster_drift(spec, cluster_live, templates_of[spec.name], state,
-                              plans[spec.name], risks=risks)
-        return dataclasses.replace(found, errors=(*found.errors, problem)) if problem else found
-
-    clusters = await asyncio.gather(*(one(spec) for spec in desired.clusters))
-    return DriftReport(clusters=tuple(clusters), generated_at=generated_at,
-                       tool_version=__version__, inspected=inspect)
-
-
-def _inspect_error(spec: ClusterSpec, err: CloudError) -> Diagnostic:
-    loc = spec.location
-    return Diagnostic(file=loc.file if loc else "", line=loc.line if loc else 0,
-                      column=loc.column if loc else 0, key_path=f"clusters.{spec.name}",
-                      message=f"cannot inspect the add-ons of cluster {spec.cluster_id}: {err}")
-
-
-async def inspect_cluster(
-    client: CceClient,
-    live: LiveCluster,
-    state: StateFile,
-    *,
-    timeout_s: float = INSPECT_TIMEOUT_S,
-    poll_interval_s: float = 1.0,
-) -> dict[str, tuple[PrecheckFinding, ...]]:
-    """Run the server's running-add-on inspection (``addonStatic``) on the
-    managed add-ons that are live; their failed checks, by add-on.
-
-    One POST for the cluster, then one task list per poll until every task
-    has finished; a task still unfinished at the deadline is a finding.
-    """
-    managed = [i for i in live.instances
-               if (r := state.addons.get(i.template_name)) is not None and r.uid == i.uid]
-    if not managed:
-        return {}
-    items = [PrecheckItem(template_name=i.template_name, instance_id=i.uid, type="addonStatic")
-             for i in managed]
-    tasks = {t.task_id: t for t in await client.create_addon_precheck(live.cluster.id, items)}
-    deadline = time.monotonic() + timeout_s
-    while not all(t.finished for t in tasks.values()) and time.monotonic() < deadline:
-        await asyncio.sleep(min(poll_interval_s, max(0.0, deadline - time.monotonic())))
-        listed = await client.list_addon_precheck_tasks(live.cluster.id, type="addonStatic")
-        tasks.update({t.task_id: t for t in listed if t.task_id in tasks})
-    out: dict[str, tuple[PrecheckFinding, ...]] = {}
-    for task in tasks.values():
-        found = _findings(task, timeout_s)
-        if found:
-            out[task.template_name] = out.get(task.template_name, ()) + found
-    return out
-
-
-def _findings(task: AddonPrecheckTask, timeout_s: float) -> tuple[PrecheckFinding, ...]:
-    addon = task.template_name
-    if not task.finished:
-        return (PrecheckFinding(addon=addon, risk="InspectionTimeout", level="Warning",
-                                status="Failed", task_id=task.task_id,
-                                message=f"inspection task {task.task_id} did not finish within "
-                                f"{timeout_s:g}s (last status {task.status})"),)
-    found = tuple(PrecheckFinding(addon=addon, risk=r.name, level=r.level, status=r.status,
-                                  message=r.message, task_id=task.task_id)
-                  for r in task.risks if r.status == "Failed")
-    if task.status == "Failed" and not found:
-        found = (PrecheckFinding(addon=addon, risk="InspectionFailed", level="Warning",
-                                 status="Failed", task_id=task.task_id,
-                                 message=task.message or "the inspection failed without a risk"),)
-    return found

@@ -17,6 +17,8 @@ from reconciler.masking import register_credentials, reset_redactor
 from reconciler.masking.logs import install_log_masking
 from reconciler.masking.streams import install_stream_masking
 
+__all__ = ["cli", "main"]
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")

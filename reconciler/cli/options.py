@@ -1,58 +1,86 @@
-"""Options and helpers shared by the commands that read desired-state files."""
+"""The options every command shares, declared once.
+
+``common_options`` puts the desired-state inputs (FILE…, ``--var``,
+``--var-file``, ``--cluster``, ``--endpoint``) and, for the commands that talk
+to the cloud, the run flags (``--state-dir``, ``--parallelism``, ``--no-color``,
+``-v``) on a command and hands it one frozen ``CommonOptions`` as ``opts``.
+A new common flag is a field here and one ``click.option`` below: nothing
+outside ``cli/`` changes, and tests/commands/test_common_options.py checks that
+every command taking desired-state files exposes it the same way.
+"""
 
 from __future__ import annotations
 
-import os
+import functools
 import sys
-import tempfile
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from reconciler.cli.config import load_from_options, report_diagnostics
-from reconciler.cloud import CloudSession, Credentials, PreflightError, preflight
-from reconciler.masking import register
 from reconciler.masking.logs import start_verbose_logging
-from reconciler.model.desired import DesiredState
-from reconciler.model.diagnostics import InputError
-from reconciler.planfile import looks_like_plan_file
-from reconciler.run.prechecks import parse_accept_risks
 from reconciler.statemgr import DEFAULT_STATE_DIR
+
+__all__ = [
+    "CommonOptions",
+    "common_options",
+    "lock_timeout_option",
+    "state_dir_option",
+    "use_color",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def desired_options(func: F) -> F:
-    """FILE… plus --var, --var-file, --cluster, --endpoint, --state-dir,
-    --parallelism, --format, --no-color, -v (the flags of plan/apply/drift)."""
-    decorators = [
-        # No exists=True here or on --var-file: click would exit 2, which plan
-        # and drift use for "changes"; the loader reports a missing file as a
-        # diagnostic (exit 1) like every other input problem.
-        click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path)),
-        click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
-                     help="Set a template variable (repeatable)."),
-        click.option("--var-file", "var_files", multiple=True,
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="YAML file of variables (repeatable)."),
-        click.option("--cluster", "clusters", multiple=True, metavar="NAME",
-                     help="Only these clusters (repeatable)."),
-        click.option("--endpoint", default=None, metavar="URL",
-                     help="Override every cluster's endpoint (e.g. emulator://demo)."),
-        click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=DEFAULT_STATE_DIR, show_default=True,
-                     help="Directory of the per-cluster state files."),
-        click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
-                     show_default=True, help="Clusters processed at once."),
-        click.option("--no-color", is_flag=True, help="Never colour the output."),
-        click.option("-v", "--verbose", count=True, callback=_verbose_logging,
-                     help="More diagnostics on stderr (-vv: debug)."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+@dataclass(frozen=True)
+class CommonOptions:
+    """The shared flags of one command run, as typed by the user."""
+
+    files: tuple[Path, ...]
+    variables: tuple[str, ...] = ()
+    var_files: tuple[Path, ...] = ()
+    clusters: tuple[str, ...] = ()
+    endpoint: str | None = None
+    state_dir: Path = DEFAULT_STATE_DIR
+    parallelism: int = 10
+    no_color: bool = False
+    verbose: int = 0
+
+    @property
+    def color(self) -> bool:
+        return use_color(self.no_color)
+
+
+def use_color(no_color: bool) -> bool:
+    return not no_color and sys.stdout.isatty()
+
+
+def state_dir_option(command: F) -> F:
+    """``--state-dir``, shared by every command that touches state."""
+    option = click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_STATE_DIR,
+        show_default=True,
+        envvar="RECONCILER_STATE_DIR",
+        help="Directory of the per-cluster state files, journals and locks.",
+    )
+    return option(command)
+
+
+def lock_timeout_option(command: F) -> F:
+    """``--lock-timeout``, shared by every command that takes a cluster's lock."""
+    option = click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for a cluster's lock (0: fail at once if it is held).",
+    )
+    return option(command)
 
 
 def _verbose_logging(ctx: click.Context, param: click.Parameter, verbose: int) -> int:
@@ -60,109 +88,61 @@ def _verbose_logging(ctx: click.Context, param: click.Parameter, verbose: int) -
     return verbose
 
 
-def load_or_exit(
-    files: Sequence[Path],
-    variables: Sequence[str],
-    var_files: Sequence[Path],
-    clusters: Sequence[str],
-    endpoint: str | None,
-) -> DesiredState:
-    """Load the desired state, or print every diagnostic and exit 1."""
-    for path in files:
-        if looks_like_plan_file(path):
-            # Never read a (perhaps corrupt) saved plan as YAML desired state.
-            fail(f"{path} is a saved plan, not a desired-state file: apply it alone with"
-                 f" `reconciler apply {path}` or read it with `reconciler show {path}`")
-    try:
-        desired = load_from_options(
-            [str(f) for f in files],
-            var_assignments=variables,
-            var_files=[str(f) for f in var_files],
-            clusters=clusters,
-            endpoint=endpoint,
-        )
-    except InputError as err:
-        report_diagnostics(err.diagnostics)
-        raise SystemExit(1) from None
-    register_secrets(desired)
-    return desired
+# Parameter names the decorator consumes (and folds into ``CommonOptions``).
+_FIELDS = ("files", "variables", "var_files", "clusters", "endpoint",
+           "state_dir", "parallelism", "no_color", "verbose")
 
 
-def register_secrets(desired: DesiredState) -> None:
-    """Mask every ``secret()`` value this run read, on every output channel.
+def common_options(
+    *, cloud: bool = True, files_required: bool = True, select: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the shared flags to a command and pass them as ``opts: CommonOptions``.
 
-    The leaves that hold them are hashed structurally; this also catches the
-    same text anywhere else (a plain copy in another key, an error message).
-    ``AddonSpec.sensitive`` names the variables; the loader read them from
-    ``os.environ``, so reading them again yields the same values.
+    ``cloud=False`` leaves out the run flags (``validate`` sends nothing);
+    ``files_required=False`` makes FILE… optional and ``select=False`` leaves
+    out ``--cluster`` (``import`` names its one cluster as an argument).
     """
-    register(
-        os.environ.get(name)
-        for cluster in desired.clusters
-        for addon in cluster.addons
-        for names in addon.sensitive.values()
-        for name in names
-    )
 
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def command(**kwargs: Any) -> Any:
+            # click passes tuples for repeatable options and nargs=-1: frozen as they are.
+            given: dict[str, Any] = {name: kwargs.pop(name) for name in _FIELDS if name in kwargs}
+            return func(opts=CommonOptions(**given), **kwargs)
 
-def use_color(no_color: bool) -> bool:
-    return not no_color and sys.stdout.isatty()
+        # click collects parameters on the function it decorates; the wrapper
+        # carries the command's own ones (a copy, so ``func`` is left alone).
+        command.__dict__["__click_params__"] = list(getattr(func, "__click_params__", []))
+        decorators: list[Callable[[Any], Any]] = [
+            # No exists=True on FILE… or --var-file: click would exit 2, which
+            # plan and drift use for "changes"; the loader reports a missing
+            # file as a diagnostic (exit 1) like every other input problem.
+            click.argument("files", nargs=-1, required=files_required,
+                           type=click.Path(path_type=Path)),
+            click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
+                         help="Set a template variable (repeatable; wins over --var-file)."),
+            click.option("--var-file", "var_files", multiple=True, metavar="FILE",
+                         type=click.Path(path_type=Path),
+                         help="YAML file of variables (repeatable; later files win)."),
+        ]
+        if select:
+            decorators.append(click.option("--cluster", "clusters", multiple=True, metavar="NAME",
+                                           help="Only these clusters (repeatable)."))
+        decorators.append(click.option(
+            "--endpoint", default=None, metavar="URL",
+            help="Override every cluster's endpoint (https://… or emulator://NAME)."))
+        if cloud:
+            decorators += [
+                state_dir_option,
+                click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
+                             show_default=True, help="Clusters processed at once."),
+                click.option("--no-color", is_flag=True, help="Never colour the output."),
+                click.option("-v", "--verbose", count=True, callback=_verbose_logging,
+                             help="More diagnostics on stderr (-vv: debug)."),
+            ]
+        wrapped: Callable[..., Any] = command
+        for decorator in reversed(decorators):
+            wrapped = decorator(wrapped)
+        return wrapped
 
-
-def fail(message: str) -> NoReturn:
-    """The one-line error of a command: stderr, exit 1."""
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
-
-
-def preflight_or_exit(endpoints: Iterable[tuple[str, str]]) -> None:
-    """Every ``(endpoint, region)`` usable and credentials present, or exit 1
-    before anything is sent."""
-    try:
-        preflight(endpoints)
-    except PreflightError as err:
-        fail(str(err))
-
-
-def desired_endpoints(desired: DesiredState) -> list[tuple[str, str]]:
-    return [(spec.endpoint, spec.region) for spec in desired.clusters]
-
-
-def accept_risks_or_exit(
-    values: Sequence[str], known: Mapping[str, Collection[str]]
-) -> dict[str, dict[str, set[str]]]:
-    """``--accept-risk`` parsed and checked against the names of the plan (or
-    the desired state): the same message and exit 1 in plan and apply."""
-    try:
-        return parse_accept_risks(values, known)
-    except ValueError as err:
-        fail(str(err))
-
-
-def check_writable_or_exit(path: Path, option: str) -> None:
-    """Exit 1 naming ``path`` and the OS reason unless a file can be created
-    beside it — checked before refreshing, so nothing is sent for a run whose
-    result could not be saved. The real write is still atomic, later."""
-    if path.is_dir():
-        fail(f"{option} {path}: is a directory; give a file path")
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=directory)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        fail(f"{option} {path}: cannot write there: {err.strerror or err}")
-
-
-def open_session(state_dir: Path, parallelism: int) -> CloudSession:
-    """The one cloud session of a command run.
-
-    Each cluster issues its cluster GET and add-on list together, hence two
-    requests in flight per cluster. An ``emulator://`` endpoint keeps its state
-    beside the state directory (``.reconciler/emulator/``)."""
-    return CloudSession(
-        concurrency=parallelism * 2,
-        credentials=Credentials.from_env(),
-        state_dir=state_dir.parent,
-    )
+    return decorate

@@ -8,31 +8,32 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.options import (
+from reconciler.cli.exits import (
     accept_risks_or_exit,
     check_writable_or_exit,
     desired_endpoints,
-    desired_options,
     fail,
     load_or_exit,
-    open_session,
     preflight_or_exit,
-    use_color,
 )
+from reconciler.cli.options import CommonOptions, common_options, use_color
+from reconciler.cli.session import open_session
 from reconciler.cloud import CloudError
 from reconciler.model.desired import DesiredState
-from reconciler.model.plan import Plan
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
 from reconciler.planfile.codec import plan_to_json
-from reconciler.run.plan import PlanResult, make_plan
+from reconciler.run.plan import plan_flow
 from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
+from reconciler.views.diagnostics import plan_errors_text
+
+__all__ = ["FORMATS", "declared_addons", "plan_command", "show_command"]
 
 FORMATS = click.Choice(["text", "markdown", "json"])
 
 
 @click.command("plan")
-@desired_options
+@common_options()
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Save the plan (JSON) for `reconciler apply PLANFILE`.")
@@ -45,15 +46,7 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 @click.option("--show-provenance", is_flag=True,
               help="Show where each value comes from (default/live/desired/derived).")
 def plan_command(
-    files: Sequence[Path],
-    variables: Sequence[str],
-    var_files: Sequence[Path],
-    clusters: Sequence[str],
-    endpoint: str | None,
-    state_dir: Path,
-    parallelism: int,
-    no_color: bool,
-    verbose: int,
+    opts: CommonOptions,
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
@@ -69,16 +62,15 @@ def plan_command(
       reconciler plan examples/demo.yaml --format markdown --out plans/demo.plan.json
       reconciler plan envs/ --var-file envs/prod.vars.yaml --cluster prod-eu --detailed-exitcode
     """
-    desired = load_or_exit(files, variables, var_files, clusters, endpoint)
+    desired = load_or_exit(opts)
     # Everything that can be known before a request is sent is checked first.
     accept_risks_or_exit(accept_risks, declared_addons(desired))
     preflight_or_exit(desired_endpoints(desired))
     if out is not None:
         check_writable_or_exit(out, "--out")
     try:
-        result = asyncio.run(
-            _plan(desired, state_dir, parallelism, precheck=precheck, accept_risks=accept_risks)
-        )
+        result = asyncio.run(plan_flow(desired, open_session(opts), StateStore(opts.state_dir),
+                                       precheck=precheck, accept_risks=accept_risks))
     except CloudError as err:
         fail(str(err))
     data = plan_to_json(result.plan, salts=result.salts)
@@ -90,11 +82,11 @@ def plan_command(
         click.echo(f"Saved the plan to {out} (digest {digest});"
                    f" apply it with: reconciler apply {out}", err=True)
     click.echo(
-        render_plan(data, fmt, color=use_color(no_color), show_provenance=show_provenance),
+        render_plan(data, fmt, color=opts.color, show_provenance=show_provenance),
         nl=False,
     )
     if result.plan.has_errors:
-        report_plan_errors(result.plan)
+        click.echo(plan_errors_text(result.plan), err=True, nl=False)
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)
@@ -103,29 +95,6 @@ def plan_command(
 def declared_addons(desired: DesiredState) -> dict[str, list[str]]:
     """Cluster → declared add-on names: what ``--accept-risk`` may name."""
     return {spec.name: [a.name for a in spec.addons] for spec in desired.clusters}
-
-
-def report_plan_errors(plan: Plan) -> None:
-    """Diagnostics go to stderr too, where scripts and CI logs look for them."""
-    diagnostics = [*plan.errors, *(d for cp in plan.clusters for d in cp.errors)]
-    for diag in diagnostics:
-        click.echo(str(diag), err=True)
-    errors = sum(1 for d in diagnostics if d.severity == "error")
-    click.echo(f"{errors} error(s) in the plan; nothing was changed.", err=True)
-
-
-async def _plan(
-    desired: DesiredState,
-    state_dir: Path,
-    parallelism: int,
-    *,
-    precheck: bool,
-    accept_risks: Sequence[str],
-) -> PlanResult:
-    async with open_session(state_dir, parallelism) as session:
-        return await make_plan(
-            desired, session, StateStore(state_dir), precheck=precheck, accept_risks=accept_risks
-        )
 
 
 @click.command("show")

@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-import yaml
 
-from reconciler.model.state import StateFile
+from reconciler.cli.options import lock_timeout_option, state_dir_option
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.statefile import to_json
-from reconciler.statemgr.store import DEFAULT_STATE_DIR, StateStore
+from reconciler.statemgr.store import StateStore
+from reconciler.views.state import render_state, state_list_text
 
-__all__ = ["force_unlock", "lock_timeout_option", "state", "state_dir_option"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def state_dir_option(command: F) -> F:
-    """``--state-dir``, shared by every command that touches state."""
-    option = click.option(
-        "--state-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=DEFAULT_STATE_DIR,
-        show_default=True,
-        envvar="RECONCILER_STATE_DIR",
-        help="Directory of the per-cluster state files, journals and locks.",
-    )
-    return option(command)
-
-
-def lock_timeout_option(command: F) -> F:
-    """``--lock-timeout``, shared by every command that takes a cluster's lock."""
-    option = click.option(
-        "--lock-timeout",
-        type=float,
-        default=0.0,
-        show_default=True,
-        metavar="SECONDS",
-        help="How long to wait for a cluster's lock (0: fail at once if it is held).",
-    )
-    return option(command)
-
+__all__ = ["force_unlock", "state"]
 
 @click.group()
 def state() -> None:
@@ -68,18 +37,11 @@ def state_list(state_dir: Path) -> None:
       reconciler state list --state-dir .reconciler/state
     """
     store = StateStore(state_dir)
-    names = store.list()
-    if not names:
-        click.echo(f"No state files in {state_dir}.")
-        return
-    rows = [("CLUSTER", "SERIAL", "LINEAGE", "ADD-ONS")]
-    for name in names:
-        current = _read(store, name)
-        rows.append((name, str(current.serial), current.lineage[:8], str(len(current.addons))))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        click.echo("  ".join(cells).rstrip())
+    try:
+        states = [store.read_existing(name) for name in store.list()]
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(state_list_text(state_dir, states), nl=False)
 
 
 @state.command("show")
@@ -93,11 +55,14 @@ def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
     Example:
       reconciler state show prod --json
     """
-    current = _read(StateStore(state_dir), cluster)
+    try:
+        current = StateStore(state_dir).read_existing(cluster)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(to_json(current), nl=False)
         return
-    click.echo(_render_state(current))
+    click.echo(render_state(current))
 
 
 @state.command("rm")
@@ -117,7 +82,7 @@ def state_rm(cluster: str, addon: str, lock_timeout: float, state_dir: Path) -> 
     store = StateStore(state_dir)
     try:
         with store.lock(cluster, operation="state rm", timeout_s=lock_timeout):
-            current = _read(store, cluster)
+            current = store.read_existing(cluster)
             if addon not in current.addons:
                 managed = ", ".join(sorted(current.addons)) or "none"
                 raise click.ClickException(
@@ -158,42 +123,3 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path) -> None:
         return
     gone = " (that process is no longer running)" if holder.holder_is_gone() else ""
     click.echo(f"Unlocked {cluster}; it was held by {holder.describe()}{gone}.")
-
-
-def _read(store: StateStore, cluster: str) -> StateFile:
-    try:
-        current = store.read(cluster)
-    except StateError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if current is None:
-        known = ", ".join(store.list()) or "none"
-        raise click.ClickException(
-            f"no state for cluster {cluster!r} in {store.state_dir} (clusters: {known})"
-        )
-    return current
-
-
-def _render_state(current: StateFile) -> str:
-    lines = [
-        f"cluster:  {current.cluster_name} (id {current.cluster_id or '-'},"
-        f" project {current.project_id or '-'})",
-        f"lineage:  {current.lineage}",
-        f"serial:   {current.serial}",
-        f"add-ons:  {len(current.addons)}",
-    ]
-    for name in sorted(current.addons):
-        addon = current.addons[name]
-        lines += [
-            "",
-            f"{name} {addon.version}",
-            f"  uid:             {addon.uid}",
-            f"  applied at:      {addon.applied_at}",
-            f"  plan:            {addon.plan_id or '-'}",
-            f"  values digest:   {addon.values_digest}",
-            f"  precheck tasks:  {', '.join(addon.precheck_task_ids) or '-'}",
-            f"  accepted risks:  {', '.join(addon.accepted_risks) or '-'}",
-            "  values:",
-        ]
-        dumped = yaml.safe_dump(dict(addon.values), sort_keys=True, allow_unicode=True)
-        lines += ["    " + line for line in dumped.rstrip("\n").splitlines()]
-    return "\n".join(lines)

@@ -1,14 +1,22 @@
-"""What an apply did, per add-on and cluster, and its one-line summary."""
+"""What an apply did, per add-on and cluster (data only: views/apply.py writes its text)."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from reconciler.model.plan import Action
 
-__all__ = ["AddonResult", "ApplyResult", "ClusterResult", "Outcome", "Progress"]
+__all__ = [
+    "AddonResult",
+    "ApplyResult",
+    "ApplyStopped",
+    "ClusterResult",
+    "Outcome",
+    "Progress",
+    "Stop",
+]
 
 
 class Outcome(enum.Enum):
@@ -80,54 +88,27 @@ class ApplyResult:
     def count(self, outcome: Outcome) -> int:
         return sum(1 for c in self.clusters for r in c.addons if r.outcome is outcome)
 
-    def summary(self) -> str:
-        done = ", ".join(
-            f"{self.count(o)} {o.value}"
-            for o in (Outcome.INSTALLED, Outcome.UPGRADED, Outcome.UPDATED, Outcome.DELETED,
-                      Outcome.ADOPTED)
-        )
-        problems = [f"{self.count(Outcome.BLOCKED)} blocked"]
-        if self.count(Outcome.SKIPPED):
-            problems.append(f"{self.count(Outcome.SKIPPED)} skipped")
-        failed = self.count(Outcome.FAILED) + self.count(Outcome.ROLLED_BACK)
-        problems.append(f"{failed} failed")
-        cluster_errors = sum(1 for c in self.clusters if c.error)
-        if cluster_errors:
-            problems.append(f"{cluster_errors} cluster(s) not applied")
-        return f"Apply complete: {done}; {', '.join(problems)}."
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format_version": 1,
-            "plan_id": self.plan_id,
-            "ok": self.ok,
-            "summary": {
-                **{o.value: self.count(o) for o in Outcome},
-                "clusters_not_applied": sum(1 for c in self.clusters if c.error),
-            },
-            "clusters": [
-                {
-                    "name": c.name,
-                    "error": c.error,
-                    "elapsed_s": round(c.elapsed_s, 3),
-                    "addons": [
-                        {
-                            "addon": r.addon,
-                            "action": r.action.value,
-                            "outcome": r.outcome.value,
-                            "from_version": r.from_version,
-                            "to_version": r.to_version,
-                            "message": r.message,
-                            "elapsed_s": round(r.elapsed_s, 3),
-                            "precheck_task_ids": list(r.precheck_task_ids),
-                            "accepted_risks": list(r.accepted_risks),
-                        }
-                        for r in c.addons
-                    ],
-                }
-                for c in self.clusters
-            ],
-        }
+class Stop(enum.Enum):
+    """Why an apply ended before its first write."""
+
+    NOTHING_TO_APPLY = "nothing to apply"
+    """The plan of the desired-state files has no changes."""
+    CANCELLED = "cancelled"
+    """The user did not type 'yes'."""
+    STALE = "stale"
+    """The saved plan no longer matches the state or the live add-ons."""
+    SAVED_PLAN_EMPTY = "saved plan empty"
+    """The saved plan has no changes."""
+
+
+@dataclass(frozen=True)
+class ApplyStopped:
+    """An apply that wrote nothing; ``ok`` decides the exit code (0 or 1)."""
+
+    reason: Stop
+    ok: bool
+    stale_reasons: tuple[str, ...] = ()
 
 
 class Progress(Protocol):

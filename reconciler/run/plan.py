@@ -1,9 +1,8 @@
-"""Plan orchestration: refresh live state over the API, read state files, plan.
+"""Plan orchestration: refresh (``run.refresh``), read state files, plan.
 
-This is the I/O shell around the pure planner (``reconciler.engine``):
-one template list per endpoint, one cluster GET and one add-on list per
-cluster, all concurrent within the session's bounds. A cluster that can't be
-read becomes a plan error for that cluster and does not hide the others.
+This is the I/O shell around the pure planner (``reconciler.engine``). Each
+cluster is planned as soon as its reads land; a cluster that can't be read
+becomes a plan error for that cluster and does not hide the others.
 """
 
 from __future__ import annotations
@@ -17,25 +16,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import __version__
-from reconciler.cloud import CceClient, CloudError, CloudSession
+from reconciler.cloud import CloudSession
 from reconciler.engine import plan_changes
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
-from reconciler.model.live import AddonTemplate, LiveCluster
+from reconciler.model.live import LiveCluster
 from reconciler.model.plan import ClusterPlan, Plan, PrecheckFinding
-from reconciler.model.state import StateFile
-from reconciler.statemgr import StateError, StateStore
+from reconciler.run.prechecks import parse_accept_risks, run_addon_prechecks, run_readiness_check
+from reconciler.run.refresh import (
+    Refreshed,
+    client_for,
+    endpoint_key,
+    first_of_endpoint,
+    read_cluster,
+    read_states,
+    read_templates,
+)
+from reconciler.statemgr import StateStore
 
-__all__ = ["PlanResult", "Refreshed", "make_plan", "refresh"]
-
-
-@dataclass(frozen=True)
-class Refreshed:
-    """Live state of the selected clusters, keyed by cluster name."""
-
-    live: Mapping[str, LiveCluster | Diagnostic]
-    templates: Mapping[str, Mapping[str, AddonTemplate] | Diagnostic]
-    """Per endpoint key (see ``_endpoint_key``): the templates by name."""
+__all__ = ["PlanResult", "make_plan", "plan_flow"]
 
 
 @dataclass(frozen=True)
@@ -45,80 +44,19 @@ class PlanResult:
     """Per cluster: the salt for sensitive hashes (the state's, or a new one)."""
 
 
-def _endpoint_key(spec: ClusterSpec) -> str:
-    return f"{spec.endpoint}|{spec.region}|{spec.project_id}"
-
-
-def client_for(session: CloudSession, spec: ClusterSpec) -> CceClient:
-    return session.client(spec.endpoint, spec.region, spec.project_id)
-
-
-def _cluster_error(spec: ClusterSpec, what: str, err: Exception) -> Diagnostic:
-    loc = spec.location
-    return Diagnostic(
-        file=loc.file if loc else "",
-        line=loc.line if loc else 0,
-        column=loc.column if loc else 0,
-        key_path=f"clusters.{spec.name}",
-        message=f"cannot {what} cluster {spec.cluster_id}: {err}",
-    )
-
-
-async def _read_templates(
-    session: CloudSession, spec: ClusterSpec
-) -> Mapping[str, AddonTemplate] | Diagnostic:
-    try:
-        templates = await client_for(session, spec).list_templates()
-    except CloudError as err:
-        return _cluster_error(spec, "list add-on templates for", err)
-    return {t.name: t for t in templates}
-
-
-async def _read_cluster(session: CloudSession, spec: ClusterSpec) -> LiveCluster | Diagnostic:
-    client = client_for(session, spec)
-    try:
-        cluster, instances = await asyncio.gather(
-            client.get_cluster(spec.cluster_id), client.list_instances(spec.cluster_id)
+async def plan_flow(
+    desired: DesiredState,
+    session: CloudSession,
+    store: StateStore,
+    *,
+    precheck: bool = False,
+    accept_risks: Sequence[str] = (),
+) -> PlanResult:
+    """``reconciler plan``: ``make_plan`` within ``session``, which it closes."""
+    async with session:
+        return await make_plan(
+            desired, session, store, precheck=precheck, accept_risks=accept_risks
         )
-    except CloudError as err:
-        return _cluster_error(spec, "read", err)
-    return LiveCluster(cluster=cluster, instances=tuple(instances))
-
-
-def _first_of_endpoint(desired: DesiredState) -> dict[str, ClusterSpec]:
-    first: dict[str, ClusterSpec] = {}
-    for spec in desired.clusters:
-        first.setdefault(_endpoint_key(spec), spec)
-    return first
-
-
-async def refresh(desired: DesiredState, session: CloudSession) -> Refreshed:
-    """Read templates (once per endpoint) and each cluster with its instances."""
-    first_of_endpoint = _first_of_endpoint(desired)
-    keys = list(first_of_endpoint)
-    template_results, cluster_results = await asyncio.gather(
-        asyncio.gather(*(_read_templates(session, first_of_endpoint[k]) for k in keys)),
-        asyncio.gather(*(_read_cluster(session, spec) for spec in desired.clusters)),
-    )
-    return Refreshed(
-        live={spec.name: r for spec, r in zip(desired.clusters, cluster_results, strict=True)},
-        templates=dict(zip(keys, template_results, strict=True)),
-    )
-
-
-def read_states(
-    desired: DesiredState, store: StateStore
-) -> tuple[dict[str, StateFile | None], dict[str, Diagnostic]]:
-    """State files of the selected clusters; unreadable ones become diagnostics."""
-    states: dict[str, StateFile | None] = {}
-    errors: dict[str, Diagnostic] = {}
-    for spec in desired.clusters:
-        try:
-            states[spec.name] = store.read(spec.name)
-        except StateError as err:
-            errors[spec.name] = _cluster_error(spec, "use the state file of", err)
-            states[spec.name] = None
-    return states, errors
 
 
 async def make_plan(
@@ -155,8 +93,8 @@ async def make_plan(
     # Clusters on different endpoints may see different template catalogues:
     # each cluster is planned against its endpoint's.
     template_reads = {
-        key: asyncio.ensure_future(_read_templates(session, spec))
-        for key, spec in _first_of_endpoint(desired).items()
+        key: asyncio.ensure_future(read_templates(session, spec))
+        for key, spec in first_of_endpoint(desired).items()
     }
     live: dict[str, LiveCluster | Diagnostic] = {}
 
@@ -164,8 +102,8 @@ async def make_plan(
         # Planned as soon as its reads land: the pure planner's CPU overlaps
         # the other clusters' API latency instead of following the whole
         # refresh (DESIGN 12: wall time near the ideal).
-        found = live[spec.name] = await _read_cluster(session, spec)
-        templates = await template_reads[_endpoint_key(spec)]
+        found = live[spec.name] = await read_cluster(session, spec)
+        templates = await template_reads[endpoint_key(spec)]
         planned: LiveCluster | Diagnostic = state_errors.get(spec.name, found)
         if isinstance(templates, Diagnostic):
             planned, templates = templates, {}
@@ -224,12 +162,6 @@ async def _attach_server_checks(
     precheck: bool,
     accept_risks: Sequence[str],
 ) -> list[ClusterPlan]:
-    from reconciler.run.prechecks import (
-        parse_accept_risks,
-        run_addon_prechecks,
-        run_readiness_check,
-    )
-
     extra = parse_accept_risks(accept_risks)
     specs = {spec.name: spec for spec in desired.clusters}
 
@@ -256,7 +188,7 @@ async def _attach_server_checks(
                 ),
             )
         if spec.upgrade_readiness is not None:
-            templates = refreshed.templates.get(_endpoint_key(spec))
+            templates = refreshed.templates.get(endpoint_key(spec))
             report = await run_readiness_check(
                 client,
                 live.cluster,

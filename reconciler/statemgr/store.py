@@ -19,7 +19,7 @@ from pathlib import Path
 
 from reconciler.masking.files import write_atomic
 from reconciler.model.state import ManagedAddon, StateFile
-from reconciler.statemgr.errors import CorruptStateError, StateConflictError
+from reconciler.statemgr.errors import CorruptStateError, StateConflictError, StateError
 from reconciler.statemgr.lock import LockInfo, cluster_lock, read_lock_info, remove_lock
 from reconciler.statemgr.paths import STATE_SUFFIX, ClusterPaths, decode_cluster_name
 from reconciler.statemgr.redaction import assert_no_clear_secrets
@@ -63,6 +63,20 @@ class StateStore:
         except OSError as exc:
             raise CorruptStateError(paths.state, str(exc), backup=paths.backup) from exc
         return self._parse(paths, data)
+
+    def read_existing(self, cluster_name: str) -> StateFile:
+        """The cluster's state; ``StateError`` naming the known clusters if it has none.
+
+        For the commands that act on a state the user named (``state show``,
+        ``state rm``): a missing one is their input error, not an empty state.
+        """
+        current = self.read(cluster_name)
+        if current is None:
+            known = ", ".join(self.list()) or "none"
+            raise StateError(
+                f"no state for cluster {cluster_name!r} in {self.state_dir} (clusters: {known})"
+            )
+        return current
 
     def new(self, cluster_name: str, cluster_id: str, project_id: str = "") -> StateFile:
         """A fresh state (new lineage, serial 0, random salt); not written yet."""

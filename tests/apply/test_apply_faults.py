@@ -15,6 +15,7 @@ from reconciler.cloud import CloudSession, RetryPolicy
 from reconciler.emulator import Faults
 from reconciler.run.apply import apply_plan
 from reconciler.statemgr import StateStore
+from reconciler.views.apply import apply_summary
 from reconciler.views.progress import LogProgress
 
 # Storms are rough: enough attempts that a run of bad luck is vanishingly rare.
@@ -60,7 +61,7 @@ async def test_apply_converges_through_a_storm(faults: Faults, tmp_path: Path) -
         result = await apply_plan(planned.plan, session, store, salts=planned.salts,
                                   options=options(), progress=LogProgress(log))
         emu.faults = Faults()
-        assert result.ok, log.getvalue() + result.summary()
+        assert result.ok, log.getvalue() + apply_summary(result)
         instances = emu.store.list_instances(MAIN_ID, time.time())
         templates = sorted(i.template for i in instances)
         # Exactly one instance per template: nothing was installed twice.

@@ -20,6 +20,7 @@ from apply_helpers import (
 
 from reconciler.model.apply import Outcome
 from reconciler.statemgr import StateStore
+from reconciler.views.apply import apply_result_json, apply_summary
 
 MAIN_ALL = f"""  t-main:
     cluster_id: {MAIN_ID}
@@ -55,7 +56,7 @@ async def test_install_upgrade_adopt_then_nothing_left(tmp_path: Path) -> None:
             "coredns": "upgraded", "metrics-server": "upgraded", "npd": "adopted",
             "volcano": "installed",
         }
-        assert result.summary() == (
+        assert apply_summary(result) == (
             "Apply complete: 1 installed, 2 upgraded, 0 updated, 0 deleted, 1 adopted;"
             " 0 blocked, 0 failed."
         )
@@ -237,7 +238,7 @@ async def test_on_failure_rollback_rolls_back_and_waits(tmp_path: Path) -> None:
     assert "upgradeFailed" in npd.message and "rolled back to 1.19.1" in npd.message
     assert live(emu, MAIN_ID)["npd"] == ("1.19.1", "running")
     assert not result.ok
-    assert "1 failed" in result.summary()
+    assert "1 failed" in apply_summary(result)
 
 
 async def test_secrets_never_reach_state_journal_or_output(tmp_path: Path) -> None:
@@ -264,7 +265,7 @@ async def test_secrets_never_reach_state_journal_or_output(tmp_path: Path) -> No
     # …nothing we wrote or printed has it.
     written = "".join(p.read_text() for p in (tmp_path / "state").iterdir() if p.is_file())
     assert secret not in written
-    assert secret not in log and secret not in json.dumps(result.to_json())
+    assert secret not in log and secret not in json.dumps(apply_result_json(result))
     state = store.read("t-main")
     assert state is not None
     assert state.addons["autoscaler"].values["custom"]["password"].startswith(

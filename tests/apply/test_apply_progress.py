@@ -6,6 +6,7 @@ import io
 
 from reconciler.model.apply import AddonResult, ApplyResult, ClusterResult, Outcome
 from reconciler.model.plan import Action
+from reconciler.views.apply import apply_result_json, apply_summary
 from reconciler.views.progress import LogProgress, TerminalProgress, progress_for
 
 UPGRADED = AddonResult(cluster="prod", addon="coredns", action=Action.UPGRADE,
@@ -55,8 +56,8 @@ def test_summary_counts_every_outcome() -> None:
         ClusterResult(name="dev", error="cluster 'dev' is locked by someone"),
     ))
     assert not result.ok
-    assert result.summary() == (
+    assert apply_summary(result) == (
         "Apply complete: 0 installed, 1 upgraded, 0 updated, 0 deleted,"
         " 0 adopted; 1 blocked, 0 failed, 1 cluster(s) not applied."
     )
-    assert result.to_json()["summary"]["blocked"] == 1
+    assert apply_result_json(result)["summary"]["blocked"] == 1

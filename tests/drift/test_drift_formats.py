@@ -11,9 +11,9 @@ from typing import Any
 from drift_helpers import BROKEN, LEGACY_ID, STAGING_ID, Cloud, addon, applied, cloud, report
 from prometheus_client.parser import text_string_to_metric_families
 
-from reconciler.cli.drift import detect_drift
 from reconciler.cloud import CloudSession, Credentials, RetryPolicy
 from reconciler.config import load_desired
+from reconciler.run.drift import detect_drift
 from reconciler.statemgr import StateStore
 from reconciler.views.drift import render_drift
 from reconciler.views.driftjson import drift_to_json

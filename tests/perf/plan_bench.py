@@ -103,7 +103,8 @@ async def _plan(desired_path: Path, token: str, concurrency: int,
     from reconciler.config import load_desired
     from reconciler.engine import plan_changes
     from reconciler.model.plan import Action
-    from reconciler.run.plan import make_plan, read_states, refresh
+    from reconciler.run.plan import make_plan
+    from reconciler.run.refresh import read_states, refresh
     from reconciler.statemgr import StateStore
 
     t0 = time.perf_counter()

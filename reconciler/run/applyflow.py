@@ -1,0 +1,140 @@
+"""The ``reconciler apply`` flows around the per-cluster run (``run.apply``).
+
+Two ways in: desired-state files (plan now, show the plan, ask, apply) and a
+saved plan (refuse it if stale, then apply exactly it). Both open and close
+the one session, and hand back an ``ApplyResult`` or, when nothing was
+written, an ``ApplyStopped`` saying why; the command turns either into text
+(``views.apply``) and an exit code. Showing the plan, asking for 'yes' and the
+progress display are the command's, passed in as callables, so that this
+module writes nothing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+
+from reconciler.apply.waiting import WaitPolicy
+from reconciler.cloud import CloudSession, endpoint_is_trusted
+from reconciler.model.apply import ApplyResult, ApplyStopped, Progress, Stop
+from reconciler.model.desired import DesiredState, default_endpoint
+from reconciler.model.plan import ClusterPlan, Plan
+from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
+from reconciler.run.plan import PlanResult, make_plan
+from reconciler.statemgr import StateStore
+
+__all__ = [
+    "apply_files",
+    "apply_options",
+    "apply_saved",
+    "check_plan_endpoints",
+    "plan_endpoint",
+]
+
+
+def plan_endpoint(cp: ClusterPlan) -> str:
+    """Where a planned cluster really is: an empty endpoint is derived from the region."""
+    return cp.endpoint or default_endpoint(cp.region)
+
+
+def check_plan_endpoints(plan: Plan, confirmed: str | None) -> None:
+    """A saved plan says where to send credentials, and nothing vouches for
+    it (its digest can be recomputed by whoever edits it). Each endpoint must
+    be trusted (``endpoint_is_trusted``) or be ``confirmed`` — given again
+    with ``--endpoint``. Raises ``ValueError`` saying which and how."""
+    endpoints = sorted({plan_endpoint(cp) for cp in plan.clusters})
+    if confirmed is not None and confirmed not in endpoints:
+        raise ValueError(
+            f"--endpoint {confirmed!r} is not an endpoint of the plan (it has: "
+            f"{', '.join(endpoints) or 'none'}); a saved plan is applied where it was planned"
+        )
+    for cp in plan.clusters:
+        where = plan_endpoint(cp)
+        if where != confirmed and not endpoint_is_trusted(where):
+            raise ValueError(
+                f"cluster {cp.name}: the plan's endpoint {where!r} is not a Huawei Cloud endpoint"
+                " (https://*.myhuaweicloud.com or .eu), loopback or emulator://, so no credentials"
+                f" are sent there; if it is yours, confirm it with --endpoint {where}"
+            )
+
+
+def apply_options(
+    accepted: Mapping[str, Mapping[str, Collection[str]]],
+    *,
+    parallelism: int,
+    lock_timeout: float,
+    addon_timeout: float,
+    poll_interval: float,
+    abnormal_grace: float,
+    precheck_timeout: float,
+) -> ApplyOptions:
+    """The run's options from the command's flags (seconds throughout)."""
+    return ApplyOptions(
+        parallelism=parallelism,
+        lock_timeout_s=lock_timeout,
+        accept_risks=accepted,
+        wait=WaitPolicy(
+            timeout_s=addon_timeout, poll_interval_s=poll_interval, abnormal_grace_s=abnormal_grace
+        ),
+        precheck_timeout_s=precheck_timeout,
+    )
+
+
+async def apply_files(
+    desired: DesiredState,
+    session: CloudSession,
+    store: StateStore,
+    options: ApplyOptions,
+    *,
+    accept_risks: Sequence[str],
+    show: Callable[[PlanResult], None],
+    approve: Callable[[], bool],
+    progress: Callable[[], Progress],
+) -> ApplyResult | ApplyStopped:
+    """Plan, ``show`` the plan, ``approve`` it, apply it (within ``session``)."""
+    async with session:
+        planned = await make_plan(desired, session, store, accept_risks=accept_risks)
+        show(planned)
+        plan = planned.plan
+        if not plan.has_changes:
+            return ApplyStopped(Stop.NOTHING_TO_APPLY, ok=not plan.has_errors)
+        if not approve():
+            return ApplyStopped(Stop.CANCELLED, ok=False)
+        return await _run(plan, session, store, planned.salts, options, progress)
+
+
+async def apply_saved(
+    plan: Plan,
+    session: CloudSession,
+    store: StateStore,
+    options: ApplyOptions,
+    *,
+    progress: Callable[[], Progress],
+) -> ApplyResult | ApplyStopped:
+    """Apply a saved plan as reviewed, unless the state or live add-ons moved on."""
+    async with session:
+        reasons = await stale_plan_reasons(plan, session, store)
+        if reasons:
+            return ApplyStopped(Stop.STALE, ok=False, stale_reasons=tuple(reasons))
+        if not plan.has_changes:
+            return ApplyStopped(Stop.SAVED_PLAN_EMPTY, ok=True)
+        salts = {cp.name: cp.salt for cp in plan.clusters if cp.salt}
+        return await _run(plan, session, store, salts, options, progress)
+
+
+async def _run(
+    plan: Plan,
+    session: CloudSession,
+    store: StateStore,
+    salts: Mapping[str, str],
+    options: ApplyOptions,
+    progress_for: Callable[[], Progress],
+) -> ApplyResult:
+    # Created only now: a terminal progress display must not start before the
+    # 'yes' prompt has been answered.
+    progress = progress_for()
+    try:
+        return await apply_plan(
+            plan, session, store, salts=salts, options=options, progress=progress
+        )
+    finally:
+        progress.close()

@@ -1,0 +1,46 @@
+"""The ``reconciler import`` flow: adopt one live add-on into a cluster's state."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from reconciler.apply.importer import Imported, import_addon
+from reconciler.cloud import CloudSession
+from reconciler.statemgr import StateStore
+
+__all__ = ["ImportTarget", "import_flow"]
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """Which cluster, where: from the desired-state files or the cluster's state file."""
+
+    cluster: str
+    cluster_id: str
+    project_id: str
+    endpoint: str
+    region: str
+    declared_sensitive: Collection[str] = ()
+    """Paths the desired state fills from ``secret()``: hashed in the state."""
+
+
+async def import_flow(
+    session: CloudSession,
+    store: StateStore,
+    target: ImportTarget,
+    addon: str,
+    *,
+    lock_timeout_s: float,
+) -> Imported:
+    """Record ``addon``'s live instance in the state, within ``session`` (which it closes).
+
+    Raises ``ImportFailed``, ``StateError`` or ``CloudError``; nothing is
+    changed on the cluster in any case."""
+    async with session:
+        client = session.client(target.endpoint, target.region, target.project_id)
+        return await import_addon(
+            client, store, cluster_name=target.cluster, cluster_id=target.cluster_id,
+            project_id=target.project_id, addon=addon,
+            declared_sensitive=target.declared_sensitive, lock_timeout_s=lock_timeout_s,
+        )

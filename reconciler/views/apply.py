@@ -1,0 +1,118 @@
+"""The text of ``reconciler apply`` and ``reconciler import``: results, summaries, refusals.
+
+The run hands back data (``ApplyResult``, an ``ApplyStop``); everything a user
+reads about it is written here, so the command only copies these strings to
+its streams.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.model.apply import ApplyResult, ApplyStopped, Outcome, Stop
+
+__all__ = [
+    "APPROVAL_PROMPT",
+    "apply_result_json",
+    "apply_result_text",
+    "apply_summary",
+    "import_text",
+    "stopped_text",
+]
+
+APPROVAL_PROMPT = "Do you want to apply these changes? Only 'yes' will be accepted: "
+
+_STOPPED = {
+    Stop.NOTHING_TO_APPLY: "Nothing to apply.",
+    Stop.CANCELLED: "Apply cancelled: nothing was changed.",
+    Stop.SAVED_PLAN_EMPTY: "The plan has no changes: nothing to apply.",
+    Stop.STALE: "Nothing was changed. Plan again, review, and apply the new plan.",
+}
+
+_DONE = (Outcome.INSTALLED, Outcome.UPGRADED, Outcome.UPDATED, Outcome.DELETED, Outcome.ADOPTED)
+
+
+def apply_summary(result: ApplyResult) -> str:
+    """``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` (one line, no newline)."""
+    done = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE)
+    problems = [f"{result.count(Outcome.BLOCKED)} blocked"]
+    if result.count(Outcome.SKIPPED):
+        problems.append(f"{result.count(Outcome.SKIPPED)} skipped")
+    failed = result.count(Outcome.FAILED) + result.count(Outcome.ROLLED_BACK)
+    problems.append(f"{failed} failed")
+    cluster_errors = sum(1 for c in result.clusters if c.error)
+    if cluster_errors:
+        problems.append(f"{cluster_errors} cluster(s) not applied")
+    return f"Apply complete: {done}; {', '.join(problems)}."
+
+
+def apply_result_json(result: ApplyResult) -> dict[str, Any]:
+    """The ``--format json`` result document (format_version 1; key order is part of it)."""
+    return {
+        "format_version": 1,
+        "plan_id": result.plan_id,
+        "ok": result.ok,
+        "summary": {
+            **{o.value: result.count(o) for o in Outcome},
+            "clusters_not_applied": sum(1 for c in result.clusters if c.error),
+        },
+        "clusters": [
+            {
+                "name": c.name,
+                "error": c.error,
+                "elapsed_s": round(c.elapsed_s, 3),
+                "addons": [
+                    {
+                        "addon": r.addon,
+                        "action": r.action.value,
+                        "outcome": r.outcome.value,
+                        "from_version": r.from_version,
+                        "to_version": r.to_version,
+                        "message": r.message,
+                        "elapsed_s": round(r.elapsed_s, 3),
+                        "precheck_task_ids": list(r.precheck_task_ids),
+                        "accepted_risks": list(r.accepted_risks),
+                    }
+                    for r in c.addons
+                ],
+            }
+            for c in result.clusters
+        ],
+    }
+
+
+def apply_result_text(result: ApplyResult, fmt: str) -> str:
+    """What apply prints on stdout at the end: the problems, then the summary."""
+    if fmt == "json":
+        return json.dumps(apply_result_json(result), indent=2, sort_keys=True) + "\n"
+    lines = [f"- {c.name}: not applied: {c.error}" for c in result.clusters if c.error]
+    lines += [
+        f"- {c.name}/{r.addon}: {r.action.value} {r.outcome.value}: {r.message}"
+        for c in result.clusters
+        for r in c.addons
+        if not r.outcome.ok
+    ]
+    problems = ""
+    if lines:
+        header = "**Problems**" if fmt == "markdown" else "Problems:"
+        problems = "\n" + header + "\n" + "\n".join(lines) + "\n"
+    return f"{problems}\n{apply_summary(result)}\n"
+
+
+def stopped_text(stopped: ApplyStopped) -> str:
+    """Why an apply wrote nothing (newline-terminated lines for stderr); a stale
+    plan's reasons come first, one per line."""
+    lines = [f"plan is stale: {reason}" for reason in stopped.stale_reasons]
+    lines.append(_STOPPED[stopped.reason])
+    return "".join(line + "\n" for line in lines)
+
+
+def import_text(
+    cluster: str, addon: str, *, version: str, uid: str, serial: int, already_managed: bool
+) -> str:
+    """The one line ``reconciler import`` prints on success (no newline)."""
+    if already_managed:
+        return f"{cluster}/{addon} is already managed (instance {uid})."
+    return (f"Imported {cluster}/{addon} {version} (instance {uid})"
+            f" into the state (serial {serial}); nothing was changed on the cluster.")

@@ -1,0 +1,54 @@
+"""The text of ``reconciler state list`` and ``reconciler state show``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from reconciler.model.state import StateFile
+
+__all__ = ["render_state", "state_list_text"]
+
+
+def state_list_text(state_dir: Path, states: Sequence[StateFile]) -> str:
+    """One aligned row per state file (newline-terminated), or a line saying there are none."""
+    if not states:
+        return f"No state files in {state_dir}.\n"
+    rows = [("CLUSTER", "SERIAL", "LINEAGE", "ADD-ONS")]
+    rows += [(s.cluster_name, str(s.serial), s.lineage[:8], str(len(s.addons))) for s in states]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        + "\n"
+        for row in rows
+    )
+
+
+def render_state(current: StateFile) -> str:
+    """What ``state show`` prints: the header, then each add-on with its values (no newline)."""
+    lines = [
+        f"cluster:  {current.cluster_name} (id {current.cluster_id or '-'},"
+        f" project {current.project_id or '-'})",
+        f"lineage:  {current.lineage}",
+        f"serial:   {current.serial}",
+        f"add-ons:  {len(current.addons)}",
+    ]
+    for name in sorted(current.addons):
+        addon = current.addons[name]
+        lines += [
+            "",
+            f"{name} {addon.version}",
+            f"  uid:             {addon.uid}",
+            f"  applied at:      {addon.applied_at}",
+            f"  plan:            {addon.plan_id or '-'}",
+            f"  values digest:   {addon.values_digest}",
+            f"  precheck tasks:  {', '.join(addon.precheck_task_ids) or '-'}",
+            f"  accepted risks:  {', '.join(addon.accepted_risks) or '-'}",
+            "  values:",
+        ]
+        # Values in state are already hashed where sensitive; YAML reads best for nesting.
+        dumped = yaml.safe_dump(dict(addon.values), sort_keys=True, allow_unicode=True)
+        lines += ["    " + line for line in dumped.rstrip("\n").splitlines()]
+    return "\n".join(lines)
