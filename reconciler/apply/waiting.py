@@ -9,11 +9,11 @@ its pods start). The status ``Reason`` and ``message`` are kept for the user.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
 from reconciler.cloud import CceClient, CloudError, NotFoundError
+from reconciler.kit.polling import PollTimeout, poll_until
 from reconciler.model.live import FAILED_STATUSES, READY_STATUSES, AddonInstance
 
 __all__ = ["AddonFailure", "WaitPolicy", "wait_deleted", "wait_healthy"]
@@ -54,31 +54,31 @@ async def wait_healthy(
 ) -> AddonInstance:
     """Poll until ``running``/``available``; raise ``AddonFailure`` otherwise."""
     limit = timeout_s if timeout_s is not None else policy.timeout_s
-    deadline = time.monotonic() + limit
     abnormal_since: float | None = None
     last_status = ""
     last_error: CloudError | None = None
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            suffix = f"; last error: {last_error}" if last_error and not last_status else ""
-            raise AddonFailure(
-                f"did not become healthy within {limit:g}s{suffix}", status=last_status
-            )
-        await asyncio.sleep(min(policy.poll_interval_s, remaining))
+
+    async def look() -> AddonInstance | None:
+        """The instance, or None for a read that failed and is worth riding out."""
+        nonlocal last_error
         try:
-            instance = await client.get_instance(instance_id, cluster_id)
+            return await client.get_instance(instance_id, cluster_id)
         except NotFoundError as err:
             raise AddonFailure("the instance disappeared while waiting for it") from err
         except CloudError as err:
             # The client already retried; a flaky read does not mean the
             # add-on failed, so keep waiting until the deadline.
             last_error = err
-            continue
+            return None
+
+    def healthy(instance: AddonInstance | None) -> bool:
+        nonlocal abnormal_since, last_status
+        if instance is None:
+            return False
         status = instance.status
         last_status = status.status
         if status.status in READY_STATUSES:
-            return instance
+            return True
         if status.status in FAILED_STATUSES:
             raise AddonFailure(
                 "the add-on failed",
@@ -98,6 +98,19 @@ async def wait_healthy(
                 )
         else:
             abnormal_since = None
+        return False
+
+    try:
+        found = await poll_until(
+            look, healthy, deadline=time.monotonic() + limit, interval=policy.poll_interval_s
+        )
+    except PollTimeout:
+        suffix = f"; last error: {last_error}" if last_error and not last_status else ""
+        raise AddonFailure(
+            f"did not become healthy within {limit:g}s{suffix}", status=last_status
+        ) from None
+    assert found is not None  # healthy() accepts only an instance
+    return found
 
 
 async def wait_deleted(
@@ -110,24 +123,35 @@ async def wait_deleted(
 ) -> None:
     """Poll until the instance answers 404; ``deleteFailed`` raises at once."""
     limit = timeout_s if timeout_s is not None else policy.timeout_s
-    deadline = time.monotonic() + limit
     last_status = ""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AddonFailure(f"was not deleted within {limit:g}s", status=last_status)
-        await asyncio.sleep(min(policy.poll_interval_s, remaining))
+
+    async def look() -> str | None:
+        """The instance's status; None once it is gone, "" for a failed read
+        (ridden out like a status that is not final yet)."""
         try:
             instance = await client.get_instance(instance_id, cluster_id)
         except NotFoundError:
-            return
+            return None
         except CloudError:
-            continue
-        last_status = instance.status.status
-        if last_status == "deleteFailed":
+            return ""
+        if instance.status.status == "deleteFailed":
             raise AddonFailure(
                 "the delete failed",
-                status=last_status,
+                status=instance.status.status,
                 reason=instance.status.reason,
                 message=instance.status.message,
             )
+        return instance.status.status
+
+    def gone(status: str | None) -> bool:
+        nonlocal last_status
+        if status:
+            last_status = status
+        return status is None
+
+    try:
+        await poll_until(
+            look, gone, deadline=time.monotonic() + limit, interval=policy.poll_interval_s
+        )
+    except PollTimeout:
+        raise AddonFailure(f"was not deleted within {limit:g}s", status=last_status) from None

@@ -19,6 +19,7 @@ from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
+from reconciler.model.plan import Change
 
 _MAX_LISTED = 12
 
@@ -217,3 +218,27 @@ def find_cycle(deps: Mapping[str, tuple[str, ...]]) -> list[str]:
 
 def _describe(cluster: Cluster) -> str:
     return f"{cluster.category} {cluster.type} {cluster.version}"
+
+
+def install_problem(
+    change: Change, cluster: Cluster, catalogue: Mapping[str, AddonTemplate]
+) -> str:
+    """Why an install planned earlier can't go ahead now ("" if it can).
+
+    Apply re-runs the plan-time template and version checks against what CCE
+    offers at apply time: a saved plan may be applied days after it was made.
+    """
+    template = catalogue.get(change.addon)
+    if template is None:
+        return f"the template {change.addon} no longer exists"
+    if not change.after_version:
+        return ""
+    version = template.version(change.after_version)
+    if version is None:
+        return f"version {change.after_version} of {change.addon} no longer exists"
+    if not version.supports(cluster.type, cluster.category, cluster.version):
+        return (
+            f"version {change.after_version} of {change.addon} does not support this cluster"
+            f" ({cluster.type}, {cluster.category}, Kubernetes {cluster.version})"
+        )
+    return ""

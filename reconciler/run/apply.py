@@ -10,12 +10,14 @@ A blocked or failed add-on stops its dependents, never its independent
 siblings. The state file is written after *each* add-on and a journal line
 appended, so a crash loses at most the add-on in flight, and that one is
 found live by the next plan (an instance not in state is adopted).
+
+This module is the run; the writes and waits themselves (and the rollback of
+a failed upgrade) are apply/writes.py's ``AddonWriter``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 import time
@@ -24,8 +26,10 @@ from dataclasses import dataclass, field
 
 from reconciler.apply.freshness import stale_reasons, with_real_values
 from reconciler.apply.records import journal_record, managed_addon
-from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
-from reconciler.cloud import CceClient, CloudError, CloudSession, NotFoundError
+from reconciler.apply.waiting import AddonFailure, WaitPolicy
+from reconciler.apply.writes import AddonWriter
+from reconciler.cloud import CceClient, CloudError, CloudSession
+from reconciler.engine.checks import install_problem
 from reconciler.engine.secrets import sensitive_leaves
 from reconciler.model.apply import (
     DONE_BY_ACTION,
@@ -40,10 +44,8 @@ from reconciler.model.plan import Action, Change, ClusterPlan, Plan
 from reconciler.model.state import StateFile
 from reconciler.run.prechecks import (
     DEFAULT_PRECHECK_TIMEOUT_S,
-    POST_ATTEMPTS,
     PrecheckOutcome,
     needs_server_precheck,
-    post_retry_delay,
     precheck_cluster,
 )
 from reconciler.statemgr import Journal, LockError, StateError, StateStore
@@ -160,6 +162,7 @@ class _ClusterRun:
         self.progress = progress
         self.templates = templates
         self.journal = Journal(store.state_dir, cp.name)
+        self.writer = AddonWriter(client, cp.cluster_id, cp.name, options.wait, progress)
         self.results: list[AddonResult] = []
         self.started = time.monotonic()
 
@@ -271,7 +274,7 @@ class _ClusterRun:
             return blocked
         catalogue = await self.templates(self.client, self.cp)
         for c in installs:
-            problem = _install_problem(c, cluster, catalogue)
+            problem = install_problem(c, cluster, catalogue)
             if problem:
                 blocked[c.addon] = problem
         return blocked
@@ -426,33 +429,18 @@ class _ClusterRun:
         precheck: PrecheckOutcome,
     ) -> tuple[AddonResult, StateFile]:
         started = time.monotonic()
-        verb = {Action.INSTALL: "installing", Action.UPGRADE: "upgrading",
-                Action.UPDATE: "updating", Action.DELETE: "deleting",
-                Action.ADOPT: "adopting"}[change.action]
-        versions = change.after_version or change.before_version
-        if change.action is Action.UPGRADE:
-            versions = f"{change.before_version} → {change.after_version}"
-        self.progress.step(self.cp.name, f"{change.addon}: {verb} {versions}")
         try:
-            if change.action is Action.DELETE:
-                await self._delete(change)
-                if change.addon in state.addons:
-                    state = await asyncio.to_thread(self.store.remove_addon, state, change.addon)
-                return self._result(change, Outcome.DELETED, "", precheck, started), state
-            if change.action is Action.INSTALL:
-                written = await self._install(change)
-            elif change.action is Action.ADOPT and not change.field_changes:
-                if instance is None:
-                    raise AddonFailure("the instance to adopt is gone")
-                written = instance
-            else:
-                written = await self._update(change)
+            written = await self.writer.write(change, instance)
         except AddonFailure as err:
-            outcome, message = await self._after_failure(change, err)
+            outcome, message = await self.writer.after_failure(change, err)
             return self._result(change, outcome, message, precheck, started), state
         except CloudError as err:
             return self._result(change, Outcome.FAILED, str(err), precheck, started), state
-        values = change.values if written is not instance else instance.values
+        if written is None:  # deleted
+            if change.addon in state.addons:
+                state = await asyncio.to_thread(self.store.remove_addon, state, change.addon)
+            return self._result(change, Outcome.DELETED, "", precheck, started), state
+        values = change.values if written is not instance else written.values
         entry = managed_addon(
             name=change.addon,
             uid=written.uid,
@@ -467,109 +455,3 @@ class _ClusterRun:
         state = await asyncio.to_thread(self.store.put_addon, state, entry)
         outcome = DONE_BY_ACTION[change.action]
         return self._result(change, outcome, "", precheck, started), state
-
-    def _timeout(self, change: Change) -> float | None:
-        return change.timeout_seconds
-
-    async def _install(self, change: Change) -> AddonInstance:
-        cid = self.cp.cluster_id
-        for attempt in range(1, POST_ATTEMPTS + 1):
-            try:
-                created = await self.client.install(
-                    cid, change.addon, change.after_version or None, change.values
-                )
-                break
-            except CloudError as err:
-                if not err.ambiguous:
-                    raise
-                # The POST may have worked: look before trying again, so an
-                # add-on is never installed twice.
-                found = await self.client.find_instance(cid, change.addon)
-                if found is not None:
-                    created = found
-                    break
-                if attempt == POST_ATTEMPTS:
-                    raise
-                await asyncio.sleep(post_retry_delay(attempt))
-        return await wait_healthy(
-            self.client, cid, created.uid, self.options.wait, timeout_s=self._timeout(change)
-        )
-
-    async def _update(self, change: Change) -> AddonInstance:
-        cid = self.cp.cluster_id
-        version = change.after_version or change.before_version
-        await self.client.update(
-            change.instance_id, cid, change.addon, version, change.values,
-            upgrade=version != change.before_version,
-        )
-        return await wait_healthy(
-            self.client, cid, change.instance_id, self.options.wait,
-            timeout_s=self._timeout(change),
-        )
-
-    async def _delete(self, change: Change) -> None:
-        cid = self.cp.cluster_id
-        with contextlib.suppress(NotFoundError):
-            await self.client.delete(change.instance_id, cid)
-        await wait_deleted(
-            self.client, cid, change.instance_id, self.options.wait,
-            timeout_s=self._timeout(change),
-        )
-
-    async def _rollback(self, change: Change) -> None:
-        cid = self.cp.cluster_id
-        for attempt in range(1, POST_ATTEMPTS + 1):
-            try:
-                await self.client.rollback(change.instance_id, cid)
-                return
-            except CloudError as err:
-                if not err.ambiguous or attempt == POST_ATTEMPTS:
-                    raise
-                # Look first: a rollback that did start must not be sent twice.
-                now = await self.client.get_instance(change.instance_id, cid)
-                if _rolled_back_or_rolling(now, change.after_version):
-                    return
-                await asyncio.sleep(post_retry_delay(attempt))
-
-    async def _after_failure(self, change: Change, err: AddonFailure) -> tuple[Outcome, str]:
-        message = str(err)
-        if change.action is not Action.UPGRADE or change.on_failure != "rollback":
-            return Outcome.FAILED, message
-        cid = self.cp.cluster_id
-        try:
-            instance = await self.client.get_instance(change.instance_id, cid)
-            if not instance.status.is_rollbackable:
-                return Outcome.FAILED, message + "; not rolled back: CCE says it can't be"
-            self.progress.step(self.cp.name, f"{change.addon}: rolling back")
-            await self._rollback(change)
-            back = await wait_healthy(
-                self.client, cid, change.instance_id, self.options.wait,
-                timeout_s=self._timeout(change),
-            )
-        except (CloudError, AddonFailure) as rollback_err:
-            return Outcome.FAILED, f"{message}; the rollback failed too: {rollback_err}"
-        return Outcome.ROLLED_BACK, f"{message}; rolled back to {back.version}"
-
-
-def _rolled_back_or_rolling(instance: AddonInstance, failed_version: str) -> bool:
-    return instance.status.status == "rollbacking" or instance.version != failed_version
-
-
-def _install_problem(
-    change: Change, cluster: Cluster, catalogue: Mapping[str, AddonTemplate]
-) -> str:
-    """Plan-time checks of an install, re-run against what CCE offers now."""
-    template = catalogue.get(change.addon)
-    if template is None:
-        return f"the template {change.addon} no longer exists"
-    if not change.after_version:
-        return ""
-    version = template.version(change.after_version)
-    if version is None:
-        return f"version {change.after_version} of {change.addon} no longer exists"
-    if not version.supports(cluster.type, cluster.category, cluster.version):
-        return (
-            f"version {change.after_version} of {change.addon} does not support this cluster"
-            f" ({cluster.type}, {cluster.category}, Kubernetes {cluster.version})"
-        )
-    return ""

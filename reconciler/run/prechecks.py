@@ -21,7 +21,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from reconciler.cloud import CceClient, CloudError, PrecheckItem
+from reconciler.apply.ambiguous import retry_ambiguous
+from reconciler.cloud import CceClient, PrecheckItem
+from reconciler.kit.polling import PollTimeout, poll_until
 from reconciler.model.desired import AddonSpec
 from reconciler.model.live import (
     AddonPrecheckTask,
@@ -38,12 +40,10 @@ from reconciler.model.plan import (
 )
 
 __all__ = [
-    "POST_ATTEMPTS",
     "PrecheckOutcome",
     "blocked_addons",
     "needs_server_precheck",
     "parse_accept_risks",
-    "post_retry_delay",
     "precheck_cluster",
     "run_addon_prechecks",
     "run_readiness_check",
@@ -53,15 +53,6 @@ DEFAULT_PRECHECK_TIMEOUT_S = 300.0
 MAX_POLL_INTERVAL_S = 5.0
 """Backoff ceiling: long prechecks are polled less often, but never so rarely
 that a finished task waits long to be noticed."""
-
-POST_ATTEMPTS = 6
-"""Tries of a POST that failed ambiguously (each after looking whether it worked)."""
-
-
-def post_retry_delay(attempt: int) -> float:
-    """Pause before re-sending a POST: the server just failed, give it a moment."""
-    return min(0.2 * 2.0 ** (attempt - 1), 5.0)
-
 
 TIMEOUT_RISK = "PrecheckTimeout"
 NO_TASK_RISK = "PrecheckMissing"
@@ -187,16 +178,9 @@ async def precheck_cluster(
 async def _create_tasks(
     client: CceClient, cluster_id: str, items: Sequence[PrecheckItem]
 ) -> list[AddonPrecheckTask]:
-    for attempt in range(1, POST_ATTEMPTS + 1):
-        try:
-            return await client.create_addon_precheck(cluster_id, items)
-        except CloudError as err:
-            # A precheck only reads the add-ons, so creating it again after an
-            # ambiguous failure is harmless (unlike an install).
-            if not err.ambiguous or attempt == POST_ATTEMPTS:
-                raise
-            await asyncio.sleep(post_retry_delay(attempt))
-    raise AssertionError("unreachable")
+    # A precheck only reads the add-ons, so creating it again after an
+    # ambiguous failure is harmless (unlike an install): no look first.
+    return await retry_ambiguous(lambda: client.create_addon_precheck(cluster_id, items))
 
 
 async def _poll_task(
@@ -207,21 +191,31 @@ async def _poll_task(
     interval_s: float,
 ) -> AddonPrecheckTask:
     """Poll one task until it finishes or the deadline passes (then returned
-    unfinished). The first poll also waits: the POST was this task's request."""
-    wait = interval_s
-    while not task.finished:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        await asyncio.sleep(min(wait, remaining))
-        if time.monotonic() >= deadline:
-            break
-        listed: list[AddonPrecheckTask] = await client.list_addon_precheck_tasks(
-            cluster_id, task_id=task.task_id
+    unfinished). The first poll also waits: the POST was this task's request;
+    a sleep that ends at the deadline is not followed by a poll."""
+    if task.finished:
+        return task
+    latest = task
+
+    async def look() -> AddonPrecheckTask:
+        nonlocal latest
+        listed = await client.list_addon_precheck_tasks(cluster_id, task_id=task.task_id)
+        # A list that misses the task says nothing new about it.
+        latest = next((t for t in listed if t.task_id == task.task_id), latest)
+        return latest
+
+    try:
+        return await poll_until(
+            look,
+            lambda t: t.finished,
+            deadline=deadline,
+            interval=interval_s,
+            backoff=1.5,
+            max_interval=max(MAX_POLL_INTERVAL_S, interval_s),
+            last_look=False,
         )
-        task = next((t for t in listed if t.task_id == task.task_id), task)
-        wait = min(wait * 1.5, max(MAX_POLL_INTERVAL_S, interval_s))
-    return task
+    except PollTimeout:
+        return latest
 
 
 def _task_findings(
@@ -321,12 +315,19 @@ async def run_readiness_check(
         task = await client.create_cluster_precheck(
             cluster.id, target_version, cluster_version=cluster.version
         )
-    deadline = time.monotonic() + timeout_s
-    wait = poll_interval_s
-    while not task.finished and time.monotonic() < deadline:
-        await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
-        task = await client.get_cluster_precheck(cluster.id, task.uid)
-        wait = min(wait * 1.5, max(MAX_POLL_INTERVAL_S, poll_interval_s))
+    if not task.finished:
+        task_id = task.uid
+        try:
+            task = await poll_until(
+                lambda: client.get_cluster_precheck(cluster.id, task_id),
+                lambda t: t.finished,
+                deadline=time.monotonic() + timeout_s,
+                interval=poll_interval_s,
+                backoff=1.5,
+                max_interval=max(MAX_POLL_INTERVAL_S, poll_interval_s),
+            )
+        except PollTimeout as timeout:
+            task = timeout.last or task
     return ReadinessReport(
         target_version=target_version,
         task_id=task.uid,

@@ -6,9 +6,10 @@ import io
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+from builders.desired import DEFAULTS, Addons, cluster, desired_yaml
 
 from reconciler.apply.waiting import WaitPolicy
 from reconciler.cloud import CloudSession, Credentials, RetryPolicy
@@ -22,8 +23,8 @@ from reconciler.statemgr import Journal, StateStore
 from reconciler.views.progress import LogProgress
 
 SCENARIO = Path(__file__).with_name("scenario.yaml")
-ENDPOINT = "https://cce.ap-southeast-1.myhuaweicloud.com"
-PROJECT = "11112222333344445555666677778888"
+ENDPOINT = DEFAULTS["endpoint"]
+PROJECT = DEFAULTS["project_id"]
 MAIN_ID = "0a000000-0000-4000-8000-000000000001"
 FATAL_ID = "0a000000-0000-4000-8000-000000000002"
 TIME_SCALE = 40.0
@@ -48,20 +49,28 @@ def session_for(emu: Emulator) -> CloudSession:
                         transport=httpx.ASGITransport(app=emu.app))
 
 
-def desired_file(tmp_path: Path, clusters: str, name: str = "desired.yaml") -> Path:
-    """A desired-state file for the test scenario; ``clusters`` is the YAML body
-    of ``clusters:`` (indented by two spaces)."""
+def desired_file(tmp_path: Path, addons: Addons | None = None, *,
+                 clusters: Mapping[str, Mapping[str, Any]] | None = None,
+                 name: str = "desired.yaml") -> Path:
+    """A desired-state file for the test scenario: ``addons`` of t-main, or
+    ``clusters`` (name → ``cluster(...)``)."""
+    if clusters is None:
+        clusters = {"t-main": cluster(MAIN_ID, addons or {})}
     path = tmp_path / name
-    path.write_text(
-        "apiVersion: reconciler/v1\n"
-        "defaults:\n"
-        "  region: ap-southeast-1\n"
-        f"  project_id: \"{PROJECT}\"\n"
-        f"  endpoint: {ENDPOINT}\n"
-        "clusters:\n" + clusters,
-        encoding="utf-8",
-    )
+    path.write_text(desired_yaml(clusters), encoding="utf-8")
     return path
+
+
+class DesiredFiles(Protocol):
+    """The ``desired`` fixture (tests/apply/conftest.py)."""
+
+    def __call__(
+        self,
+        addons: Any = None,
+        *,
+        clusters: Any = None,
+        name: str = "desired.yaml",
+    ) -> Path: ...
 
 
 def options(**overrides: Any) -> ApplyOptions:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from apply_helpers import FATAL_ID, MAIN_ID, desired_file, new_emulator
+from builders.desired import cluster
 from conftest import serve_emulator
 
 from reconciler.emulator import Emulator
 from reconciler.planfile import save_plan
 from reconciler.statemgr import Journal, StateStore
+
+from .apply_helpers import FATAL_ID, MAIN_ID, DesiredFiles, new_emulator
 
 FAST = ["--poll-interval", "0.05"]
 
@@ -55,18 +57,13 @@ def apply(cloud: Cloud, tmp_path: Path, *args: str, stdin: str = "",
                stdin=stdin, env=env)
 
 
-MAIN = f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      metrics-server:
-        version: 1.3.68
-      volcano:
-        version: 1.15.8
-"""
+MAIN = {"metrics-server": {"version": "1.3.68"}, "volcano": {"version": "1.15.8"}}
 
 
-def test_apply_asks_and_only_yes_applies(cloud: Cloud, tmp_path: Path) -> None:
-    path = desired_file(tmp_path, MAIN)
+def test_apply_asks_and_only_yes_applies(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
+    path = desired(MAIN)
     refused = apply(cloud, tmp_path, str(path), stdin="no\n")
     assert refused.returncode == 1
     assert "Apply cancelled" in refused.stderr
@@ -83,15 +80,13 @@ def test_apply_asks_and_only_yes_applies(cloud: Cloud, tmp_path: Path) -> None:
     assert state is not None and set(state.addons) == {"metrics-server", "volcano"}
 
 
-def test_blocked_addon_exits_1_and_says_why(cloud: Cloud, tmp_path: Path) -> None:
-    path = desired_file(tmp_path, f"""  t-fatal:
-    cluster_id: {FATAL_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-      metrics-server:
-        version: 1.3.68
-""")
+def test_blocked_addon_exits_1_and_says_why(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
+    path = desired(clusters={"t-fatal": cluster(FATAL_ID, {
+        "coredns": {"version": "1.30.33"},
+        "metrics-server": {"version": "1.3.68"},
+    })})
     result = apply(cloud, tmp_path, str(path), "--auto-approve",
                    "--accept-risk", "t-fatal/coredns:AddonValidate")
     assert result.returncode == 1
@@ -99,8 +94,10 @@ def test_blocked_addon_exits_1_and_says_why(cloud: Cloud, tmp_path: Path) -> Non
     assert "1 upgraded" in result.stdout and "1 blocked" in result.stdout
 
 
-def test_json_format_prints_one_result_document(cloud: Cloud, tmp_path: Path) -> None:
-    path = desired_file(tmp_path, MAIN)
+def test_json_format_prints_one_result_document(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
+    path = desired(MAIN)
     result = apply(cloud, tmp_path, str(path), "--auto-approve", "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -108,19 +105,23 @@ def test_json_format_prints_one_result_document(cloud: Cloud, tmp_path: Path) ->
     assert document["summary"]["installed"] == 1 and document["summary"]["upgraded"] == 1
 
 
-def test_bad_accept_risk_is_an_input_error(cloud: Cloud, tmp_path: Path) -> None:
-    path = desired_file(tmp_path, MAIN)
+def test_bad_accept_risk_is_an_input_error(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
+    path = desired(MAIN)
     result = apply(cloud, tmp_path, str(path), "--accept-risk", "coredns-AddonValidate")
     assert result.returncode == 1  # as in plan: bad input is exit 1 (issue 9)
     assert "CLUSTER/ADDON:RiskName" in result.stderr
 
 
-def test_saved_plan_applies_exactly_then_is_stale(cloud: Cloud, tmp_path: Path) -> None:
+def test_saved_plan_applies_exactly_then_is_stale(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
     import asyncio
 
-    from apply_helpers import plan, session_for
+    from .apply_helpers import plan, session_for
 
-    path = desired_file(tmp_path, MAIN)
+    path = desired(MAIN)
     store = StateStore(tmp_path / "state")
 
     async def make(out: Path) -> None:
@@ -144,13 +145,15 @@ def test_saved_plan_applies_exactly_then_is_stale(cloud: Cloud, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_saved_plan_refused_when_live_changed(cloud: Cloud, tmp_path: Path) -> None:
+def test_saved_plan_refused_when_live_changed(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
     import asyncio
     import dataclasses
 
-    from apply_helpers import plan, session_for
+    from .apply_helpers import plan, session_for
 
-    path = desired_file(tmp_path, MAIN)
+    path = desired(MAIN)
     store = StateStore(tmp_path / "state")
     planfile = tmp_path / "plan.json"
 
@@ -163,11 +166,7 @@ def test_saved_plan_refused_when_live_changed(cloud: Cloud, tmp_path: Path) -> N
 
     asyncio.run(make())
     # Someone installs an add-on by hand after the review.
-    other = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      autoscaler: {{}}
-""", name="other.yaml")
+    other = desired({"autoscaler": {}}, name="other.yaml")
     meddle = subprocess.run(
         [sys.executable, "-m", "reconciler", "apply", str(other), "--auto-approve",
          "--endpoint", cloud.url, "--state-dir", str(tmp_path / "elsewhere"), *FAST],
@@ -184,8 +183,8 @@ def test_saved_plan_refused_when_live_changed(cloud: Cloud, tmp_path: Path) -> N
 @pytest.mark.slow
 def test_second_apply_on_a_locked_cluster_fails_naming_the_holder(
     cloud: Cloud, tmp_path: Path
-) -> None:
-    path = desired_file(tmp_path, MAIN)
+, desired: DesiredFiles) -> None:
+    path = desired(MAIN)
     store = StateStore(tmp_path / "state")
     holder = subprocess.Popen(
         [sys.executable, "-c",
@@ -214,8 +213,10 @@ def test_second_apply_on_a_locked_cluster_fails_naming_the_holder(
 
 
 @pytest.mark.slow
-def test_import_adopts_without_changing(cloud: Cloud, tmp_path: Path) -> None:
-    path = desired_file(tmp_path, MAIN)
+def test_import_adopts_without_changing(
+    cloud: Cloud, tmp_path: Path, desired: DesiredFiles,
+) -> None:
+    path = desired(MAIN)
     before = {i.id: (i.version, dict(i.values), i.updated)
               for i in cloud.emulator.store.list_instances(MAIN_ID, time.time())}
     result = run(cloud, tmp_path, "import", "t-main", "npd", str(path), "--endpoint", cloud.url)

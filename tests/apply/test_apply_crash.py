@@ -11,33 +11,21 @@ import time
 from pathlib import Path
 
 import pytest
-from apply_helpers import MAIN_ID, desired_file, new_emulator
 from conftest import serve_emulator
 
 from reconciler.statemgr import Journal, StateStore
 
+from .apply_helpers import MAIN_ID, DesiredFiles, new_emulator
+
 pytestmark = pytest.mark.slow
 
-DESIRED = f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-        precheck:
-          accept: [K8sResourceModified]
-      metrics-server:
-        version: 1.3.68
-      npd:
-        values:
-          custom:
-            multiAZEnabled: true
-      volcano:
-        version: 1.15.8
-      autoscaler:
-        values:
-          custom:
-            maxNodesTotal: 50
-"""
+DESIRED = {
+    "coredns": {"version": "1.30.33", "precheck": {"accept": ["K8sResourceModified"]}},
+    "metrics-server": {"version": "1.3.68"},
+    "npd": {"values": {"custom": {"multiAZEnabled": True}}},
+    "volcano": {"version": "1.15.8"},
+    "autoscaler": {"values": {"custom": {"maxNodesTotal": 50}}},
+}
 
 
 def _apply_cmd(url: str, path: Path, state_dir: Path) -> list[str]:
@@ -53,12 +41,12 @@ def _apply_cmd(url: str, path: Path, state_dir: Path) -> list[str]:
 )
 def test_sigkill_then_rerun_converges(
     journal_lines: int, then_wait_s: float, tmp_path: Path
-) -> None:
+, desired: DesiredFiles) -> None:
     emu = new_emulator(time_scale=20)
     env = {**os.environ, "HW_ACCESS_KEY": emu.account.access_key,
            "HW_SECRET_KEY": emu.account.secret_key}
     state_dir = tmp_path / "state"
-    path = desired_file(tmp_path, DESIRED)
+    path = desired(DESIRED)
     journal = Journal(state_dir, "t-main")
     with serve_emulator(emu) as url:
         victim = subprocess.Popen(_apply_cmd(url, path, state_dir), env=env, cwd=tmp_path,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apply_helpers import MAIN_ID, credentials, desired_file, new_emulator, options, plan
 
 from reconciler.cloud import CloudSession, RetryPolicy
 from reconciler.emulator import Faults
@@ -18,26 +17,19 @@ from reconciler.statemgr import StateStore
 from reconciler.views.apply import apply_summary
 from reconciler.views.progress import LogProgress
 
+from .apply_helpers import MAIN_ID, DesiredFiles, credentials, new_emulator, options, plan
+
 # Storms are rough: enough attempts that a run of bad luck is vanishingly rare.
 STORM_RETRY = RetryPolicy(max_attempts=25, base_delay_s=0.001, max_delay_s=0.01,
                           max_retry_after_s=0.01)
 
-DESIRED = f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-        precheck:
-          accept: [K8sResourceModified]
-      metrics-server:
-        values:
-          custom:
-            multiAZEnabled: true
-      npd: {{}}
-      volcano:
-        version: 1.15.8
-      autoscaler: {{}}
-"""
+DESIRED = {
+    "coredns": {"version": "1.30.33", "precheck": {"accept": ["K8sResourceModified"]}},
+    "metrics-server": {"values": {"custom": {"multiAZEnabled": True}}},
+    "npd": {},
+    "volcano": {"version": "1.15.8"},
+    "autoscaler": {},
+}
 
 
 @pytest.mark.parametrize(
@@ -49,10 +41,12 @@ DESIRED = f"""  t-main:
     ],
     ids=["429-storm", "500-storm", "dropped-connections"],
 )
-async def test_apply_converges_through_a_storm(faults: Faults, tmp_path: Path) -> None:
+async def test_apply_converges_through_a_storm(
+    faults: Faults, tmp_path: Path, desired: DesiredFiles,
+) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, DESIRED)
+    path = desired(DESIRED)
     log = io.StringIO()
     async with CloudSession(concurrency=10, credentials=credentials(emu), retry=STORM_RETRY,
                             transport=httpx.ASGITransport(app=emu.app)) as session:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from apply_helpers import (
+from builders.desired import cluster
+from builders.desired import secret as secret_ref
+
+from reconciler.model.apply import Outcome
+from reconciler.statemgr import StateStore
+from reconciler.views.apply import apply_result_json, apply_summary
+
+from .apply_helpers import (
     FATAL_ID,
     MAIN_ID,
+    DesiredFiles,
     actions,
-    desired_file,
     journal,
     live,
     new_emulator,
@@ -18,23 +25,12 @@ from apply_helpers import (
     session_for,
 )
 
-from reconciler.model.apply import Outcome
-from reconciler.statemgr import StateStore
-from reconciler.views.apply import apply_result_json, apply_summary
-
-MAIN_ALL = f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-        precheck:
-          accept: [K8sResourceModified]
-      metrics-server:
-        version: 1.3.68
-      npd: {{}}
-      volcano:
-        version: 1.15.8
-"""
+MAIN_ALL = {
+    "coredns": {"version": "1.30.33", "precheck": {"accept": ["K8sResourceModified"]}},
+    "metrics-server": {"version": "1.3.68"},
+    "npd": {},
+    "volcano": {"version": "1.15.8"},
+}
 
 
 def outcomes(result, cluster: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -42,10 +38,12 @@ def outcomes(result, cluster: str) -> dict[str, str]:  # type: ignore[no-untyped
     return {r.addon: r.outcome.value for r in c.addons}
 
 
-async def test_install_upgrade_adopt_then_nothing_left(tmp_path: Path) -> None:
+async def test_install_upgrade_adopt_then_nothing_left(
+    tmp_path: Path, desired: DesiredFiles,
+) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, MAIN_ALL)
+    path = desired(MAIN_ALL)
     async with session_for(emu) as session:
         planned, result, log = await plan_and_apply(session, store, path)
         assert actions(planned, "t-main") == {
@@ -88,28 +86,17 @@ async def test_install_upgrade_adopt_then_nothing_left(tmp_path: Path) -> None:
         assert not again.has_changes and not again.has_errors
 
 
-async def test_update_and_delete(tmp_path: Path) -> None:
+async def test_update_and_delete(tmp_path: Path, desired: DesiredFiles) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    first = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      metrics-server: {{}}
-      npd: {{}}
-""")
+    first = desired({"metrics-server": {}, "npd": {}})
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(session, store, first)
         assert result.ok, log
-        second = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      metrics-server:
-        values:
-          custom:
-            multiAZEnabled: true
-      npd:
-        state: absent
-""", name="second.yaml")
+        second = desired({
+            "metrics-server": {"values": {"custom": {"multiAZEnabled": True}}},
+            "npd": {"state": "absent"},
+        }, name="second.yaml")
         planned, result, log = await plan_and_apply(session, store, second)
         assert actions(planned, "t-main") == {"metrics-server": "update", "npd": "delete"}
         assert outcomes(result, "t-main") == {"metrics-server": "updated", "npd": "deleted"}, log
@@ -125,28 +112,20 @@ async def test_update_and_delete(tmp_path: Path) -> None:
 
 
 async def test_fatal_and_unaccepted_warning_block_dependents_but_not_others(
-    tmp_path: Path,
+    tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-      metrics-server:
-        version: 1.3.68
-  t-fatal:
-    cluster_id: {FATAL_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-        precheck:
-          accept: [AddonValidate]
-      metrics-server:
-        version: 1.3.68
-        depends_on: [coredns]
-""")
+    path = desired(clusters={
+        "t-main": cluster(MAIN_ID, {
+            "coredns": {"version": "1.30.33"},
+            "metrics-server": {"version": "1.3.68"},
+        }),
+        "t-fatal": cluster(FATAL_ID, {
+            "coredns": {"version": "1.30.33", "precheck": {"accept": ["AddonValidate"]}},
+            "metrics-server": {"version": "1.3.68", "depends_on": ["coredns"]},
+        }),
+    })
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(session, store, path)
     assert not result.ok
@@ -169,15 +148,12 @@ async def test_fatal_and_unaccepted_warning_block_dependents_but_not_others(
     assert all(j["precheck_task_ids"] for j in blocked)
 
 
-async def test_command_line_acceptance_lets_a_warning_pass(tmp_path: Path) -> None:
+async def test_command_line_acceptance_lets_a_warning_pass(
+    tmp_path: Path, desired: DesiredFiles,
+) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-""")
+    path = desired({"coredns": {"version": "1.30.33"}})
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(
             session, store, path,
@@ -189,23 +165,14 @@ async def test_command_line_acceptance_lets_a_warning_pass(tmp_path: Path) -> No
     assert state.addons["coredns"].accepted_risks == ("K8sResourceModified",)
 
 
-async def test_failed_upgrade_is_reported_and_state_keeps_last_good(tmp_path: Path) -> None:
+async def test_failed_upgrade_is_reported_and_state_keeps_last_good(
+    tmp_path: Path, desired: DesiredFiles,
+) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    adopt = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      npd: {{}}
-      metrics-server: {{}}
-""")
-    upgrade = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      npd:
-        version: 1.19.9
-      metrics-server:
-        version: 1.3.68
-""", name="upgrade.yaml")
+    adopt = desired({"npd": {}, "metrics-server": {}})
+    upgrade = desired({"npd": {"version": "1.19.9"}, "metrics-server": {"version": "1.3.68"}},
+                      name="upgrade.yaml")
     async with session_for(emu) as session:
         await plan_and_apply(session, store, adopt)
         _, result, log = await plan_and_apply(session, store, upgrade)
@@ -220,17 +187,13 @@ async def test_failed_upgrade_is_reported_and_state_keeps_last_good(tmp_path: Pa
     assert [j["addon"] for j in failed] == ["npd"]
 
 
-async def test_on_failure_rollback_rolls_back_and_waits(tmp_path: Path) -> None:
+async def test_on_failure_rollback_rolls_back_and_waits(
+    tmp_path: Path, desired: DesiredFiles,
+) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
     # The scenario makes every npd upgrade to 1.19.9 on t-main fail.
-    path = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      npd:
-        version: 1.19.9
-        on_failure: rollback
-""")
+    path = desired({"npd": {"version": "1.19.9", "on_failure": "rollback"}})
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(session, store, path)
     npd = next(r for c in result.clusters for r in c.addons if r.addon == "npd")
@@ -241,19 +204,15 @@ async def test_on_failure_rollback_rolls_back_and_waits(tmp_path: Path) -> None:
     assert "1 failed" in apply_summary(result)
 
 
-async def test_secrets_never_reach_state_journal_or_output(tmp_path: Path) -> None:
+async def test_secrets_never_reach_state_journal_or_output(
+    tmp_path: Path, desired: DesiredFiles,
+) -> None:
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
     secret = "s3cr3t-Value-Never-Shown"
-    path = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      autoscaler:
-        values:
-          custom:
-            maxNodesTotal: 50
-            password: "{{{{ secret('AUTOSCALER_PASSWORD') }}}}"
-""")
+    path = desired({"autoscaler": {"values": {"custom": {
+        "maxNodesTotal": 50, "password": secret_ref("AUTOSCALER_PASSWORD"),
+    }}}})
     environ = {"AUTOSCALER_PASSWORD": secret}
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(session, store, path, environ=environ)
@@ -273,22 +232,13 @@ async def test_secrets_never_reach_state_journal_or_output(tmp_path: Path) -> No
     )
 
 
-async def test_state_behind_a_noop_is_caught_up(tmp_path: Path) -> None:
+async def test_state_behind_a_noop_is_caught_up(tmp_path: Path, desired: DesiredFiles) -> None:
     """A run that upgraded an add-on and died before writing the state leaves
     the state behind; the next apply records what is live."""
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    old = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      metrics-server: {{}}
-""")
-    new = desired_file(tmp_path, f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      metrics-server:
-        version: 1.3.68
-""", name="new.yaml")
+    old = desired({"metrics-server": {}})
+    new = desired({"metrics-server": {"version": "1.3.68"}}, name="new.yaml")
     async with session_for(emu) as session:
         await plan_and_apply(session, store, old)
         # What the dead run did: the upgrade with full values, then nothing.

@@ -11,16 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from apply_helpers import (
-    FAST_RETRY,
-    MAIN_ID,
-    POLL_S,
-    credentials,
-    desired_file,
-    new_emulator,
-    plan_and_apply,
-    session_for,
-)
 
 from reconciler.cloud import CloudSession
 from reconciler.emulator import Emulator
@@ -33,16 +23,21 @@ from reconciler.run.prechecks import (
 )
 from reconciler.statemgr import StateStore
 
-UPGRADE_COREDNS = f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      coredns:
-        version: 1.30.33
-        precheck:
-          accept: [K8sResourceModified]
-      metrics-server:
-        version: 1.3.68
-"""
+from .apply_helpers import (
+    FAST_RETRY,
+    MAIN_ID,
+    POLL_S,
+    DesiredFiles,
+    credentials,
+    new_emulator,
+    plan_and_apply,
+    session_for,
+)
+
+UPGRADE_COREDNS = {
+    "coredns": {"version": "1.30.33", "precheck": {"accept": ["K8sResourceModified"]}},
+    "metrics-server": {"version": "1.3.68"},
+}
 
 
 class RecordingApp:
@@ -59,11 +54,11 @@ class RecordingApp:
         await self.emu.app(scope, receive, send)
 
 
-async def test_a_precheck_that_never_finishes_blocks(tmp_path: Path) -> None:
+async def test_a_precheck_that_never_finishes_blocks(tmp_path: Path, desired: DesiredFiles) -> None:
     # Emulated time barely moves: the precheck task stays in Init/Running.
     emu = new_emulator(time_scale=0.001)
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, UPGRADE_COREDNS)
+    path = desired(UPGRADE_COREDNS)
     async with session_for(emu) as session:
         _, result, _log = await plan_and_apply(session, store, path, precheck_timeout_s=0.4)
     messages = {r.addon: (r.outcome.value, r.message) for c in result.clusters for r in c.addons}
@@ -75,12 +70,12 @@ async def test_a_precheck_that_never_finishes_blocks(tmp_path: Path) -> None:
 
 
 async def test_polling_is_at_most_once_per_interval_per_task_and_instance(
-    tmp_path: Path,
+    tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator(time_scale=10)
     app = RecordingApp(emu)
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, UPGRADE_COREDNS)
+    path = desired(UPGRADE_COREDNS)
     async with CloudSession(credentials=credentials(emu), retry=FAST_RETRY,
                             transport=httpx.ASGITransport(app=app)) as session:
         _, result, log = await plan_and_apply(session, store, path)
@@ -140,15 +135,15 @@ def test_accept_risk_parsing() -> None:
         parse_accept_risks(["coredns:X"])
 
 
-async def test_plan_time_precheck_findings_are_shown(tmp_path: Path) -> None:
+async def test_plan_time_precheck_findings_are_shown(tmp_path: Path, desired: DesiredFiles) -> None:
     """``plan --precheck`` attaches the findings this module computes."""
     from reconciler.config import load_desired
     from reconciler.run.plan import make_plan
 
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
-    path = desired_file(tmp_path, UPGRADE_COREDNS.replace("accept: [K8sResourceModified]",
-                                                          "accept: []"))
+    path = desired({**UPGRADE_COREDNS,
+                    "coredns": {"version": "1.30.33", "precheck": {"accept": []}}})
     async with session_for(emu) as session:
         planned = await make_plan(load_desired([path]), session, store, precheck=True)
     coredns = next(c for c in planned.plan.clusters[0].changes if c.addon == "coredns")

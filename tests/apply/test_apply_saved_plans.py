@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
-from apply_helpers import (
+from builders.desired import secret
+
+from reconciler.emulator import Emulator
+from reconciler.planfile import load_plan, save_plan
+from reconciler.run.apply import apply_plan, stale_plan_reasons
+from reconciler.statemgr import StateStore
+from reconciler.views.progress import LogProgress
+
+from .apply_helpers import (
     MAIN_ID,
     desired_file,
     live,
@@ -17,23 +26,12 @@ from apply_helpers import (
     session_for,
 )
 
-from reconciler.emulator import Emulator
-from reconciler.planfile import load_plan, save_plan
-from reconciler.run.apply import apply_plan, stale_plan_reasons
-from reconciler.statemgr import StateStore
-from reconciler.views.progress import LogProgress
-
 SECRET = "first-Secret-Value-42"
-BASE = f"""  t-main:
-    cluster_id: {MAIN_ID}
-    addons:
-      metrics-server: {{}}
-"""
-WITH_SECRET = BASE + """      autoscaler:
-        values:
-          custom:
-            password: "{{ secret('AUTOSCALER_PASSWORD') }}"
-"""
+BASE: dict[str, dict[str, Any]] = {"metrics-server": {}}
+WITH_SECRET = {
+    **BASE,
+    "autoscaler": {"values": {"custom": {"password": secret("AUTOSCALER_PASSWORD")}}},
+}
 
 
 async def _saved_plan(tmp_path: Path) -> tuple[Emulator, StateStore, Path]:
@@ -42,7 +40,7 @@ async def _saved_plan(tmp_path: Path) -> tuple[Emulator, StateStore, Path]:
     async with session_for(emu) as session:
         # A first apply gives the cluster a state, whose salt the plan uses.
         await plan_and_apply(session, store, desired_file(tmp_path, BASE))
-        planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, "s.yaml"),
+        planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, name="s.yaml"),
                              environ={"AUTOSCALER_PASSWORD": SECRET})
     planfile = tmp_path / "plan.json"
     save_plan(planfile, planned.plan, salts=planned.salts)
@@ -104,7 +102,7 @@ async def test_first_run_saved_plan_checks_secrets_and_seeds_the_state_salt(
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
     async with session_for(emu) as session:
-        planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, "s.yaml"),
+        planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, name="s.yaml"),
                              environ={"AUTOSCALER_PASSWORD": SECRET})
     planfile = tmp_path / "plan.json"
     save_plan(planfile, planned.plan, salts=planned.salts)

@@ -8,12 +8,13 @@ import time
 import httpx
 import pytest
 import yaml
-from apply_helpers import FAST_RETRY, MAIN_ID, SCENARIO, TIME_SCALE, credentials
 
 from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
 from reconciler.cloud import CceClient, CloudSession
 from reconciler.emulator import Emulator
 from reconciler.emulator.scenario import scenario_from_mapping
+
+from .apply_helpers import FAST_RETRY, MAIN_ID, SCENARIO, TIME_SCALE, credentials
 
 ABNORMAL = "2c000000-0000-4000-8000-00000000000a"
 FAILED = "2c000000-0000-4000-8000-00000000000b"

@@ -17,12 +17,18 @@ from engine_builders import (
     spec,
     templates,
 )
+from engine_builders import cluster as live_cluster
 
 from reconciler.engine import fingerprint_instances, plan_changes
-from reconciler.engine.checks import dependency_problems, find_cycle, version_key
+from reconciler.engine.checks import (
+    dependency_problems,
+    find_cycle,
+    install_problem,
+    version_key,
+)
 from reconciler.engine.order import apply_order
 from reconciler.model.diagnostics import Diagnostic
-from reconciler.model.live import AddonTemplate, InstanceStatus
+from reconciler.model.live import AddonTemplate, Cluster, InstanceStatus
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan
 from reconciler.model.sensitive import sensitive_hash
 from reconciler.model.state import ManagedAddon, StateFile
@@ -227,3 +233,22 @@ def test_plan_carries_identity_and_counts() -> None:
 def test_version_key_orders_numerically() -> None:
     ordered = sorted(["1.30.4", "1.30.33", "1.9.0", "1.30.33-r1"], key=version_key)
     assert ordered == ["1.9.0", "1.30.4", "1.30.33", "1.30.33-r1"]
+
+
+def test_install_problem_rechecks_an_install_against_the_catalogue_of_now() -> None:
+    # What apply re-runs before an install: the plan may be days old.
+    catalogue = templates()
+
+    def problem(name: str, version: str, cl: Cluster | None = None) -> str:
+        change = Change(addon=name, action=Action.INSTALL, after_version=version)
+        return install_problem(change, cl or live_cluster("v1.28.3-r0"), catalogue)
+
+    assert problem("coredns", "1.29.4") == ""
+    assert problem("coredns", "") == ""  # CCE picks the version: nothing to recheck
+    assert problem("gone", "1.0") == "the template gone no longer exists"
+    assert problem("coredns", "9.9.9") == "version 9.9.9 of coredns no longer exists"
+    k8s_125 = live_cluster("v1.25.1-r0")
+    assert problem("coredns", "1.30.33", k8s_125) == (
+        "version 1.30.33 of coredns does not support this cluster"
+        f" ({k8s_125.type}, {k8s_125.category}, Kubernetes v1.25.1-r0)"
+    )

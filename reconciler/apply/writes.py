@@ -1,0 +1,139 @@
+"""The writes of one add-on change: send it, then wait until CCE says it settled.
+
+The per-cluster run (run/apply.py) decides *whether* a change is written
+(lock, freshness, checks, dependencies) and records what happened (state,
+journal, result); this module only talks to CCE. An install or rollback that
+failed ambiguously is looked for before it is sent again (apply/ambiguous.py),
+and a failed upgrade with ``on_failure: rollback`` is rolled back here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from reconciler.apply.ambiguous import retry_ambiguous
+from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
+from reconciler.cloud import CceClient, CloudError, NotFoundError
+from reconciler.model.apply import Outcome, Progress
+from reconciler.model.live import AddonInstance
+from reconciler.model.plan import Action, Change
+
+__all__ = ["AddonWriter"]
+
+_VERBS = {
+    Action.INSTALL: "installing",
+    Action.UPGRADE: "upgrading",
+    Action.UPDATE: "updating",
+    Action.DELETE: "deleting",
+    Action.ADOPT: "adopting",
+}
+
+
+class AddonWriter:
+    """Writes the changes of one cluster (``cluster`` names it in progress lines)."""
+
+    def __init__(
+        self,
+        client: CceClient,
+        cluster_id: str,
+        cluster: str,
+        wait: WaitPolicy,
+        progress: Progress,
+    ) -> None:
+        self.client = client
+        self.cluster_id = cluster_id
+        self.cluster = cluster
+        self.wait = wait
+        self.progress = progress
+
+    async def write(
+        self, change: Change, instance: AddonInstance | None
+    ) -> AddonInstance | None:
+        """Write ``change`` and wait for it; the settled instance, or None once
+        deleted. An adoption that changes nothing writes nothing and returns
+        the live ``instance``. Raises ``AddonFailure`` (the add-on did not
+        settle: see ``after_failure``) or ``CloudError`` (the write failed)."""
+        versions = change.after_version or change.before_version
+        if change.action is Action.UPGRADE:
+            versions = f"{change.before_version} → {change.after_version}"
+        self.progress.step(self.cluster, f"{change.addon}: {_VERBS[change.action]} {versions}")
+        if change.action is Action.DELETE:
+            await self.delete(change)
+            return None
+        if change.action is Action.INSTALL:
+            return await self.install(change)
+        if change.action is Action.ADOPT and not change.field_changes:
+            if instance is None:
+                raise AddonFailure("the instance to adopt is gone")
+            return instance
+        return await self.update(change)
+
+    async def install(self, change: Change) -> AddonInstance:
+        cid = self.cluster_id
+        created = await retry_ambiguous(
+            lambda: self.client.install(
+                cid, change.addon, change.after_version or None, change.values
+            ),
+            # The POST may have worked: look before trying again, so an
+            # add-on is never installed twice.
+            look=lambda: self.client.find_instance(cid, change.addon),
+        )
+        return await wait_healthy(
+            self.client, cid, created.uid, self.wait, timeout_s=change.timeout_seconds
+        )
+
+    async def update(self, change: Change) -> AddonInstance:
+        cid = self.cluster_id
+        version = change.after_version or change.before_version
+        await self.client.update(
+            change.instance_id, cid, change.addon, version, change.values,
+            upgrade=version != change.before_version,
+        )
+        return await wait_healthy(
+            self.client, cid, change.instance_id, self.wait, timeout_s=change.timeout_seconds
+        )
+
+    async def delete(self, change: Change) -> None:
+        cid = self.cluster_id
+        with contextlib.suppress(NotFoundError):
+            await self.client.delete(change.instance_id, cid)
+        await wait_deleted(
+            self.client, cid, change.instance_id, self.wait, timeout_s=change.timeout_seconds
+        )
+
+    async def rollback(self, change: Change) -> AddonInstance:
+        cid = self.cluster_id
+
+        async def started() -> AddonInstance | None:
+            # A rollback that did start must not be sent twice.
+            now = await self.client.get_instance(change.instance_id, cid)
+            return now if _rolled_back_or_rolling(now, change.after_version) else None
+
+        return await retry_ambiguous(
+            lambda: self.client.rollback(change.instance_id, cid), look=started
+        )
+
+    async def after_failure(self, change: Change, err: AddonFailure) -> tuple[Outcome, str]:
+        """The outcome of a change whose add-on did not settle: a failed
+        upgrade is rolled back when the change asks for it and CCE allows it."""
+        message = str(err)
+        if change.action is not Action.UPGRADE or change.on_failure != "rollback":
+            return Outcome.FAILED, message
+        cid = self.cluster_id
+        try:
+            instance = await self.client.get_instance(change.instance_id, cid)
+            if not instance.status.is_rollbackable:
+                return Outcome.FAILED, message + "; not rolled back: CCE says it can't be"
+            self.progress.step(self.cluster, f"{change.addon}: rolling back")
+            await self.rollback(change)
+            back = await wait_healthy(
+                self.client, cid, change.instance_id, self.wait,
+                timeout_s=change.timeout_seconds,
+            )
+        except (CloudError, AddonFailure) as rollback_err:
+            return Outcome.FAILED, f"{message}; the rollback failed too: {rollback_err}"
+        return Outcome.ROLLED_BACK, f"{message}; rolled back to {back.version}"
+
+
+def _rolled_back_or_rolling(instance: AddonInstance, failed_version: str) -> bool:
+    return instance.status.status == "rollbacking" or instance.version != failed_version
