@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from reconciler.cli.config import load_from_options, report_diagnostics
+from reconciler.cli.inprocess import EmulatorServices, packaged_scenarios
 from reconciler.cloud import CloudSession, Credentials, PreflightError, preflight
 from reconciler.masking import register
 from reconciler.masking.logs import start_verbose_logging
@@ -119,7 +120,7 @@ def preflight_or_exit(endpoints: Iterable[tuple[str, str]]) -> None:
     """Every ``(endpoint, region)`` usable and credentials present, or exit 1
     before anything is sent."""
     try:
-        preflight(endpoints)
+        preflight(endpoints, emulators=packaged_scenarios())
     except PreflightError as err:
         fail(str(err))
 
@@ -164,5 +165,5 @@ def open_session(state_dir: Path, parallelism: int) -> CloudSession:
     return CloudSession(
         concurrency=parallelism * 2,
         credentials=Credentials.from_env(),
-        state_dir=state_dir.parent,
+        in_process=EmulatorServices(state_dir.parent),
     )
