@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.emulator.persistence import check_writable
 from reconciler.emulator.scenario import (
     Account,
     ScenarioError,
@@ -87,9 +88,14 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     # on. A generated key or a scenario's token is shown once, below, because
     # clients need it, and masked in everything after (logs, state file).
     register((secret_key, token))
-    emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
-                   faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
-                                 throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
+    try:
+        if state_file is not None:
+            check_writable(state_file)  # now, not as a 500 on the first write
+        emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
+                       faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
+                                     throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
+    except ValueError as exc:  # an unreadable, malformed or unwritable state file
+        raise click.ClickException(str(exc)) from None
     click.echo(f"CCE emulator on http://{host}:{port}  (scenario {scenario.source})")
     click.echo(f"  project id : {account.project_id}")
     click.echo(f"  access key : {account.access_key}")
