@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from reconciler.emulator.app import Emulator
+from reconciler.emulator.faults import Faults
 from reconciler.emulator.persistence import check_writable
 from reconciler.emulator.scenario import (
     Account,
@@ -70,10 +72,7 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
       reconciler emulator serve --port 18080 --project-id P \\
           --access-key AK --secret-key SK --time-scale 10
     """
-    import uvicorn
-
-    from reconciler.emulator.app import Emulator
-    from reconciler.emulator.faults import Faults
+    import uvicorn  # only for serve: the other commands don't pay for loading it
 
     if (access_key is None) != (secret_key is None):
         raise click.UsageError("--access-key and --secret-key go together")

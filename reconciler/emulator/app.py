@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from reconciler.emulator import wire
 from reconciler.emulator.auth import authenticate
@@ -267,8 +268,6 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 def _parse_query(raw: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     return parse_qsl(raw, keep_blank_values=True)
 
 
