@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cloud import CloudSession
 from reconciler.config import load_desired
 from reconciler.planfile.codec import plan_to_json
@@ -61,7 +62,7 @@ async def _render(example: Example) -> dict[str, str]:
     salts = {c.name: hashlib.sha256(f"plans/{c.name}".encode()).hexdigest()[:32]
              for c in desired.clusters}
     with tempfile.TemporaryDirectory() as tmp:
-        async with CloudSession(state_dir=Path(tmp)) as session:
+        async with CloudSession(in_process=EmulatorServices(Path(tmp))) as session:
             result = await make_plan(desired, session, StateStore(Path(tmp) / "state"),
                                      new_salts=salts)
     data = plan_to_json(result.plan, salts=result.salts)

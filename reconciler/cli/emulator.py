@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.emulator import Emulator, Faults
+from reconciler.emulator.app import Emulator
+from reconciler.emulator.faults import Faults
+from reconciler.emulator.persistence import check_writable
 from reconciler.emulator.scenario import (
     Account,
     ScenarioError,
@@ -72,9 +74,7 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
       reconciler emulator serve --port 18080 --project-id P \\
           --access-key AK --secret-key SK --time-scale 10
     """
-    # Only ``serve`` needs the server: imported here so that every other
-    # command starts without it (startup time, not an import cycle).
-    import uvicorn
+    import uvicorn  # only for serve: the other commands don't pay for loading it
 
     if (access_key is None) != (secret_key is None):
         raise click.UsageError("--access-key and --secret-key go together")
@@ -89,9 +89,14 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     # on. A generated key or a scenario's token is shown once, below, because
     # clients need it, and masked in everything after (logs, state file).
     register((secret_key, token))
-    emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
-                   faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
-                                 throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
+    try:
+        if state_file is not None:
+            check_writable(state_file)  # now, not as a 500 on the first write
+        emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
+                       faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
+                                     throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
+    except ValueError as exc:  # an unreadable, malformed or unwritable state file
+        raise click.ClickException(str(exc)) from None
     click.echo(f"CCE emulator on http://{host}:{port}  (scenario {scenario.source})")
     click.echo(f"  project id : {account.project_id}")
     click.echo(f"  access key : {account.access_key}")

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import click
 
+from reconciler.cli.inprocess import packaged_scenarios
 from reconciler.cli.options import CommonOptions
 from reconciler.cloud import PreflightError, preflight
 from reconciler.config.options import load_from_options
@@ -87,7 +88,7 @@ def preflight_or_exit(endpoints: Iterable[tuple[str, str]]) -> None:
     """Every ``(endpoint, region)`` usable and credentials present, or exit 1
     before anything is sent."""
     try:
-        preflight(endpoints)
+        preflight(endpoints, emulators=packaged_scenarios())
     except PreflightError as err:
         fail(str(err))
 

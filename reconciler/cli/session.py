@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cli.options import CommonOptions
 from reconciler.cloud import CloudSession, Credentials
 
@@ -17,5 +18,5 @@ def open_session(opts: CommonOptions) -> CloudSession:
     return CloudSession(
         concurrency=opts.parallelism * 2,
         credentials=Credentials.from_env(),
-        state_dir=opts.state_dir.parent,
+        in_process=EmulatorServices(opts.state_dir.parent),
     )

@@ -4,6 +4,10 @@ A bad endpoint or missing credentials is a mistake in the input, not a cloud
 failure: it is reported once, as one line saying what would be valid, before a
 single request leaves (and before a token could reach the wrong host).
 
+Which ``emulator://NAME`` endpoints exist is not known here: the caller that
+serves them in-process (the command line) passes their names in, so the cloud
+layer never imports the emulator.
+
 ``endpoint_is_trusted`` is the rule for endpoints read from a saved plan,
 which nothing else vouches for: a token may only go to Huawei Cloud, to this
 machine, or to an endpoint the user names again on the command line.
@@ -13,8 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterable, Mapping
-from functools import cache
+from collections.abc import Collection, Iterable, Mapping
 
 import httpx
 
@@ -22,16 +25,18 @@ from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import CloudError
 
 __all__ = [
+    "EMULATOR_SCHEME",
     "HUAWEI_CLOUD_DOMAINS",
     "PreflightError",
     "check_credentials",
+    "check_emulator",
     "check_endpoint",
     "endpoint_is_trusted",
-    "known_emulator_scenarios",
     "preflight",
 ]
 
-EMULATOR_SCHEME = "emulator://"  # the same prefix as session.EMULATOR_SCHEME (no import cycle)
+EMULATOR_SCHEME = "emulator://"
+"""Endpoints served in-process (``CloudSession(in_process=...)``), not over the network."""
 
 HUAWEI_CLOUD_DOMAINS = ("myhuaweicloud.com", "myhuaweicloud.eu")
 """The CCE endpoint domains of the SDK region table (REFERENCE.md, "Endpoint")."""
@@ -43,27 +48,23 @@ class PreflightError(CloudError):
     """An endpoint or the credentials can't work; found before anything is sent."""
 
 
-@cache
-def known_emulator_scenarios() -> tuple[str, ...]:
-    from reconciler.emulator import demo_scenario_path
+def check_emulator(name: str, emulators: Collection[str]) -> None:
+    """Raise ``PreflightError`` listing ``emulators`` unless ``name`` is one."""
+    if name not in emulators:
+        raise PreflightError(
+            f"unknown emulator scenario {name!r} in endpoint {EMULATOR_SCHEME + name!r}: "
+            f"known scenarios: {', '.join(f'{EMULATOR_SCHEME}{k}' for k in sorted(emulators))}"
+        )
 
-    # Packaged scenarios live beside the demo one (as CloudSession loads them).
-    return tuple(sorted(p.stem for p in demo_scenario_path().parent.glob("*.yaml")))
 
-
-def check_endpoint(endpoint: str) -> None:
+def check_endpoint(endpoint: str, emulators: Collection[str] = ()) -> None:
     """Raise ``PreflightError`` unless ``endpoint`` is ``""`` (the region's
-    public endpoint), ``emulator://KNOWN`` or an absolute http(s) URL."""
+    public endpoint), ``emulator://NAME`` with NAME in ``emulators`` (the
+    scenarios the caller serves in-process) or an absolute http(s) URL."""
     if not endpoint:
         return
     if endpoint.startswith(EMULATOR_SCHEME):
-        name = endpoint.removeprefix(EMULATOR_SCHEME)
-        known = known_emulator_scenarios()
-        if name not in known:
-            raise PreflightError(
-                f"unknown emulator scenario {name!r} in endpoint {endpoint!r}: "
-                f"known scenarios: {', '.join(f'{EMULATOR_SCHEME}{k}' for k in known)}"
-            )
+        check_emulator(endpoint.removeprefix(EMULATOR_SCHEME), emulators)
         return
     try:
         url = httpx.URL(endpoint)
@@ -109,13 +110,15 @@ def preflight(
     *,
     credentials: Credentials | None = None,
     environ: Mapping[str, str] | None = None,
+    emulators: Collection[str] = (),
 ) -> None:
     """Check every ``(endpoint, region)`` a command will use, and the
-    credentials when one of them is not an emulator. First problem wins."""
+    credentials when one of them is not an emulator. ``emulators``: the
+    ``emulator://NAME`` names the caller serves. First problem wins."""
     needs_credentials = False
     env = os.environ if environ is None else environ
     for endpoint, region in endpoints:
-        check_endpoint(endpoint)
+        check_endpoint(endpoint, emulators)
         if endpoint.startswith(EMULATOR_SCHEME):
             continue
         needs_credentials = True

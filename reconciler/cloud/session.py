@@ -2,40 +2,49 @@
 
 ``async with CloudSession(...) as session`` opens one ``httpx.AsyncClient`` for
 real endpoints (its pool sized to the concurrency) and closes every client on
-exit. ``emulator://NAME`` endpoints run the packaged emulator scenario NAME
-in-process through ``httpx.ASGITransport``: one emulator per NAME per session,
-its state kept in ``<state_dir>/emulator/NAME.json`` so that successive runs
-see what earlier ones did, and its own account used as credentials.
+exit. ``emulator://NAME`` endpoints are served in-process: the session asks
+its ``in_process`` resolver for NAME once, and sends to the app it gets
+through :class:`InProcessService`'s own credentials. The cloud layer doesn't
+know what the app is: the command line injects the packaged emulator
+(``reconciler.cli.inprocess``), which keeps the client and its oracle apart.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 import httpx
 
 from reconciler.cloud.client import CceClient
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import AuthenticationError, CloudError
-from reconciler.cloud.preflight import check_endpoint
+from reconciler.cloud.preflight import EMULATOR_SCHEME, check_endpoint
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
-from reconciler.cloud.transport import default_transport
+from reconciler.cloud.transport import AsgiApp, InProcessTransport, default_transport
 from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.desired import default_endpoint
 
-if TYPE_CHECKING:
-    from reconciler.emulator import Emulator
+__all__ = ["EMULATOR_SCHEME", "CloudSession", "InProcessResolver", "InProcessService"]
 
-__all__ = ["EMULATOR_SCHEME", "EMULATOR_TIME_SCALE", "CloudSession"]
+_IN_PROCESS_BASE_URL = "http://cce.emulator.local"
 
-EMULATOR_SCHEME = "emulator://"
-EMULATOR_TIME_SCALE = 10.0
-"""In-process emulators run ten times faster than real time, so that a demo
-apply finishes in seconds."""
-_EMULATOR_BASE_URL = "http://cce.emulator.local"
+
+@dataclass(frozen=True)
+class InProcessService:
+    """An ASGI app standing in for CCE, and the account it accepts."""
+
+    app: AsgiApp
+    access_key: str
+    secret_key: str = field(repr=False)
+    project_id: str
+
+
+InProcessResolver = Callable[[str], InProcessService]
+"""``NAME`` of ``emulator://NAME`` → its service; raises ``CloudError`` (e.g.
+``PreflightError``) for a name it doesn't know."""
 
 
 class CloudSession:
@@ -48,12 +57,13 @@ class CloudSession:
         retry: RetryPolicy | None = None,
         timeout_s: float = 30.0,
         credentials: Credentials | None = None,
-        state_dir: Path | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        in_process: InProcessResolver | None = None,
     ) -> None:
         """``transport`` replaces the network for ``http(s)`` endpoints (tests
-        pass ``httpx.MockTransport`` or ``httpx.ASGITransport``)."""
+        pass ``httpx.MockTransport`` or ``InProcessTransport``); ``in_process``
+        serves ``emulator://NAME`` endpoints (without it they are refused)."""
         self._limits = Limits(
             concurrency=concurrency,
             rate_limit=TokenBucket(rate_limit_per_s) if rate_limit_per_s else None,
@@ -61,10 +71,10 @@ class CloudSession:
             timeout_s=timeout_s,
         )
         self._credentials = credentials
-        self._state_dir = state_dir
         self._transport = transport
+        self._in_process = in_process
         self._http: httpx.AsyncClient | None = None
-        self._emulators: dict[str, tuple[Emulator, httpx.AsyncClient]] = {}
+        self._services: dict[str, tuple[InProcessService, httpx.AsyncClient]] = {}
 
     @property
     def request_count(self) -> int:
@@ -89,11 +99,11 @@ class CloudSession:
         await self.aclose()
 
     async def aclose(self) -> None:
-        clients = [c for _, c in self._emulators.values()]
+        clients = [c for _, c in self._services.values()]
         if self._http is not None:
             clients.append(self._http)
         self._http = None
-        self._emulators.clear()
+        self._services.clear()
         for client in clients:
             await client.aclose()
 
@@ -110,9 +120,9 @@ class CloudSession:
 
     def client(self, endpoint: str, region: str, project_id: str) -> CceClient:
         """A client for ``endpoint`` (empty: the region's public endpoint)."""
-        check_endpoint(endpoint)  # commands check first; this keeps library callers safe too
         if endpoint.startswith(EMULATOR_SCHEME):
-            return self._emulator_client(endpoint, region)
+            return self._in_process_client(endpoint, region)
+        check_endpoint(endpoint)  # commands check first; this keeps library callers safe too
         credentials = self._credentials or Credentials.from_env()
         if credentials is None:
             raise AuthenticationError(
@@ -136,46 +146,33 @@ class CloudSession:
         )
         return CceClient(sender, endpoint=endpoint, region=region)
 
-    def emulator(self, endpoint: str) -> Emulator:
-        """The in-process emulator behind an ``emulator://NAME`` endpoint, started on first use."""
-        return self._emulator_for(endpoint.removeprefix(EMULATOR_SCHEME))[0]
-
-    def _emulator_for(self, name: str) -> tuple[Emulator, httpx.AsyncClient]:
-        if name not in self._emulators:
-            from reconciler.emulator import Emulator, demo_scenario_path, load_scenario
-
-            # Packaged scenarios live beside the demo one.
-            scenario = demo_scenario_path().parent / f"{name}.yaml"
-            if not scenario.is_file():
-                known = sorted(p.stem for p in scenario.parent.glob("*.yaml"))
+    def _service(self, name: str) -> tuple[InProcessService, httpx.AsyncClient]:
+        """One resolved service (and client) per NAME per session."""
+        if name not in self._services:
+            if self._in_process is None:
                 raise CloudError(
-                    f"no packaged emulator scenario {name!r}; known: {', '.join(known)}"
+                    f"{EMULATOR_SCHEME}{name}: this session serves no in-process endpoints"
+                    " (CloudSession(in_process=...))"
                 )
-            state_dir = self._state_dir or Path(".reconciler")
-            emulator = Emulator(
-                load_scenario(scenario),
-                time_scale=EMULATOR_TIME_SCALE,
-                state_file=state_dir / "emulator" / f"{name}.json",
-            )
+            service = self._in_process(name)
             http = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=emulator.app),
+                transport=InProcessTransport(service.app),
                 timeout=httpx.Timeout(self._limits.timeout_s),
             )
-            self._emulators[name] = (emulator, http)
-        return self._emulators[name]
+            self._services[name] = (service, http)
+        return self._services[name]
 
-    def _emulator_client(self, endpoint: str, region: str) -> CceClient:
+    def _in_process_client(self, endpoint: str, region: str) -> CceClient:
         name = endpoint.removeprefix(EMULATOR_SCHEME)
         if not name:
             raise CloudError(f"{endpoint!r} names no scenario: use {EMULATOR_SCHEME}NAME")
-        emulator, http = self._emulator_for(name)
-        account = emulator.account
+        service, http = self._service(name)
         credentials = Credentials(
-            access_key=account.access_key,
-            secret_key=account.secret_key,
-            project_id=account.project_id,
+            access_key=service.access_key,
+            secret_key=service.secret_key,
+            project_id=service.project_id,
             region=region,
         )
-        # The emulator is the whole world: its account decides the project.
-        sender = Sender(http, _EMULATOR_BASE_URL, credentials, account.project_id, self._limits)
+        # The in-process service is the whole world: its account decides the project.
+        sender = Sender(http, _IN_PROCESS_BASE_URL, credentials, service.project_id, self._limits)
         return CceClient(sender, endpoint=endpoint, region=region)

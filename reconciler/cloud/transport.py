@@ -13,18 +13,23 @@ Scope (what CCE endpoints need): ``http`` and ``https`` origins, responses with
 ``Content-Length``, chunked or read-to-close bodies, ``Connection: close``.
 Proxies are not handled here: :func:`default_transport` falls back to httpx's
 own transport when the environment configures one.
+
+:class:`InProcessTransport` serves an in-process ASGI app (the emulator behind
+``emulator://NAME``) and makes its dropped connections look like a cut socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import TracebackType
+from typing import Any
 
 import httpx
 
-__all__ = ["KeepAliveTransport", "default_transport"]
+__all__ = ["AsgiApp", "InProcessTransport", "KeepAliveTransport", "default_transport"]
 
 _NO_BODY_STATUS = frozenset({204, 304})
 _Origin = tuple[str, str, int]
@@ -213,11 +218,57 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)
 
 
+_PROXY_SCHEMES = ("http", "https", "all")
+
+
 def default_transport(max_connections: int) -> httpx.AsyncBaseTransport | None:
     """The transport for real endpoints: :class:`KeepAliveTransport`, or None
-    (httpx's own) when the environment configures a proxy."""
-    from httpx._utils import get_environment_proxies
+    (httpx's own, which honours proxies) when a proxy is configured.
 
-    if get_environment_proxies():
+    Proxies are found with the standard library's ``urllib.request.getproxies()``
+    limited to the ``http``, ``https`` and ``all`` schemes: on Linux that reads
+    the same ``*_proxy`` variables httpx reads. It differs in two ways: on macOS
+    and Windows it also reads the system proxy settings (then httpx's transport
+    is used, which is merely slower), and a ``no_proxy`` list alone is not a
+    proxy (httpx's private helper counts it, with nothing to route through)."""
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in _PROXY_SCHEMES):
         return None
     return KeepAliveTransport(max_connections)
+
+
+AsgiApp = Callable[
+    [MutableMapping[str, Any],
+     Callable[[], Awaitable[MutableMapping[str, Any]]],
+     Callable[[MutableMapping[str, Any]], Awaitable[None]]],
+    Awaitable[None],
+]
+"""An ASGI 3 application: ``await app(scope, receive, send)``."""
+
+
+class InProcessTransport(httpx.AsyncBaseTransport):
+    """``httpx.ASGITransport`` for an app in this process, where any exception
+    the app raises is a dropped connection.
+
+    Over a socket, an app that fails mid-response (the emulator's
+    ``DroppedConnection`` fault) leaves the client with a cut connection, which
+    httpx reports as ``RemoteProtocolError``. In-process the app's exception
+    would reach the client as itself; mapping it (chained, so the cause stays
+    visible) gives the same cloud errors, ``ambiguous`` flags and retry counts
+    as a real socket, without the app having to know httpx."""
+
+    def __init__(self, app: AsgiApp) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._asgi.handle_async_request(request)
+        except httpx.HTTPError:
+            raise
+        except Exception as exc:
+            raise httpx.RemoteProtocolError(
+                f"connection dropped by the in-process server: {exc}", request=request
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self._asgi.aclose()

@@ -16,14 +16,16 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from reconciler.emulator import wire
 from reconciler.emulator.auth import authenticate
 from reconciler.emulator.errors import INNER_BAD_BODY, ApiError, apig_body, cce_body
-from reconciler.emulator.faults import DroppedConnection, Faults, RateLimiter
+from reconciler.emulator.faults import DroppedConnection, Faults
 from reconciler.emulator.persistence import load_into, save
 from reconciler.emulator.scenario import Account, Scenario, generate_account
 from reconciler.emulator.store import Instance, Store
+from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.json import JSON
 
 __all__ = ["Emulator"]
@@ -98,7 +100,7 @@ class Emulator:
         self.request_count = 0
         self.store = Store(scenario, self.account.project_id, time_scale)
         self._random = random.Random()
-        self._limiter = RateLimiter()
+        self._gateway: TokenBucket | None = None  # made on the first rate-limited request
         # Instance id -> (what its wire form was built from, the encoded JSON).
         # Encoding an instance (values, currentVersion with the template's
         # input) is most of a list's cost; a plan re-reads unchanged ones.
@@ -152,6 +154,16 @@ class Emulator:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
+    def _gateway_allows(self, rate: float) -> bool:
+        """The gateway's limit: ``rate`` requests per second, a burst of one
+        second's worth, full at the first request. ``faults`` may change the
+        rate while the emulator runs, so it is re-read on every request."""
+        burst = max(rate, 1.0)
+        if self._gateway is None:
+            self._gateway = TokenBucket(rate or 1.0, burst)  # starts full
+        self._gateway.set_rate(rate, burst)
+        return self._gateway.try_take()
+
     def handle(self, scope: Scope, body: bytes, request_id: str) -> Response:
         """Everything after the latency: auth, gateway faults, routing, persistence."""
         method = scope["method"]
@@ -169,7 +181,7 @@ class Emulator:
         now = self.clock()
         faults = self.faults
         limited = (faults.rate_limit_per_s is not None
-                   and not self._limiter.allow(faults.rate_limit_per_s, time.monotonic()))
+                   and not self._gateway_allows(faults.rate_limit_per_s))
         if limited or (faults.throttle_rate and self._random.random() < faults.throttle_rate):
             return Response(429, apig_body("APIG.0308", "The throttling threshold has been "
                                            "reached: policy user over ratelimit", request_id),
@@ -256,8 +268,6 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 def _parse_query(raw: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
     return parse_qsl(raw, keep_blank_values=True)
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
-__all__ = ["DroppedConnection", "Faults", "RateLimiter"]
+__all__ = ["DroppedConnection", "Faults"]
 
 
 @dataclass
@@ -25,30 +23,12 @@ class Faults:
     """Probability of closing the connection mid-response."""
 
 
-class DroppedConnection(httpx.RemoteProtocolError):
-    """Raised by the app to drop a connection. Under ``httpx.ASGITransport`` the
-    client sees this transport error itself; under uvicorn the response is cut
-    after its headers and the socket is closed."""
+class DroppedConnection(Exception):
+    """Raised by the app to drop a connection mid-response. Under uvicorn the
+    response is cut after its headers and the socket is closed; in-process,
+    ``reconciler.cloud.transport.InProcessTransport`` turns it into the error a
+    cut socket gives (``httpx.RemoteProtocolError``). A plain exception: the
+    emulator knows nothing of the client's HTTP library."""
 
     def __init__(self) -> None:
         super().__init__("emulator fault: connection dropped")
-
-
-class RateLimiter:
-    """A token bucket of ``rate`` requests per second, burst of one second's worth."""
-
-    def __init__(self) -> None:
-        self.tokens = 0.0
-        self.last: float | None = None
-
-    def allow(self, rate: float, now: float) -> bool:
-        burst = max(rate, 1.0)
-        if self.last is None:
-            self.tokens = burst
-        else:
-            self.tokens = min(burst, self.tokens + (now - self.last) * rate)
-        self.last = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False

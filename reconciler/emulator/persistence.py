@@ -11,6 +11,8 @@ owner-only (0600, from ``mkstemp``) and directories it creates are 0700.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 from reconciler.emulator.store import AddonTask, ClusterTask, Instance, Operation, Risk, Store
 from reconciler.masking.files import write_atomic
 
-__all__ = ["FORMAT_VERSION", "load_into", "save"]
+__all__ = ["FORMAT_VERSION", "check_writable", "load_into", "save"]
 
 FORMAT_VERSION = 1
 
@@ -44,6 +46,24 @@ def _make_private_dirs(directory: Path) -> None:
         new.mkdir(mode=0o700, exist_ok=True)
 
 
+def check_writable(path: Path) -> None:
+    """Raise ``ValueError`` naming ``path`` and the OS reason unless the state
+    file can be written there (its directories are created, owner-only). A
+    server checks at start: a failed save mid-request would be a 500 and a
+    traceback in the server log, long after the typo."""
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; give a file path for the emulator state")
+    try:
+        _make_private_dirs(path.parent)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(
+            f"{path}: cannot write the emulator state file there: {exc.strerror or exc}"
+        ) from None
+
+
 def save(store: Store, path: Path) -> None:
     """Atomic, owner-only, and never masked: this file is the emulated cloud, which
     legitimately holds the secret values the tool sent (masking them would change
@@ -60,9 +80,19 @@ def load_into(store: Store, path: Path) -> bool:
         return False
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: unreadable emulator state file: {exc}") from exc
-    if data.get("format_version") != FORMAT_VERSION:
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        found = data.get("format_version") if isinstance(data, dict) else None
         raise ValueError(f"{path}: unsupported emulator state format "
-                         f"{data.get('format_version')!r} (expected {FORMAT_VERSION})")
+                         f"{found!r} (expected {FORMAT_VERSION})")
+    try:
+        _load(store, data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: malformed emulator state file: {type(exc).__name__} {exc}"
+                         ) from None
+    return True
+
+
+def _load(store: Store, data: dict[str, Any]) -> None:
     store.instances.clear()
     store.by_cluster = {c: {} for c in store.clusters}
     for raw in data["instances"]:
@@ -78,4 +108,3 @@ def load_into(store: Store, path: Path) -> bool:
     for raw in data["cluster_tasks"]:
         ctask = ClusterTask(**raw)
         store.cluster_tasks.setdefault(ctask.cluster_id, []).append(ctask)
-    return True

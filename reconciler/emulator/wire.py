@@ -1,4 +1,9 @@
-"""Render the store's objects in the exact wire shapes of REFERENCE.md."""
+"""Render the store's objects in the exact wire shapes of REFERENCE.md.
+
+The client parses these shapes in ``reconciler.cloud.wire``; this module
+writes them from the reference on its own, on purpose. The emulator is an
+independent oracle: sharing the client's wire code would make a misread field
+agree with itself and pass every test."""
 
 from __future__ import annotations
 

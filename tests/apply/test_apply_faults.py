@@ -7,10 +7,10 @@ import io
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from reconciler.cloud import CloudSession, RetryPolicy
+from reconciler.cloud.transport import InProcessTransport
 from reconciler.emulator import Faults
 from reconciler.run.apply import apply_plan
 from reconciler.statemgr import StateStore
@@ -49,7 +49,7 @@ async def test_apply_converges_through_a_storm(
     path = desired(DESIRED)
     log = io.StringIO()
     async with CloudSession(concurrency=10, credentials=credentials(emu), retry=STORM_RETRY,
-                            transport=httpx.ASGITransport(app=emu.app)) as session:
+                            transport=InProcessTransport(emu.app)) as session:
         planned = await plan(session, store, path)
         emu.faults = faults
         result = await apply_plan(planned.plan, session, store, salts=planned.salts,

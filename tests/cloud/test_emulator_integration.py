@@ -1,4 +1,4 @@
-"""The client against the real emulator, in-process (``httpx.ASGITransport``)
+"""The client against the real emulator, in-process (``InProcessTransport``)
 and on a socket (uvicorn): every method, and the emulator's own fault
 injection (429 storms, 500s, latency beyond the timeout, dropped connections).
 The emulator verifies our AK/SK signatures from the wire on every request."""
@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cloud import (
     CceClient,
     CloudError,
@@ -27,6 +28,8 @@ from reconciler.cloud import (
     ServerError,
     TransportError,
 )
+from reconciler.cloud.preflight import PreflightError
+from reconciler.cloud.transport import InProcessTransport
 from reconciler.emulator import Emulator, load_scenario
 from reconciler.emulator.scenario import demo_scenario_path
 from reconciler.model.live import AddonTemplate, Cluster
@@ -64,7 +67,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         return
     clock = FakeClock()
     emulator = Emulator(load_scenario(demo_scenario_path()), clock=clock)
-    yield Target(emulator, clock, "http://cce.local", httpx.ASGITransport(app=emulator.app))
+    yield Target(emulator, clock, "http://cce.local", InProcessTransport(emulator.app))
 
 
 def default_values(template: AddonTemplate, version: str) -> dict[str, Any]:
@@ -268,25 +271,44 @@ async def test_latency_beyond_the_timeout(target: Target) -> None:
 
 
 async def test_emulator_endpoint_runs_the_packaged_scenario_and_persists(tmp_path: Path) -> None:
-    async with CloudSession(state_dir=tmp_path) as session:
+    services = EmulatorServices(tmp_path)
+    async with CloudSession(in_process=services) as session:
         client = session.client("emulator://demo", "ap-southeast-1", "")
         again = session.client("emulator://demo", "ap-southeast-1", "")
-        assert session.emulator("emulator://demo") is session.emulator("emulator://demo")
+        assert list(services.started) == ["demo"]  # one emulator per NAME per session
         staging = await client.get_cluster(STAGING)
         templates = {t.name: t for t in await client.list_templates()}
         version = newest_supported(templates["npd"], staging)
         await again.install(STAGING, "npd", version, default_values(templates["npd"], version))
         assert session.request_count == 3
     assert (tmp_path / "emulator" / "demo.json").is_file()
-    async with CloudSession(state_dir=tmp_path) as later:  # a later run sees the install
+    # A later run (a fresh resolver, as each command makes) sees the install.
+    async with CloudSession(in_process=EmulatorServices(tmp_path)) as later:
         found = await later.client("emulator://demo", "", "").find_instance(STAGING, "npd")
     assert found is not None
 
 
 async def test_unknown_emulator_scenario_names_the_known_ones(tmp_path: Path) -> None:
-    async with CloudSession(state_dir=tmp_path) as session:
-        with pytest.raises(CloudError, match="demo"):
+    async with CloudSession(in_process=EmulatorServices(tmp_path)) as session:
+        with pytest.raises(PreflightError, match=r"'nope'.*emulator://demo"):
             session.client("emulator://nope", "r", "")
+
+
+async def test_emulator_endpoint_needs_an_in_process_resolver(tmp_path: Path) -> None:
+    """The cloud layer serves no emulator of its own: without a resolver an
+    ``emulator://`` endpoint is refused before anything is started."""
+    async with CloudSession() as session:
+        with pytest.raises(CloudError, match="no in-process endpoints"):
+            session.client("emulator://demo", "r", "")
+    assert not list(tmp_path.iterdir())
+
+
+async def test_a_corrupt_emulator_state_file_is_a_cloud_error(tmp_path: Path) -> None:
+    (tmp_path / "emulator").mkdir()
+    (tmp_path / "emulator" / "demo.json").write_text("{not json", encoding="utf-8")
+    async with CloudSession(in_process=EmulatorServices(tmp_path)) as session:
+        with pytest.raises(CloudError, match="unreadable emulator state file"):
+            session.client("emulator://demo", "r", "")
 
 
 async def test_client_rate_limit_keeps_under_the_gateway_limit() -> None:

@@ -319,3 +319,13 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     assert parse_retry_after("nan") is None
+
+
+def test_try_take_refuses_without_waiting_and_follows_a_changed_rate() -> None:
+    """The emulator gateway's use of the bucket: a burst, then one token per
+    1/rate seconds; a new rate applies to the time since the last take."""
+    bucket = TokenBucket(2.0, burst=2.0, clock=lambda: 100.0)
+    assert [bucket.try_take(100.0) for _ in range(3)] == [True, True, False]
+    assert not bucket.try_take(100.25) and bucket.try_take(100.5)
+    bucket.set_rate(4.0, burst=4.0)
+    assert bucket.try_take(100.75) and not bucket.try_take(100.75)

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler.cli import cli
+from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cloud import CceClient, CloudSession
 
 T = TypeVar("T")
@@ -46,7 +47,7 @@ def run(tmp: Path, *args: str) -> Result:
 def console(tmp: Path, call: Callable[[CceClient], Awaitable[T]]) -> T:
     """A console user's request to the same emulator (its state persists under tmp)."""
     async def go() -> T:
-        async with CloudSession(state_dir=tmp) as session:
+        async with CloudSession(in_process=EmulatorServices(tmp)) as session:
             return await call(session.client("emulator://demo", "ap-southeast-1", ""))
     return asyncio.run(go())
 

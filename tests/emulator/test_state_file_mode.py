@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cloud import CloudSession
 from reconciler.emulator import Emulator, demo_scenario_path, load_scenario
 from tests.conftest import FakeClock
@@ -77,9 +78,10 @@ async def test_emulator_endpoint_state_under_dot_reconciler(tmp_path: Path) -> N
     """``emulator://demo`` as the CLI opens it: state under ``<state root>/emulator/``."""
     root = tmp_path / ".reconciler"
     root.mkdir(mode=0o755)
-    async with CloudSession(state_dir=root) as session:
-        emu = session.emulator("emulator://demo")
-        await _write_through(emu)
+    services = EmulatorServices(root)
+    async with CloudSession(in_process=services) as session:
+        session.client("emulator://demo", "", "")
+        await _write_through(services.started["demo"])
     state = root / "emulator" / "demo.json"
     assert _mode(state) == 0o600
     assert _mode(state.parent) == 0o700
