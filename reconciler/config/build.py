@@ -17,6 +17,8 @@ from reconciler.model.desired import (
     default_endpoint,
 )
 
+__all__ = ["build_clusters", "timeout_seconds"]
+
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 

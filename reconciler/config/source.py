@@ -13,6 +13,8 @@ from reconciler.config.render import SecretUse
 from reconciler.config.yamlnodes import KeyPath, NodeFinder, Position, position_of
 from reconciler.model.diagnostics import Diagnostic
 
+__all__ = ["SourceFile", "dotted"]
+
 
 def dotted(path: KeyPath) -> str:
     """``("clusters", "prod", "addons", "x", "depends_on", 0)``

@@ -21,6 +21,24 @@ from reconciler.model.json import JSON
 from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
 from reconciler.model.plan import Change
 
+__all__ = [
+    "dependency_problems",
+    "diagnostic",
+    "find_cycle",
+    "install_problem",
+    "listing",
+    "mid_operation",
+    "newest_supported_stable",
+    "no_installable_version",
+    "supporting_versions",
+    "unknown_flavor",
+    "unknown_template",
+    "unknown_version",
+    "unsupported_version",
+    "value_types",
+    "version_key",
+]
+
 _MAX_LISTED = 12
 
 

@@ -54,6 +54,8 @@ from reconciler.model.live import (
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessReport
 from reconciler.model.state import StateFile
 
+__all__ = ["plan_changes"]
+
 
 def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
                  templates: Mapping[str, AddonTemplate],

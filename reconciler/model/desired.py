@@ -12,6 +12,15 @@ from dataclasses import dataclass, field
 
 from reconciler.model.json import JSON
 
+__all__ = [
+    "AddonSpec",
+    "ClusterSpec",
+    "DesiredState",
+    "SourceLocation",
+    "UpgradeReadiness",
+    "default_endpoint",
+]
+
 
 def default_endpoint(region: str) -> str:
     """The public CCE endpoint of a region, used when a cluster names none.

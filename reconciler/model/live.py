@@ -13,6 +13,24 @@ from dataclasses import dataclass, field
 
 from reconciler.model.json import JSON
 
+__all__ = [
+    "FAILED_STATUSES",
+    "IN_PROGRESS_STATUSES",
+    "READY_STATUSES",
+    "AddonInstance",
+    "AddonPrecheckTask",
+    "AddonTemplate",
+    "CheckItem",
+    "CheckStatus",
+    "Cluster",
+    "ClusterPrecheckTask",
+    "InstanceStatus",
+    "LiveCluster",
+    "Risk",
+    "SupportVersion",
+    "TemplateVersion",
+]
+
 # Add-on instance statuses, as on the wire (``status.status``).
 READY_STATUSES = frozenset({"running", "available"})
 IN_PROGRESS_STATUSES = frozenset(

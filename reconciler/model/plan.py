@@ -15,6 +15,19 @@ from dataclasses import dataclass, field
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
 
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "Action",
+    "Change",
+    "ClusterPlan",
+    "FieldChange",
+    "FieldChangeKind",
+    "Plan",
+    "PrecheckFinding",
+    "ReadinessItem",
+    "ReadinessReport",
+]
+
 PLAN_FORMAT_VERSION = 2
 """2 added the integrity ``digest`` (version 1 plans had none and are refused)."""
 
