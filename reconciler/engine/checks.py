@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
 from reconciler.model.desired import AddonSpec, ClusterSpec
-from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
 from reconciler.model.plan import Change
@@ -43,7 +43,7 @@ _MAX_LISTED = 12
 
 
 def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message: str,
-               hint: str = "", severity: str = "error") -> Diagnostic:
+               hint: str = "", severity: Severity = Severity.ERROR) -> Diagnostic:
     """A diagnostic pointing at the add-on (or cluster) block in the user's file."""
     location = (addon.location if addon else None) or cluster.location
     key_path = f"clusters.{cluster.name}"

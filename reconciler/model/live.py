@@ -31,7 +31,11 @@ __all__ = [
     "TemplateVersion",
 ]
 
-# Add-on instance statuses, as on the wire (``status.status``).
+# Add-on instance statuses, as on the wire (``status.status``). The wire
+# status fields of this module (instance ``status``, risk ``level``/``status``,
+# task ``status``/``phase``) stay ``str``, not enums: CCE may add a value, and
+# an unknown one must not crash a refresh. Known values are these sets; the
+# plan's own enums (``FindingLevel``, ``FindingStatus``) are mapped from them.
 READY_STATUSES = frozenset({"running", "available"})
 IN_PROGRESS_STATUSES = frozenset(
     {"installing", "upgrading", "deleting", "rollbacking"}
