@@ -1,2 +1,4 @@
 """apply layer."""
 from __future__ import annotations
+
+__all__: list[str] = []

@@ -12,10 +12,13 @@ from reconciler.config.yamlnodes import KeyPath, position_of
 from reconciler.model.desired import (
     AddonSpec,
     ClusterSpec,
+    OnFailure,
     SourceLocation,
     UpgradeReadiness,
     default_endpoint,
 )
+
+__all__ = ["build_clusters", "timeout_seconds"]
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -72,7 +75,10 @@ def _addons(
             ignore_changes=tuple(addon.get("ignore_changes", ())),
             protect=bool(addon.get("protect", False)),
             depends_on=tuple(addon.get("depends_on", ())),
-            on_failure=str(addon.get("on_failure", defaults.get("on_failure", "fail"))),
+            # The schema check has already limited the text to the enum's values.
+            on_failure=OnFailure(
+                addon.get("on_failure", defaults.get("on_failure", OnFailure.FAIL))
+            ),
             timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
             location=_location(source, ("clusters", cluster, "addons", name)),
         )

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+__all__ = ["LineMap", "SourcePosition"]
+
 _LOOKBACK = 200
 """How many source lines before a changed region may have produced its lines."""
 

@@ -34,6 +34,8 @@ from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
 
+__all__ = ["expand_paths", "load_desired", "read_var_file"]
+
 _ENDPOINT = re.compile(r"^(https?|emulator)://\S+$")
 _HAS_VARS_BLOCK = re.compile(r"^vars\s*:", re.MULTILINE)
 _VARS_ROUNDS = 10

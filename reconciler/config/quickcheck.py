@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = ["QuickValidator", "UnsupportedSchema"]
+
 _ANNOTATIONS = {"$schema", "$id", "$defs", "$comment", "title", "description", "default"}
 _KEYWORDS = {
     "$ref",

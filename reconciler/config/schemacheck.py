@@ -21,6 +21,8 @@ from reconciler.config.source import SourceFile
 from reconciler.config.yamlnodes import KeyPath
 from reconciler.model.diagnostics import Diagnostic
 
+__all__ = ["SCHEMA_RESOURCE", "describe", "quick_validator", "schema_diagnostics", "schema_text"]
+
 SCHEMA_RESOURCE = "schema/desired-state.schema.json"
 
 _VERSION_KEYS = {"version", "target_version"}

@@ -17,6 +17,8 @@ from reconciler.config.source import SourceFile
 from reconciler.config.yamlnodes import KeyPath
 from reconciler.model.diagnostics import Diagnostic
 
+__all__ = ["addons_of", "clusters_of", "defaults_of", "semantic_diagnostics"]
+
 _IGNORE_PATH = re.compile(r"^(basic|custom|flavor)(\.[^.\s\[\]]+)+$")
 
 

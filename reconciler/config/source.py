@@ -11,7 +11,9 @@ import yaml
 from reconciler.config.linemap import LineMap
 from reconciler.config.render import SecretUse
 from reconciler.config.yamlnodes import KeyPath, NodeFinder, Position, position_of
-from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.diagnostics import Diagnostic, Severity
+
+__all__ = ["SourceFile", "dotted"]
 
 
 def dotted(path: KeyPath) -> str:
@@ -59,7 +61,7 @@ class SourceFile:
         hint: str = "",
         *,
         at_value: bool = False,
-        severity: str = "error",
+        severity: Severity = Severity.ERROR,
     ) -> Diagnostic:
         """A diagnostic placed at the key (or, with ``at_value``, the value) of ``path``."""
         key_node, value_node = self.nodes.find(path)
@@ -74,7 +76,7 @@ class SourceFile:
         message: str,
         hint: str = "",
         *,
-        severity: str = "error",
+        severity: Severity = Severity.ERROR,
     ) -> Diagnostic:
         """A diagnostic at a position of the rendered text, mapped to the source."""
         line = column = 0

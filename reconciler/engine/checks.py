@@ -16,16 +16,34 @@ from collections.abc import Iterable, Mapping
 from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
 from reconciler.model.desired import AddonSpec, ClusterSpec
-from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
 from reconciler.model.plan import Change
+
+__all__ = [
+    "dependency_problems",
+    "diagnostic",
+    "find_cycle",
+    "install_problem",
+    "listing",
+    "mid_operation",
+    "newest_supported_stable",
+    "no_installable_version",
+    "supporting_versions",
+    "unknown_flavor",
+    "unknown_template",
+    "unknown_version",
+    "unsupported_version",
+    "value_types",
+    "version_key",
+]
 
 _MAX_LISTED = 12
 
 
 def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message: str,
-               hint: str = "", severity: str = "error") -> Diagnostic:
+               hint: str = "", severity: Severity = Severity.ERROR) -> Diagnostic:
     """A diagnostic pointing at the add-on (or cluster) block in the user's file."""
     location = (addon.location if addon else None) or cluster.location
     key_path = f"clusters.{cluster.name}"

@@ -24,6 +24,8 @@ from reconciler.engine.normalise import normalise
 from reconciler.model.json import JSON
 from reconciler.model.plan import FieldChange, FieldChangeKind
 
+__all__ = ["diff_values"]
+
 _ADDED = frozenset({"dictionary_item_added", "iterable_item_added", "attribute_added"})
 _REMOVED = frozenset({"dictionary_item_removed", "iterable_item_removed", "attribute_removed"})
 

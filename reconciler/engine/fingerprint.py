@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.model.live import AddonInstance
 
+__all__ = ["fingerprint_instances"]
+
 
 def fingerprint_instances(instances: Sequence[AddonInstance]) -> str:
     """sha256 (hex) of each instance's uid, version, status and values,

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from reconciler.engine import paths
 from reconciler.model.json import JSON
 
+__all__ = ["coerce_scalar", "normalise", "type_name"]
+
 _BOOL_WORDS = {"true": True, "false": False}
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from reconciler.model.plan import Action, Change
 
+__all__ = ["apply_order"]
+
 
 def apply_order(changes: Sequence[Change], file_index: Mapping[str, int]) -> tuple[Change, ...]:
     by_name = {c.addon: c for c in changes}

@@ -14,6 +14,21 @@ from typing import Any
 
 from reconciler.model.json import JSON
 
+__all__ = [
+    "Segment",
+    "copy_json",
+    "covered_by_any",
+    "covers",
+    "format_path",
+    "get",
+    "is_map",
+    "join",
+    "leaves",
+    "pop",
+    "put",
+    "resolve",
+]
+
 Segment = str | int
 """A map key (``str``) or a list index (``int``)."""
 

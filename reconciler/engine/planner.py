@@ -41,7 +41,7 @@ from reconciler.engine.normalise import normalise
 from reconciler.engine.order import apply_order
 from reconciler.engine.values import defaults_for, merge_layers
 from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
-from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
 from reconciler.model.live import (
     IN_PROGRESS_STATUSES,
@@ -53,6 +53,8 @@ from reconciler.model.live import (
 )
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessReport
 from reconciler.model.state import StateFile
+
+__all__ = ["plan_changes"]
 
 
 def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
@@ -108,7 +110,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
                                                  for c in ctx.changes):
         ctx.errors.append(checks.diagnostic(
             spec, None, "", f"the cluster is {live.cluster.phase or 'in an unknown phase'}; "
-            "CCE refuses add-on writes until it is Available", severity="warning"))
+            "CCE refuses add-on writes until it is Available", severity=Severity.WARNING))
     readiness = None
     if spec.upgrade_readiness is not None:
         readiness = ReadinessReport(target_version=spec.upgrade_readiness.target_version,
@@ -199,7 +201,7 @@ def _target_version(ctx: _Cluster, addon: AddonSpec, template: AddonTemplate,
                 f"live version {instance.version} of `{addon.name}` is no longer in the "
                 "template catalog; planning without its defaults",
                 f"pin one of: {checks.listing(checks.supporting_versions(template, cluster))}",
-                severity="warning"))
+                severity=Severity.WARNING))
             chosen = TemplateVersion(version=instance.version, input={})
     else:
         chosen = checks.newest_supported_stable(template, cluster)
@@ -348,7 +350,7 @@ def _plan_undeclared(ctx: _Cluster) -> list[str]:
             ctx.errors.append(checks.diagnostic(
                 ctx.spec, None, "prune",
                 f"`{name}` is not declared but CCE marks it required; prune leaves it alone",
-                f"declare `{name}` to manage it", severity="warning"))
+                f"declare `{name}` to manage it", severity=Severity.WARNING))
         elif instance.status.status in IN_PROGRESS_STATUSES:
             ctx.errors.append(checks.diagnostic(
                 ctx.spec, None, "prune",

@@ -16,6 +16,15 @@ from reconciler.engine import paths
 from reconciler.model.json import JSON
 from reconciler.model.sensitive import is_redacted, looks_secret, sensitive_hash
 
+__all__ = [
+    "declared_paths",
+    "hash_at",
+    "holds_secret_key",
+    "path_is_sensitive",
+    "redact",
+    "sensitive_leaves",
+]
+
 
 @functools.lru_cache(maxsize=4096)
 def _key_looks_secret(key: str) -> bool:

@@ -36,6 +36,21 @@ from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
 from reconciler.model.live import Cluster, TemplateVersion
 
+__all__ = [
+    "DEFAULT",
+    "DERIVED",
+    "DESIRED",
+    "LIVE",
+    "Defaults",
+    "FullValues",
+    "customised_live",
+    "defaults_for",
+    "full_values",
+    "live_flavor",
+    "merge_layers",
+    "template_defaults",
+]
+
 DEFAULT = "default"
 LIVE = "live"
 DESIRED = "desired"

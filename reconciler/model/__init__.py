@@ -4,3 +4,5 @@ Nothing in this package performs I/O or imports a layer above it.
 """
 
 from __future__ import annotations
+
+__all__: list[str] = []

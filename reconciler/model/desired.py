@@ -7,10 +7,31 @@ records which leaves came from ``secret()`` so every output can redact them.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.model.json import JSON
+
+__all__ = [
+    "AddonSpec",
+    "ClusterSpec",
+    "DesiredState",
+    "OnFailure",
+    "SourceLocation",
+    "UpgradeReadiness",
+    "default_endpoint",
+]
+
+
+class OnFailure(enum.StrEnum):
+    """What apply does when an upgrade fails (a ``StrEnum``: YAML, plan JSON
+    and text keep the lower-case word)."""
+
+    FAIL = "fail"
+    """Stop and report (default)."""
+    ROLLBACK = "rollback"
+    """Roll the failed upgrade back when CCE allows it."""
 
 
 def default_endpoint(region: str) -> str:
@@ -58,8 +79,7 @@ class AddonSpec:
     protect: bool = False
     """Refuse to delete (like Terraform's ``prevent_destroy``)."""
     depends_on: tuple[str, ...] = ()
-    on_failure: str = "fail"
-    """``fail`` or ``rollback`` (roll a failed upgrade back when possible)."""
+    on_failure: OnFailure = OnFailure.FAIL
     timeout_seconds: float | None = None
     """How long apply waits for this add-on to become healthy; None = default."""
     location: SourceLocation | None = None

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+
+__all__ = ["Diagnostic", "InputError", "Severity"]
+
+
+class Severity(enum.StrEnum):
+    """How bad a diagnostic is. A ``StrEnum`` so the text (plan JSON, views,
+    ``str(diagnostic)``) stays the plain lower-case word."""
+
+    ERROR = "error"
+    """Exit 1; the add-on (or file) gets no change."""
+    WARNING = "warning"
+    """Shown, does not fail."""
 
 
 @dataclass(frozen=True, order=True)
@@ -21,8 +34,7 @@ class Diagnostic:
     key_path: str
     message: str
     hint: str = ""
-    severity: str = "error"
-    """``error`` (exit 1) or ``warning`` (shown, does not fail)."""
+    severity: Severity = Severity.ERROR
 
     def location(self) -> str:
         if not self.file:

@@ -13,7 +13,29 @@ from dataclasses import dataclass, field
 
 from reconciler.model.json import JSON
 
-# Add-on instance statuses, as on the wire (``status.status``).
+__all__ = [
+    "FAILED_STATUSES",
+    "IN_PROGRESS_STATUSES",
+    "READY_STATUSES",
+    "AddonInstance",
+    "AddonPrecheckTask",
+    "AddonTemplate",
+    "CheckItem",
+    "CheckStatus",
+    "Cluster",
+    "ClusterPrecheckTask",
+    "InstanceStatus",
+    "LiveCluster",
+    "Risk",
+    "SupportVersion",
+    "TemplateVersion",
+]
+
+# Add-on instance statuses, as on the wire (``status.status``). The wire
+# status fields of this module (instance ``status``, risk ``level``/``status``,
+# task ``status``/``phase``) stay ``str``, not enums: CCE may add a value, and
+# an unknown one must not crash a refresh. Known values are these sets; the
+# plan's own enums (``FindingLevel``, ``FindingStatus``) are mapped from them.
 READY_STATUSES = frozenset({"running", "available"})
 IN_PROGRESS_STATUSES = frozenset(
     {"installing", "upgrading", "deleting", "rollbacking"}

@@ -12,11 +12,51 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler.model.desired import OnFailure
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
 
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "Action",
+    "Change",
+    "ClusterPlan",
+    "FieldChange",
+    "FieldChangeKind",
+    "FindingLevel",
+    "FindingStatus",
+    "Plan",
+    "PrecheckFinding",
+    "ReadinessItem",
+    "ReadinessReport",
+]
+
 PLAN_FORMAT_VERSION = 2
 """2 added the integrity ``digest`` (version 1 plans had none and are refused)."""
+
+
+class FindingLevel(enum.StrEnum):
+    """How a precheck finding blocks (a ``StrEnum``: plan JSON and text show the
+    CCE spelling unchanged)."""
+
+    WARNING = "Warning"
+    """Blocks unless accepted (``precheck.accept`` / ``--accept-risk``)."""
+    FATAL = "Fatal"
+    """Always blocks."""
+
+    @classmethod
+    def of_risk(cls, level: str) -> FindingLevel:
+        """A server risk level; one we do not know is Fatal, because only a
+        known Warning may be accepted (fail closed, never crash a precheck)."""
+        return cls.WARNING if level == cls.WARNING else cls.FATAL
+
+
+class FindingStatus(enum.StrEnum):
+    """Outcome of the check behind a finding (CCE's terminal risk statuses)."""
+
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    """Only a failed check blocks."""
 
 
 class Action(enum.Enum):
@@ -59,8 +99,8 @@ class PrecheckFinding:
 
     addon: str
     risk: str
-    level: str
-    status: str
+    level: FindingLevel
+    status: FindingStatus
     message: str = ""
     accepted: bool = False
     """Warning accepted by ``precheck.accept`` or ``--accept-risk``."""
@@ -68,9 +108,9 @@ class PrecheckFinding:
 
     @property
     def blocking(self) -> bool:
-        if self.status != "Failed":
+        if self.status != FindingStatus.FAILED:
             return False
-        return self.level == "Fatal" or not self.accepted
+        return self.level == FindingLevel.FATAL or not self.accepted
 
 
 @dataclass(frozen=True)
@@ -120,7 +160,7 @@ class Change:
     """Why this action was chosen; for the user, never for apply decisions."""
     depends_on: tuple[str, ...] = ()
     precheck_accept: tuple[str, ...] = ()
-    on_failure: str = "fail"
+    on_failure: OnFailure = OnFailure.FAIL
     timeout_seconds: float | None = None
     findings: tuple[PrecheckFinding, ...] = ()
     """Server precheck risks (``plan --precheck``)."""

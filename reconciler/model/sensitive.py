@@ -14,6 +14,19 @@ import json
 import re
 from typing import Any
 
+__all__ = [
+    "ACCESS_KEY_VARIABLES",
+    "CREDENTIAL_VARIABLES",
+    "SECRET_KEY_VARIABLES",
+    "SECURITY_TOKEN_VARIABLE",
+    "SENSITIVE_PREFIX",
+    "TOKEN_VARIABLE",
+    "is_redacted",
+    "looks_secret",
+    "sensitive_hash",
+    "variable_looks_secret",
+]
+
 SENSITIVE_PREFIX = "(sensitive) sha256:"
 
 # The reconciler's own credential variables. Defined here, in the pure model

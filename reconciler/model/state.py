@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from reconciler.model.json import JSON
 
+__all__ = ["STATE_FORMAT_VERSION", "ManagedAddon", "StateFile"]
+
 STATE_FORMAT_VERSION = 1
 
 

@@ -18,7 +18,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.desired import OnFailure
+from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.plan import (
     PLAN_FORMAT_VERSION,
     Action,
@@ -26,6 +27,8 @@ from reconciler.model.plan import (
     ClusterPlan,
     FieldChange,
     FieldChangeKind,
+    FindingLevel,
+    FindingStatus,
     Plan,
     PrecheckFinding,
     ReadinessItem,
@@ -244,7 +247,7 @@ def _diagnostic_from_json(d: JSONDict) -> Diagnostic:
         key_path=d["key_path"],
         message=d["message"],
         hint=d["hint"],
-        severity=d["severity"],
+        severity=Severity(d["severity"]),
     )
 
 
@@ -283,7 +286,7 @@ def _change_from_json(ch: JSONDict) -> Change:
         reason=ch["reason"],
         depends_on=tuple(ch["depends_on"]),
         precheck_accept=tuple(ch["precheck_accept"]),
-        on_failure=ch["on_failure"],
+        on_failure=OnFailure(ch["on_failure"]),
         timeout_seconds=ch["timeout_seconds"],
         findings=tuple(_finding_from_json(f) for f in ch["findings"]),
     )
@@ -301,8 +304,8 @@ def _finding_from_json(f: JSONDict) -> PrecheckFinding:
     return PrecheckFinding(
         addon=f["addon"],
         risk=f["risk"],
-        level=f["level"],
-        status=f["status"],
+        level=FindingLevel(f["level"]),
+        status=FindingStatus(f["status"]),
         message=f["message"],
         accepted=f["accepted"],
         task_id=f["task_id"],

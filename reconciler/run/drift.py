@@ -24,7 +24,7 @@ from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.drift import ClusterDrift, DriftReport
 from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
-from reconciler.model.plan import ClusterPlan, PrecheckFinding
+from reconciler.model.plan import ClusterPlan, FindingLevel, FindingStatus, PrecheckFinding
 from reconciler.model.state import StateFile
 from reconciler.run.refresh import client_for, endpoint_key, read_states, refresh
 from reconciler.statemgr import StateStore
@@ -149,15 +149,16 @@ async def inspect_cluster(
 def _findings(task: AddonPrecheckTask, timeout_s: float) -> tuple[PrecheckFinding, ...]:
     addon = task.template_name
     if not task.finished:
-        return (PrecheckFinding(addon=addon, risk="InspectionTimeout", level="Warning",
-                                status="Failed", task_id=task.task_id,
+        return (PrecheckFinding(addon=addon, risk="InspectionTimeout", level=FindingLevel.WARNING,
+                                status=FindingStatus.FAILED, task_id=task.task_id,
                                 message=f"inspection task {task.task_id} did not finish within "
                                 f"{timeout_s:g}s (last status {task.status})"),)
-    found = tuple(PrecheckFinding(addon=addon, risk=r.name, level=r.level, status=r.status,
+    found = tuple(PrecheckFinding(addon=addon, risk=r.name, level=FindingLevel.of_risk(r.level),
+                                  status=FindingStatus.FAILED,
                                   message=r.message, task_id=task.task_id)
                   for r in task.risks if r.status == "Failed")
     if task.status == "Failed" and not found:
-        found = (PrecheckFinding(addon=addon, risk="InspectionFailed", level="Warning",
-                                 status="Failed", task_id=task.task_id,
+        found = (PrecheckFinding(addon=addon, risk="InspectionFailed", level=FindingLevel.WARNING,
+                                 status=FindingStatus.FAILED, task_id=task.task_id,
                                  message=task.message or "the inspection failed without a risk"),)
     return found

@@ -34,6 +34,8 @@ from reconciler.model.live import (
 from reconciler.model.plan import (
     Action,
     Change,
+    FindingLevel,
+    FindingStatus,
     PrecheckFinding,
     ReadinessItem,
     ReadinessReport,
@@ -164,8 +166,8 @@ async def precheck_cluster(
                 PrecheckFinding(
                     addon=change.addon,
                     risk=NO_TASK_RISK,
-                    level="Fatal",
-                    status="Failed",
+                    level=FindingLevel.FATAL,
+                    status=FindingStatus.FAILED,
                     message="the server returned no precheck task for this add-on",
                 )
             )
@@ -226,8 +228,8 @@ def _task_findings(
             PrecheckFinding(
                 addon=addon,
                 risk=TIMEOUT_RISK,
-                level="Fatal",
-                status="Failed",
+                level=FindingLevel.FATAL,
+                status=FindingStatus.FAILED,
                 message=f"precheck task {task.task_id} did not finish within "
                 f"{timeout_s:g}s (last status {task.status})",
                 task_id=task.task_id,
@@ -237,10 +239,10 @@ def _task_findings(
         PrecheckFinding(
             addon=addon,
             risk=risk.name,
-            level=risk.level,
-            status=risk.status,
+            level=FindingLevel.of_risk(risk.level),
+            status=FindingStatus.FAILED,
             message=risk.message,
-            accepted=risk.level == "Warning" and risk.name in accepted,
+            accepted=risk.level == FindingLevel.WARNING and risk.name in accepted,
             task_id=task.task_id,
         )
         for risk in task.risks
@@ -252,8 +254,8 @@ def _task_findings(
             PrecheckFinding(
                 addon=addon,
                 risk=TASK_FAILED_RISK,
-                level="Fatal",
-                status="Failed",
+                level=FindingLevel.FATAL,
+                status=FindingStatus.FAILED,
                 message=task.message or "the precheck task failed without naming a risk",
                 task_id=task.task_id,
             )

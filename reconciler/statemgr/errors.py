@@ -18,6 +18,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "BackendConfigError",
+    "BackendError",
+    "ClearSecretError",
+    "CorruptStateError",
+    "LockError",
+    "StateConflictError",
+    "StateError",
+    "UnsupportedFormatError",
+]
+
 
 class StateError(Exception):
     """Base of every error of the state layer."""

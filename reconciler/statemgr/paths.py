@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+__all__ = ["STATE_SUFFIX", "ClusterPaths", "decode_cluster_name", "encode_cluster_name"]
+
 STATE_SUFFIX = ".json"
 _SAFE = string.ascii_letters + string.digits + "_-."
 

@@ -331,3 +331,31 @@ def test_a_known_accept_risk_is_still_accepted(world: World) -> None:
     result = world.cli("plan", "desired.yaml", "--endpoint", world.url,
                        "--accept-risk", "t-main/metrics-server:K8sResourceModified")
     assert result.exit_code == 0, result.output
+
+
+def _bogus_on_failure(data: dict[str, Any]) -> None:
+    data["clusters"][0]["changes"][0]["on_failure"] = "explode"
+
+
+def _bogus_severity(data: dict[str, Any]) -> None:
+    data["clusters"][0].setdefault("errors", []).append(
+        {"file": "d.yaml", "line": 1, "column": 1, "key_path": "k", "message": "m", "hint": "",
+         "severity": "catastrophic"})
+
+
+@pytest.mark.parametrize("edit", [_bogus_on_failure, _bogus_severity],
+                         ids=["on_failure", "severity"])
+def test_a_resealed_plan_with_an_unknown_enum_value_is_refused_cleanly(
+    world: World, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    # The fields are enums in memory: a value outside them must be a one-line
+    # error from the plan schema, never a ValueError traceback, and send nothing.
+    path, _ = _saved(world)
+    before = len(world.cce.calls)
+    _edit(path, edit, reseal=True)
+    result = world.cli("apply", str(path), "--auto-approve")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert len(world.cce.calls) == before
+    assert not (world.tmp / "state").exists()
