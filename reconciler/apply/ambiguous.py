@@ -1,23 +1,29 @@
-"""Re-sending a POST that failed ambiguously, after looking whether it worked.
+"""Re-sending a write that failed ambiguously, after looking whether it worked.
 
 A dropped connection or a 5xx after the request went out leaves a POST's
-effect unknown (``CloudError.ambiguous``): the client never repeats one on
-its own (cloud/sender.py). Whether it may be sent again is the caller's
-call, so this is the one loop for it: an install looks for the instance
-before re-sending (an add-on must never be installed twice), a rollback
-looks at the instance's status, and a precheck task creation, which only
-reads, is sent again without looking.
+effect unknown (``CloudError.ambiguous``), and an add-on PUT's or DELETE's
+too: the client never repeats one on its own (cloud/sender.py). Whether it
+may be sent again is the caller's call, so this is the one loop for it: an
+install looks for the instance before re-sending (an add-on must never be
+installed twice), an update (PUT) or a delete looks at the instance (a
+repeat while the operation it started is in flight is refused with 400 "is
+upgrading"), a rollback looks at the instance's status, and a precheck task
+creation, which only reads, is sent again without looking.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import enum
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from reconciler.cloud import CloudError
+from reconciler.engine.diff import diff_values
+from reconciler.model.json import JSON
+from reconciler.model.live import IN_PROGRESS_STATUSES, AddonInstance
 
-__all__ = ["POST_ATTEMPTS", "post_retry_delay", "retry_ambiguous"]
+__all__ = ["POST_ATTEMPTS", "Verdict", "post_retry_delay", "put_verdict", "retry_ambiguous"]
 
 T = TypeVar("T")
 
@@ -60,3 +66,31 @@ async def retry_ambiguous(
                 raise
         await sleep(post_retry_delay(attempt))
     raise ValueError(f"attempts must be at least 1, got {attempts!r}")
+
+
+class Verdict(enum.Enum):
+    """What to do about a PUT whose answer was lost, from a look at the instance."""
+
+    WAIT = "wait"
+    """An operation is in flight (ours, most likely): wait for it, then look again."""
+    DONE = "done"
+    """The instance already has the version and values sent: the PUT took effect."""
+    RESEND = "resend"
+    """The instance is settled and is not what was sent: the PUT did not happen."""
+
+
+def put_verdict(instance: AddonInstance, version: str, values: Mapping[str, JSON]) -> Verdict:
+    """Decide about a PUT of ``version`` and ``values`` whose answer was lost.
+
+    CCE sets the target version and values when it accepts a PUT and then
+    reports the instance in progress; re-sending then is refused (400 "is
+    upgrading") and would read as a failed upgrade. So an instance in flight
+    is waited for, one that already is what was sent needs nothing, and only
+    one that is settled and different is sent the PUT again. Pure.
+    """
+    if instance.status.status in IN_PROGRESS_STATUSES:
+        return Verdict.WAIT
+    same = instance.version == version and not diff_values(
+        instance.values, values, ignore=(), sensitive=(), schema=None
+    )
+    return Verdict.DONE if same else Verdict.RESEND

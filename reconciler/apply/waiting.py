@@ -5,6 +5,10 @@ An instance is polled (``GET …/addons/{id}``) no more than once per
 detected as early as the API allows: a failed status stops at once, and
 ``abnormal`` only after a grace period (an add-on may pass through it while
 its pods start). The status ``Reason`` and ``message`` are kept for the user.
+
+Before a write, an instance that is mid-operation (an earlier apply that was
+killed, a console upgrade, a PUT whose answer was lost) is waited for until it
+settles, whatever it settles to: what to do next is decided on what it became.
 """
 
 from __future__ import annotations
@@ -14,9 +18,14 @@ from dataclasses import dataclass
 
 from reconciler.cloud import CceClient, CloudError, NotFoundError
 from reconciler.kit.polling import PollTimeout, poll_until
-from reconciler.model.live import FAILED_STATUSES, READY_STATUSES, AddonInstance
+from reconciler.model.live import (
+    FAILED_STATUSES,
+    IN_PROGRESS_STATUSES,
+    READY_STATUSES,
+    AddonInstance,
+)
 
-__all__ = ["AddonFailure", "WaitPolicy", "wait_deleted", "wait_healthy"]
+__all__ = ["AddonFailure", "WaitPolicy", "wait_deleted", "wait_healthy", "wait_settled"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,50 @@ async def wait_healthy(
             f"did not become healthy within {limit:g}s{suffix}", status=last_status
         ) from None
     assert found is not None  # healthy() accepts only an instance
+    return found
+
+
+async def wait_settled(
+    client: CceClient,
+    cluster_id: str,
+    instance_id: str,
+    policy: WaitPolicy,
+    *,
+    timeout_s: float | None = None,
+) -> AddonInstance | None:
+    """Poll until the instance is no longer in progress (installing, upgrading,
+    rollbacking, deleting); the instance then, or None once it is gone. Raises
+    ``AddonFailure`` if it is still in progress after the timeout."""
+    limit = timeout_s if timeout_s is not None else policy.timeout_s
+    last_status = ""
+
+    async def look() -> AddonInstance | str | None:
+        """The instance; None once gone; "" for a failed read (ridden out)."""
+        try:
+            return await client.get_instance(instance_id, cluster_id)
+        except NotFoundError:
+            return None
+        except CloudError:
+            return ""
+
+    def settled(found: AddonInstance | str | None) -> bool:
+        nonlocal last_status
+        if found is None:
+            return True
+        if isinstance(found, str):
+            return False
+        last_status = found.status.status
+        return last_status not in IN_PROGRESS_STATUSES
+
+    try:
+        found = await poll_until(
+            look, settled, deadline=time.monotonic() + limit, interval=policy.poll_interval_s
+        )
+    except PollTimeout:
+        raise AddonFailure(
+            f"the operation in flight did not finish within {limit:g}s", status=last_status
+        ) from None
+    assert not isinstance(found, str)  # settled() accepts only an instance or None
     return found
 
 

@@ -2,20 +2,27 @@
 
 The per-cluster run (run/apply.py) decides *whether* a change is written
 (lock, freshness, checks, dependencies) and records what happened (state,
-journal, result); this module only talks to CCE. An install or rollback that
-failed ambiguously is looked for before it is sent again (apply/ambiguous.py),
-and a failed upgrade with ``on_failure: rollback`` is rolled back here.
+journal, result); this module only talks to CCE. Every write that failed
+ambiguously (install, update, delete, rollback) is looked for before it is
+sent again (apply/ambiguous.py), and a failed upgrade with ``on_failure:
+rollback`` is rolled back here.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from reconciler.apply.ambiguous import retry_ambiguous
-from reconciler.apply.waiting import AddonFailure, WaitPolicy, wait_deleted, wait_healthy
+from reconciler.apply.ambiguous import Verdict, put_verdict, retry_ambiguous
+from reconciler.apply.waiting import (
+    AddonFailure,
+    WaitPolicy,
+    wait_deleted,
+    wait_healthy,
+    wait_settled,
+)
 from reconciler.cloud import CceClient, CloudError, NotFoundError
 from reconciler.model.apply import Outcome, Progress
-from reconciler.model.live import AddonInstance
+from reconciler.model.live import IN_PROGRESS_STATUSES, AddonInstance
 from reconciler.model.plan import Action, Change
 
 __all__ = ["AddonWriter"]
@@ -85,20 +92,63 @@ class AddonWriter:
     async def update(self, change: Change) -> AddonInstance:
         cid = self.cluster_id
         version = change.after_version or change.before_version
-        await self.client.update(
-            change.instance_id, cid, change.addon, version, change.values,
-            upgrade=version != change.before_version,
-        )
+
+        async def put() -> AddonInstance:
+            return await self.client.update(
+                change.instance_id, cid, change.addon, version, change.values,
+                upgrade=version != change.before_version,
+            )
+
+        async def took_effect() -> AddonInstance | None:
+            # The answer was lost, not necessarily the PUT: a blind repeat
+            # meets our own upgrade in flight (400 "is upgrading").
+            now = await self.client.get_instance(change.instance_id, cid)
+            if put_verdict(now, version, change.values) is Verdict.WAIT:
+                self.progress.step(
+                    self.cluster, f"{change.addon}: the answer to the write was lost; waiting"
+                    f" for the operation in flight ({now.status.status})")
+                settled = await self.settle(change, change.instance_id)
+                if settled is None:
+                    raise AddonFailure("the instance disappeared while waiting for it")
+                now = settled
+            return now if put_verdict(now, version, change.values) is Verdict.DONE else None
+
+        await retry_ambiguous(put, look=took_effect)
         return await wait_healthy(
             self.client, cid, change.instance_id, self.wait, timeout_s=change.timeout_seconds
         )
 
     async def delete(self, change: Change) -> None:
         cid = self.cluster_id
-        with contextlib.suppress(NotFoundError):
-            await self.client.delete(change.instance_id, cid)
+
+        async def send() -> bool:
+            with contextlib.suppress(NotFoundError):
+                await self.client.delete(change.instance_id, cid)
+            return True
+
+        async def started() -> bool | None:
+            # Gone or deleting: the DELETE whose answer was lost took effect.
+            try:
+                now = await self.client.get_instance(change.instance_id, cid)
+            except NotFoundError:
+                return True
+            if now.status.status == "deleting":
+                return True
+            if now.status.status in IN_PROGRESS_STATUSES:
+                await self.settle(change, change.instance_id)
+            return None
+
+        await retry_ambiguous(send, look=started)
         await wait_deleted(
             self.client, cid, change.instance_id, self.wait, timeout_s=change.timeout_seconds
+        )
+
+    async def settle(self, change: Change, instance_id: str) -> AddonInstance | None:
+        """Wait (bounded by the add-on's timeout) for the operation in flight on
+        ``instance_id`` to finish; the instance then, None if it is gone."""
+        return await wait_settled(
+            self.client, self.cluster_id, instance_id, self.wait,
+            timeout_s=change.timeout_seconds,
         )
 
     async def rollback(self, change: Change) -> AddonInstance:

@@ -76,8 +76,9 @@ class CceClient:
         query: Sequence[tuple[str, QueryValue]] = (),
         body: JSON | None = None,
         hint: str = "",
+        repeatable: bool | None = None,
     ) -> JSON:
-        request = ApiRequest(method, url_path, tuple(query), body, hint)
+        request = ApiRequest(method, url_path, tuple(query), body, hint, repeatable)
         return (await self._sender.send(request)).body
 
     async def _object_call(
@@ -88,8 +89,9 @@ class CceClient:
         query: Sequence[tuple[str, QueryValue]] = (),
         body: JSON | None = None,
         hint: str = "",
+        repeatable: bool | None = None,
     ) -> Mapping[str, JSON]:
-        request = ApiRequest(method, url_path, tuple(query), body, hint)
+        request = ApiRequest(method, url_path, tuple(query), body, hint, repeatable)
         return _object((await self._sender.send(request)).body, request)
 
     def _cluster_path(self, cluster_id: str, suffix: str = "") -> str:
@@ -153,7 +155,11 @@ class CceClient:
         *,
         upgrade: bool,
     ) -> AddonInstance:
-        """PUT the full values; ``upgrade`` marks a version change (``addon.upgrade/type``)."""
+        """PUT the full values; ``upgrade`` marks a version change (``addon.upgrade/type``).
+
+        Not re-sent blindly after an ambiguous failure: a repeat while the
+        operation it started is in flight is refused (400 "is upgrading"), so
+        the caller looks first (apply/ambiguous.py ``put_verdict``)."""
         annotations = {"addon.upgrade/type": "upgrade"} if upgrade else {}
         body = instance_body(
             cluster_id=cluster_id,
@@ -162,13 +168,20 @@ class CceClient:
             values=values,
             annotations=annotations,
         )
+        hint = f"check with get_instance({instance_id!r}, {cluster_id!r}) before retrying"
         return parse_instance(
-            await self._object_call("PUT", path(_ADDONS + "/{id}", id=instance_id), body=body)
+            await self._object_call(
+                "PUT", path(_ADDONS + "/{id}", id=instance_id), body=body, hint=hint,
+                repeatable=False,
+            )
         )
 
     async def delete(self, instance_id: str, cluster_id: str) -> None:
+        """DELETE the instance; not re-sent blindly, for the same reason as :meth:`update`."""
+        hint = f"check with get_instance({instance_id!r}, {cluster_id!r}) before retrying"
         await self._call(
-            "DELETE", path(_ADDONS + "/{id}", id=instance_id), query=[("cluster_id", cluster_id)]
+            "DELETE", path(_ADDONS + "/{id}", id=instance_id), query=[("cluster_id", cluster_id)],
+            hint=hint, repeatable=False,
         )
 
     async def rollback(self, instance_id: str, cluster_id: str) -> AddonInstance:

@@ -4,10 +4,16 @@ Retries (with :class:`~reconciler.cloud.retry.RetryPolicy`):
 
 - idempotent calls (GET, PUT, DELETE) on 429, 5xx, connection errors and
   timeouts;
-- a POST only when the server cannot have acted on it: a 429 (refused before
-  processing), a refused connection, or a connect/pool timeout. After any other
-  failure (5xx, read timeout, dropped connection) the error is raised with
-  ``ambiguous=True`` and a hint saying how to look before trying again.
+- a POST, or a request marked ``repeatable=False``, only when the server cannot
+  have acted on it: a 429 (refused before processing), a refused connection,
+  or a connect/pool timeout. After any other failure (5xx, read timeout,
+  dropped connection) the error is raised with ``ambiguous=True`` and a hint
+  saying how to look before trying again.
+
+A CCE add-on PUT or DELETE is idempotent on paper but not in effect: while the
+operation it started is in flight, the same request again is refused with 400
+"is upgrading", so the client marks those ``repeatable=False`` and the caller
+looks before re-sending (apply/ambiguous.py).
 """
 
 from __future__ import annotations
@@ -59,10 +65,15 @@ class ApiRequest:
     body: JSON | None = None
     """Sent as ``json.dumps(body)`` (the SDK's bytes); None sends no body."""
     hint: str = ""
-    """For a POST: how to check whether it took effect after an ambiguous failure."""
+    """For a POST (or a request that is not ``repeatable``): how to check whether
+    it took effect after an ambiguous failure."""
+    repeatable: bool | None = None
+    """May be re-sent blindly after it may have reached the server; None: by method."""
 
     @property
     def idempotent(self) -> bool:
+        if self.repeatable is not None:
+            return self.repeatable
         return self.method.upper() in _IDEMPOTENT
 
     def body_bytes(self) -> bytes:

@@ -10,7 +10,8 @@ randomness. Modules:
 - ``checks``: plan-time checks (DESIGN 4.2) as diagnostics;
 - ``order``: apply order (``depends_on``, then file order);
 - ``fingerprint``: the live-instances fingerprint a saved plan is bound to;
-- ``planner``: ``plan_changes`` (DESIGN 4.1).
+- ``planner``: ``plan_changes`` (DESIGN 4.1);
+- ``replan``: what is left of a change once an operation in flight settled.
 """
 
 from __future__ import annotations

@@ -138,10 +138,13 @@ def unknown_flavor(cluster: ClusterSpec, addon: AddonSpec, version: TemplateVers
 
 
 def mid_operation(cluster: ClusterSpec, addon: AddonSpec, status: str, action: str) -> Diagnostic:
+    """A warning, not an error: apply waits for the operation in flight (within
+    the add-on's timeout) and then re-plans the add-on (engine/replan.py)."""
     return diagnostic(
         cluster, addon, "",
-        f"cannot {action} `{addon.name}`: the live instance is {status}",
-        "wait for the operation to finish, then plan again",
+        f"`{addon.name}` is {status}: apply waits for that operation to finish, then re-plans"
+        f" the {action}",
+        severity="warning",
     )
 
 

@@ -22,8 +22,9 @@ The error rule: an add-on with any error-severity diagnostic gets **no**
 ``Change`` at all; its diagnostics go to ``ClusterPlan.errors``, which makes
 the plan fail (exit 1) and apply refuse it. Add-ons without errors are
 planned as usual so one mistake shows everything else that is wrong or due.
-Writing to an instance that is mid-operation (installing, upgrading, deleting,
-rollbacking) is such an error; a no-op on it is not.
+A write to an instance that is mid-operation (installing, upgrading, deleting,
+rollbacking) is planned with a warning: apply waits for the operation, then
+re-plans that add-on (engine/replan.py).
 
 No-op changes carry no values (nothing is sent), which keeps a plan over
 thousands of clusters small.
@@ -172,8 +173,7 @@ def _plan_absent(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance | None
             f"`{addon.name}` is protected (protect: true); refusing to delete it",
             "remove protect: true to allow the deletion, or drop state: absent"))
         return
-    if _blocked_mid_operation(ctx, addon, instance, "delete"):
-        return
+    _warn_mid_operation(ctx, addon, instance, "delete")
     ctx.changes.append(Change(
         addon=addon.name, action=Action.DELETE, instance_id=instance.uid,
         before_version=instance.version, reason="declared state: absent",
@@ -242,9 +242,8 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
                                 sensitive=declared, schema=defaults.values,
                                 salt=ctx.salt)
     action, reason = _choose(ctx, addon, version, instance, bool(field_changes))
-    if instance is not None and action is not Action.NOOP and _blocked_mid_operation(
-            ctx, addon, instance, action.value):
-        return
+    if instance is not None and action is not Action.NOOP:
+        _warn_mid_operation(ctx, addon, instance, action.value)
     if action is Action.NOOP:
         assert instance is not None
         ctx.changes.append(_noop(addon, instance.version, reason, instance.uid))
@@ -320,12 +319,10 @@ def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     return Action.NOOP, "up to date"
 
 
-def _blocked_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance,
-                           action: str) -> bool:
-    if instance.status.status not in IN_PROGRESS_STATUSES:
-        return False
-    ctx.errors.append(checks.mid_operation(ctx.spec, addon, instance.status.status, action))
-    return True
+def _warn_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance,
+                        action: str) -> None:
+    if instance.status.status in IN_PROGRESS_STATUSES:
+        ctx.errors.append(checks.mid_operation(ctx.spec, addon, instance.status.status, action))
 
 
 def _noop(addon: AddonSpec, version: str, reason: str, instance_id: str = "") -> Change:

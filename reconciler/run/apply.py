@@ -6,10 +6,14 @@ add-on at a time in ``ClusterPlan.changes`` order::
     lock ─▶ re-read state + live ─▶ fresh? ─▶ local checks ─▶ server precheck
          ─▶ for each change: write (full values) ─▶ wait healthy ─▶ state + journal
 
-A blocked or failed add-on stops its dependents, never its independent
-siblings. The state file is written after *each* add-on and a journal line
-appended, so a crash loses at most the add-on in flight, and that one is
-found live by the next plan (an instance not in state is adopted).
+A change on an instance that is mid-operation (a killed apply's write, a
+console upgrade) first waits for that operation to settle, within the
+add-on's timeout, then is re-planned against what it settled to
+(engine/replan.py) instead of failing. A blocked or failed add-on stops its
+dependents, never its independent siblings. The state file is written after
+*each* add-on and a journal line appended, so a crash loses at most the
+add-on in flight, and that one is found live by the next plan (an instance
+not in state is adopted).
 
 This module is the run; the writes and waits themselves (and the rollback of
 a failed upgrade) are apply/writes.py's ``AddonWriter``.
@@ -30,6 +34,7 @@ from reconciler.apply.waiting import AddonFailure, WaitPolicy
 from reconciler.apply.writes import AddonWriter
 from reconciler.cloud import CceClient, CloudError, CloudSession
 from reconciler.engine.checks import install_problem
+from reconciler.engine.replan import replan_settled
 from reconciler.engine.secrets import sensitive_leaves
 from reconciler.model.apply import (
     DONE_BY_ACTION,
@@ -39,7 +44,13 @@ from reconciler.model.apply import (
     Outcome,
     Progress,
 )
-from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, Cluster
+from reconciler.model.live import (
+    IN_PROGRESS_STATUSES,
+    READY_STATUSES,
+    AddonInstance,
+    AddonTemplate,
+    Cluster,
+)
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan
 from reconciler.model.state import StateFile
 from reconciler.run.prechecks import (
@@ -337,6 +348,15 @@ class _ClusterRun:
         previous run wrote the add-on, then died before writing the state)."""
         entry = state.addons.get(change.addon)
         if (
+            entry is not None
+            and instance is not None
+            and entry.uid == instance.uid
+            and entry.version != instance.version
+            and instance.status.status in IN_PROGRESS_STATUSES
+        ):
+            # The interrupted run's own write, most likely: wait for it.
+            instance = await self._settle(change, instance)
+        if (
             entry is None
             or instance is None
             or entry.uid != instance.uid
@@ -429,6 +449,22 @@ class _ClusterRun:
         precheck: PrecheckOutcome,
     ) -> tuple[AddonResult, StateFile]:
         started = time.monotonic()
+        planned = change
+        if instance is not None and instance.status.status in IN_PROGRESS_STATUSES:
+            try:
+                instance = await self._settle(change, instance)
+            except (AddonFailure, CloudError) as err:
+                return self._result(change, Outcome.FAILED, str(err), precheck, started), state
+            replanned = replan_settled(change, instance, salt=state.salt)
+            if isinstance(replanned, str):
+                message = f"{replanned}; plan again"
+                return self._result(change, Outcome.FAILED, message, precheck, started), state
+            change = replanned
+            if change.action is Action.NOOP:  # a delete the operation already did
+                if change.addon in state.addons:
+                    state = await asyncio.to_thread(self.store.remove_addon, state, change.addon)
+                return self._result(planned, Outcome.DELETED, change.reason, precheck,
+                                    started), state
         try:
             written = await self.writer.write(change, instance)
         except AddonFailure as err:
@@ -453,5 +489,20 @@ class _ClusterRun:
             accepted_risks=precheck.accepted_risks(change.addon),
         )
         state = await asyncio.to_thread(self.store.put_addon, state, entry)
+        if change is not planned and written is instance:
+            # The operation in flight already did what the plan asked: say so,
+            # under the action the plan showed.
+            message = "" if planned.action is Action.ADOPT else "done by the operation in flight"
+            return self._result(planned, DONE_BY_ACTION[planned.action], message, precheck,
+                                started), state
         outcome = DONE_BY_ACTION[change.action]
         return self._result(change, outcome, "", precheck, started), state
+
+    async def _settle(self, change: Change, instance: AddonInstance) -> AddonInstance | None:
+        """Wait for the operation in flight on ``instance`` (bounded by the
+        add-on's timeout, with a progress line); the instance it settled to."""
+        self.progress.step(
+            self.cp.name,
+            f"{change.addon}: waiting for the operation in flight ({instance.status.status})",
+        )
+        return await self.writer.settle(change, instance.uid)

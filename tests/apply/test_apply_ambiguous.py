@@ -1,4 +1,5 @@
-"""retry_ambiguous: the one look-before-retry loop for POSTs whose effect is unknown.
+"""retry_ambiguous: the one look-before-retry loop for writes whose effect is
+unknown, and put_verdict: what a look at the instance says about a lost PUT.
 
 The POST and the look are scripted plain functions (the emulator's fault
 injection can't pick *which* request fails, and these rules are about order);
@@ -11,8 +12,16 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from reconciler.apply.ambiguous import POST_ATTEMPTS, post_retry_delay, retry_ambiguous
+from reconciler.apply.ambiguous import (
+    POST_ATTEMPTS,
+    Verdict,
+    post_retry_delay,
+    put_verdict,
+    retry_ambiguous,
+)
 from reconciler.cloud import CloudError
+from reconciler.model.json import JSON
+from reconciler.model.live import AddonInstance, InstanceStatus
 
 AMBIGUOUS = CloudError("connection dropped after the request was sent", ambiguous=True)
 REFUSED = CloudError("bad request", status=400)
@@ -82,3 +91,41 @@ async def test_without_a_look_the_post_is_simply_sent_again() -> None:
     assert await retry_ambiguous(s.post, sleep=s.sleep) == "created"
     assert s.posts == POST_ATTEMPTS
     assert max(s.sleeps) == post_retry_delay(POST_ATTEMPTS - 1) <= 5.0
+
+
+SENT: dict[str, JSON] = {"basic": {"image_version": "v0.7.1"}, "custom": {"replicas": 2}}
+
+
+def instance(status: str, version: str = "1.3.68", values: dict[str, JSON] | None = None
+             ) -> AddonInstance:
+    return AddonInstance(uid="i-1", name="metrics-server", cluster_id="c-1",
+                         template_name="metrics-server", version=version,
+                         values=SENT if values is None else values,
+                         status=InstanceStatus(status=status))
+
+
+@pytest.mark.parametrize(
+    ("live", "verdict"),
+    [
+        # CCE sets the target version at PUT time: in flight is our write.
+        (instance("upgrading"), Verdict.WAIT),
+        (instance("installing", version="1.3.60"), Verdict.WAIT),
+        (instance("rollbacking", version="1.3.60"), Verdict.WAIT),
+        (instance("running"), Verdict.DONE),
+        (instance("available"), Verdict.DONE),
+        # Our write landed and failed: not re-sent, the wait reports the failure.
+        (instance("upgradeFailed"), Verdict.DONE),
+        # Numbers as strings normalise to the same values.
+        (instance("running", values={"basic": {"image_version": "v0.7.1"},
+                                     "custom": {"replicas": 2.0}}), Verdict.DONE),
+        (instance("running", version="1.3.60"), Verdict.RESEND),
+        (instance("running", values={**SENT, "custom": {"replicas": 3}}), Verdict.RESEND),
+        (instance("upgradeFailed", version="1.3.60"), Verdict.RESEND),
+    ],
+    ids=["upgrading", "installing", "rollbacking", "running", "available", "landed-failed",
+         "numeric-type", "old-version", "other-values", "failed-before"],
+)
+def test_a_lost_put_is_waited_for_when_in_flight_or_done_and_resent_only_when_absent(
+    live: AddonInstance, verdict: Verdict,
+) -> None:
+    assert put_verdict(live, "1.3.68", SENT) is verdict

@@ -122,11 +122,32 @@ async def test_idempotent_calls_retry_transport_faults(fault: Exception) -> None
     assert cluster.id == CLUSTER and h.sent == 3
 
 
-async def test_put_and_delete_retry_5xx() -> None:
+async def test_put_and_delete_are_not_repeated_blindly_after_a_5xx() -> None:
+    # A repeat would meet the operation the first one started (400 "is
+    # upgrading"): the caller looks at the instance first (apply/ambiguous.py).
     h = Harness([json_response(500, {}), json_response(200, INSTANCE_BODY)])
+    with pytest.raises(ServerError) as caught:
+        await h.client.update("i-1", CLUSTER, "coredns", "1.1", {}, upgrade=True)
+    assert h.sent == 1 and caught.value.ambiguous
+    assert f"get_instance('i-1', {CLUSTER!r})" in str(caught.value)
+    h = Harness([json_response(502, {}), httpx.Response(200, text="success")])
+    with pytest.raises(ServerError) as caught:
+        await h.client.delete("i-1", CLUSTER)
+    assert [r.method for r in h.recorder.requests] == ["DELETE"] and caught.value.ambiguous
+
+
+@pytest.mark.parametrize(
+    "first",
+    [json_response(429, {}, {"Retry-After": "0"}), httpx.ConnectError("refused")],
+    ids=["429", "connect-refused"],
+)
+async def test_put_and_delete_are_retried_when_the_server_cannot_have_acted(
+    first: Step,
+) -> None:
+    h = Harness([first, json_response(200, INSTANCE_BODY)])
     await h.client.update("i-1", CLUSTER, "coredns", "1.1", {}, upgrade=True)
     assert h.sent == 2
-    h = Harness([json_response(502, {}), httpx.Response(200, text="success")])
+    h = Harness([first, httpx.Response(200, text="success")])
     await h.client.delete("i-1", CLUSTER)
     assert [r.method for r in h.recorder.requests] == ["DELETE", "DELETE"]
 
