@@ -144,7 +144,7 @@ def mid_operation(cluster: ClusterSpec, addon: AddonSpec, status: str, action: s
         cluster, addon, "",
         f"`{addon.name}` is {status}: apply waits for that operation to finish, then re-plans"
         f" the {action}",
-        severity="warning",
+        severity=Severity.WARNING,
     )
 
 
