@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -32,7 +31,7 @@ from typing import Any, Protocol
 
 from reconciler.model.state import StateFile
 from reconciler.statemgr.errors import LockError, StateConflictError
-from reconciler.statemgr.lock import LockInfo
+from reconciler.statemgr.lock import LockInfo, lock_info_from_json, lock_info_to_json
 from reconciler.statemgr.redaction import assert_no_clear_secrets
 
 __all__ = [
@@ -218,27 +217,6 @@ def refusal(
             f" stale ({stale_hint}). {hint}"
         )
     return LockError(f"{head} by {holder.describe()}. {hint}")
-
-
-def lock_info_to_json(info: LockInfo) -> str:
-    return json.dumps(dataclasses.asdict(info), indent=2) + "\n"
-
-
-def lock_info_from_json(data: str | bytes) -> LockInfo | None:
-    """The holder recorded in ``data``, or None if it can't be read (it is informational)."""
-    try:
-        raw = json.loads(data)
-        return LockInfo(
-            id=str(raw["id"]),
-            who=str(raw["who"]),
-            host=str(raw["host"]),
-            pid=int(raw["pid"]),
-            operation=str(raw["operation"]),
-            time=str(raw["time"]),
-            version=str(raw["version"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def check_expected(where: str, current: StateFile | None, expected: StateFile | None) -> None:

@@ -31,7 +31,14 @@ from reconciler.masking.files import fsync_dir, write_atomic
 from reconciler.statemgr.errors import LockError
 from reconciler.statemgr.paths import ClusterPaths
 
-__all__ = ["LockInfo", "cluster_lock", "read_lock_info", "remove_lock"]
+__all__ = [
+    "LockInfo",
+    "cluster_lock",
+    "lock_info_from_json",
+    "lock_info_to_json",
+    "read_lock_info",
+    "remove_lock",
+]
 
 _SETTLE_TRIES = 10
 _SETTLE_PAUSE_S = 0.025
@@ -85,7 +92,19 @@ def read_lock_info(path: Path) -> LockInfo | None:
     The file is informational, so a damaged one is treated as absent.
     """
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        return lock_info_from_json(path.read_bytes())
+    except OSError:
+        return None
+
+
+def lock_info_to_json(info: LockInfo) -> str:
+    return json.dumps(asdict(info), indent=2) + "\n"
+
+
+def lock_info_from_json(data: str | bytes) -> LockInfo | None:
+    """The holder recorded in ``data``, or None if it can't be read (it is informational)."""
+    try:
+        raw = json.loads(data)
         return LockInfo(
             id=str(raw["id"]),
             who=str(raw["who"]),
@@ -95,7 +114,7 @@ def read_lock_info(path: Path) -> LockInfo | None:
             time=str(raw["time"]),
             version=str(raw["version"]),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -115,7 +134,7 @@ def cluster_lock(paths: ClusterPaths, operation: str, timeout_s: float) -> Itera
         raise LockError(_refusal(paths, timeout_s)) from None
     try:
         info = LockInfo.for_this_process(operation)
-        write_atomic(paths.lock_info, (json.dumps(asdict(info), indent=2) + "\n").encode())
+        write_atomic(paths.lock_info, lock_info_to_json(info))
         try:
             yield info
         finally:
