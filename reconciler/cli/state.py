@@ -1,7 +1,8 @@
-"""CLI commands of the state layer: ``state list|show|rm`` and ``force-unlock``."""
+"""CLI commands of the state layer: ``state list|show|rm|mv`` and ``force-unlock``."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from reconciler.cli.options import lock_timeout_option, state_dir_option
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.journal import Journal
+from reconciler.statemgr.local import LocalBackend
 from reconciler.statemgr.statefile import to_json
 from reconciler.statemgr.store import StateStore
 from reconciler.views.state import render_state, state_list_text
@@ -24,13 +26,14 @@ def state() -> None:
       reconciler state list
       reconciler state show prod
       reconciler state rm prod coredns
+      reconciler state mv demo-legacy legacy
     """
 
 
 @state.command("list")
 @state_dir_option
 def state_list(state_dir: Path) -> None:
-    """List the clusters that have a state file.
+    """List the clusters that have a state file, with the cluster id each is bound to.
 
     \b
     Example:
@@ -67,18 +70,25 @@ def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
 
 @state.command("rm")
 @click.argument("cluster")
-@click.argument("addon")
+@click.argument("addon", required=False)
 @lock_timeout_option
 @state_dir_option
-def state_rm(cluster: str, addon: str, lock_timeout: float, state_dir: Path) -> None:
-    """Forget ADDON of CLUSTER; the installed add-on itself is left untouched.
+def state_rm(cluster: str, addon: str | None, lock_timeout: float, state_dir: Path) -> None:
+    """Forget ADDON of CLUSTER, or without ADDON the whole state of CLUSTER;
+    the installed add-ons themselves are left untouched.
 
     The next plan will propose to adopt or install it again if it is declared.
+    Forgetting a whole state (and its journal) is the way out when CLUSTER's
+    key now names another cluster id.
 
     \b
-    Example:
+    Examples:
       reconciler state rm prod coredns
+      reconciler state rm prod
     """
+    if addon is None:
+        _forget_cluster(cluster, lock_timeout, state_dir)
+        return
     store = StateStore(state_dir)
     try:
         with store.lock(cluster, operation="state rm", timeout_s=lock_timeout):
@@ -95,6 +105,53 @@ def state_rm(cluster: str, addon: str, lock_timeout: float, state_dir: Path) -> 
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed {addon} from the state of {cluster} (serial {written.serial}).")
+
+
+def _forget_cluster(cluster: str, lock_timeout: float, state_dir: Path) -> None:
+    backend = LocalBackend(state_dir)
+    try:
+        with backend.lock(cluster, operation="state rm", timeout_s=lock_timeout):
+            current = backend.store.read_existing(cluster)
+            backend.remove(cluster)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    names = ", ".join(sorted(current.addons)) or "no add-ons"
+    click.echo(f"Forgot the state of {cluster} (cluster {current.cluster_id or '-'}: {names});"
+               " the add-ons themselves are untouched.")
+
+
+@state.command("mv")
+@click.argument("old")
+@click.argument("new")
+@lock_timeout_option
+@state_dir_option
+def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path) -> None:
+    """Rename the state of cluster OLD to NEW (after renaming its key in the files).
+
+    The state, its backup and its journal move together, under both
+    clusters' locks; NEW must not have a state or journal yet.
+
+    \b
+    Example:
+      reconciler state mv demo-legacy legacy
+    """
+    if old == new:
+        raise click.ClickException(f"OLD and NEW are both {old!r}: nothing to move")
+    backend = LocalBackend(state_dir)
+    try:
+        with ExitStack() as held:
+            # Both locks, always in the same order, so two moves can't deadlock.
+            for name in sorted((old, new)):
+                held.enter_context(
+                    backend.lock(name, operation="state mv", timeout_s=lock_timeout))
+            backend.store.read_existing(old)
+            moved = backend.move(old, new)
+            backend.append_journal(new, {"action": "state mv", "from": old, "to": new,
+                                         "result": "ok", "serial": moved.serial})
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Moved the state of {old} to {new} (cluster {moved.cluster_id or '-'}, "
+               f"{len(moved.addons)} add-on(s), serial {moved.serial}).")
 
 
 @click.command("force-unlock")

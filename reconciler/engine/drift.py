@@ -11,7 +11,8 @@ same inputs plus the resulting ``ClusterPlan`` to say, per add-on:
 - ``recreated``: live, but with another uid than the state recorded;
 - ``unmanaged``: live, neither declared nor in the state file;
 - ``pending``: the plan would act on it (desired ≠ what runs);
-- ``unhealthy``: live status is not running/available;
+- ``unhealthy``: live status is not running/available, nor an operation in flight;
+- ``in-progress``: an operation (install, upgrade, rollback, delete) is in flight;
 - ``risk``: a failed check of the server's running-add-on inspection
   (``drift --inspect``).
 """
@@ -21,13 +22,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from reconciler.engine import checks
 from reconciler.engine.diff import diff_values
 from reconciler.engine.secrets import hash_at
 from reconciler.engine.values import defaults_for
 from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.drift import AddonDrift, ClusterDrift, DriftKind
-from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, LiveCluster
+from reconciler.model.live import (
+    IN_PROGRESS_STATUSES,
+    READY_STATUSES,
+    AddonInstance,
+    AddonTemplate,
+    LiveCluster,
+)
 from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange, PrecheckFinding
 from reconciler.model.sensitive import is_redacted
 from reconciler.model.state import ManagedAddon, StateFile
@@ -73,17 +81,40 @@ def cluster_drift(
         inputs = _Inputs(spec.addon(name), recorded.get(name), instances.get(name))
         found.append(_addon_drift(name, inputs, templates, salt, changes.get(name),
                                   tuple((risks or {}).get(name, ()))))
-    return _with_plan_errors(replace(header, addons=tuple(found)), plan, first=())
+    waiting = _waiting(spec, instances, plan)
+    return _with_plan_errors(replace(header, addons=tuple(found)), plan, first=(),
+                             waiting=waiting)
 
 
 def _with_plan_errors(cluster: ClusterDrift, plan: ClusterPlan | None,
-                      first: tuple[Diagnostic, ...]) -> ClusterDrift:
+                      first: tuple[Diagnostic, ...],
+                      waiting: frozenset[Diagnostic] = frozenset()) -> ClusterDrift:
     """Plan diagnostics carry over: an error (a bad declaration) fails the run
-    as it fails a plan; a warning is shown."""
+    as it fails a plan; a warning is shown. A ``waiting`` error (a change
+    held back by an operation in flight) is a warning here: drift writes
+    nothing, so nothing failed; the add-on shows ``in-progress``."""
     found = plan.errors if plan else ()
-    errors = first + tuple(d for d in found if d.severity == "error" and d not in first)
-    warnings = tuple(d for d in found if d.severity != "error")
+    errors = first + tuple(d for d in found
+                           if d.severity == "error" and d not in first and d not in waiting)
+    warnings = tuple(replace(d, severity="warning") if d in waiting else d
+                     for d in found if d.severity != "error" or d in waiting)
     return replace(cluster, errors=errors, warnings=warnings)
+
+
+def _waiting(spec: ClusterSpec, instances: Mapping[str, AddonInstance],
+             plan: ClusterPlan | None) -> frozenset[Diagnostic]:
+    """The plan's "cannot ACTION: the live instance is upgrading" errors, matched
+    exactly (rebuilt with ``checks.mid_operation``), not by their wording."""
+    if plan is None or not plan.errors:
+        return frozenset()
+    found: set[Diagnostic] = set()
+    for addon in spec.addons:
+        instance = instances.get(addon.name)
+        if instance is None or instance.status.status not in IN_PROGRESS_STATUSES:
+            continue
+        found.update(checks.mid_operation(spec, addon, instance.status.status, action.value)
+                     for action in Action)
+    return frozenset(found)
 
 
 def _addon_drift(name: str, inputs: _Inputs, templates: Mapping[str, AddonTemplate], salt: str,
@@ -109,7 +140,9 @@ def _addon_drift(name: str, inputs: _Inputs, templates: Mapping[str, AddonTempla
     pending = change if change is not None and change.action is not Action.NOOP else None
     if pending:
         kinds.append(DriftKind.PENDING)
-    if instance is not None and instance.status.status not in READY_STATUSES:
+    if instance is not None and instance.status.status in IN_PROGRESS_STATUSES:
+        kinds.append(DriftKind.IN_PROGRESS)
+    elif instance is not None and instance.status.status not in READY_STATUSES:
         kinds.append(DriftKind.UNHEALTHY)
     failed = tuple(r for r in risks if r.status == "Failed")
     if failed:

@@ -14,7 +14,8 @@ Per declared add-on, the action is:
   no state file at all is a first run, so everything live is adopted;
 - values differ: ``update``; otherwise ``no-op``.
 
-Live add-ons that aren't declared are ``unmanaged`` unless the cluster has
+Live add-ons that aren't declared are ``unmanaged`` (or, when the state file
+still records them, ``managed_undeclared``: kept) unless the cluster has
 ``prune: true``, which deletes them — except templates CCE marks ``require``
 (coredns, everest …), which stay unmanaged with a warning.
 
@@ -106,7 +107,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
     ctx.errors.extend(checks.dependency_problems(spec))
     for addon in spec.addons:
         _plan_addon(ctx, addon)
-    unmanaged = _plan_undeclared(ctx)
+    unmanaged, kept = _plan_undeclared(ctx)
     if live.cluster.phase != "Available" and any(c.action is not Action.NOOP
                                                  for c in ctx.changes):
         ctx.errors.append(checks.diagnostic(
@@ -123,6 +124,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
         live_fingerprint=fingerprint_instances(live.instances),
         changes=apply_order(ctx.changes, file_index),
         unmanaged=tuple(unmanaged),
+        managed_undeclared=tuple(kept),
         errors=tuple(ctx.errors),
         readiness=readiness,
     )
@@ -331,15 +333,18 @@ def _noop(addon: AddonSpec, version: str, reason: str, instance_id: str = "") ->
                   depends_on=addon.depends_on)
 
 
-def _plan_undeclared(ctx: _Cluster) -> list[str]:
-    """Delete (prune) or list the live add-ons the file doesn't declare."""
+def _plan_undeclared(ctx: _Cluster) -> tuple[list[str], list[str]]:
+    """Delete (prune) or list the live add-ons the file doesn't declare: the
+    unmanaged ones, and those the state still records (managed, kept)."""
     unmanaged: list[str] = []
+    kept: list[str] = []
     declared = {a.name for a in ctx.spec.addons}
+    recorded = ctx.state.addons if ctx.state else {}
     for name in sorted(set(ctx.instances) - declared):
         instance = ctx.instances[name]
         template = ctx.templates.get(name)
         if not ctx.spec.prune:
-            unmanaged.append(name)
+            (kept if name in recorded else unmanaged).append(name)
         elif instance.status.status == "deleting":
             continue  # already going away
         elif template is not None and template.require:
@@ -357,4 +362,4 @@ def _plan_undeclared(ctx: _Cluster) -> list[str]:
             ctx.changes.append(Change(
                 addon=name, action=Action.DELETE, instance_id=instance.uid,
                 before_version=instance.version, reason="not declared and prune: true"))
-    return unmanaged
+    return unmanaged, kept

@@ -28,6 +28,9 @@ class DriftKind(enum.Enum):
     PENDING = "pending"
     UNHEALTHY = "unhealthy"
     RISK = "risk"
+    IN_PROGRESS = "in-progress"
+    """An operation (install, upgrade, rollback, delete) is running: not an
+    error and not ``unhealthy``; drift, since live is not yet what was applied."""
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,9 @@ class ClusterPlan:
     """Every declared add-on, no-ops included, in apply order."""
     unmanaged: tuple[str, ...] = ()
     """Live add-ons neither declared nor pruned: listed, left alone."""
+    managed_undeclared: tuple[str, ...] = ()
+    """Live add-ons in the state file but no longer declared (and not pruned):
+    still managed, kept; ``prune: true`` would delete them."""
     errors: tuple[Diagnostic, ...] = ()
     readiness: ReadinessReport | None = None
 

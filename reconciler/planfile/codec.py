@@ -161,6 +161,9 @@ def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher, salt: str) -> JSONDic
         "live_fingerprint": cluster.live_fingerprint,
         "changes": [_change_to_json(ch, hasher) for ch in cluster.changes],
         "unmanaged": list(cluster.unmanaged),
+        # Only when there are some: a plan without them reads as before.
+        **({"managed_undeclared": list(cluster.managed_undeclared)}
+           if cluster.managed_undeclared else {}),
         "errors": [_diagnostic_to_json(d) for d in cluster.errors],
         "readiness": None if readiness is None else _readiness_to_json(readiness),
     }
@@ -266,6 +269,7 @@ def _cluster_from_json(c: JSONDict) -> ClusterPlan:
         live_fingerprint=c["live_fingerprint"],
         changes=tuple(_change_from_json(ch) for ch in c["changes"]),
         unmanaged=tuple(c["unmanaged"]),
+        managed_undeclared=tuple(c.get("managed_undeclared", ())),
         errors=tuple(_diagnostic_from_json(d) for d in c["errors"]),
         readiness=None if readiness is None else _readiness_from_json(readiness),
     )

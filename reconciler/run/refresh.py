@@ -106,7 +106,13 @@ async def refresh(desired: DesiredState, session: CloudSession) -> Refreshed:
 def read_states(
     desired: DesiredState, store: StateStore
 ) -> tuple[dict[str, StateFile | None], dict[str, Diagnostic]]:
-    """State files of the selected clusters; unreadable ones become diagnostics."""
+    """State files of the selected clusters; unreadable ones become diagnostics.
+
+    A state is bound to its cluster's id, not only its name: a state recorded
+    for another ``cluster_id`` is an error (planning on would mix the uids of
+    two clusters), and a cluster without a state whose id another state file
+    holds was renamed (its state would be orphaned, with a second lock).
+    """
     states: dict[str, StateFile | None] = {}
     errors: dict[str, Diagnostic] = {}
     for spec in desired.clusters:
@@ -115,4 +121,54 @@ def read_states(
         except StateError as err:
             errors[spec.name] = cluster_error(spec, "use the state file of", err)
             states[spec.name] = None
+            continue
+        found = states[spec.name]
+        if found is not None and found.cluster_id and found.cluster_id != spec.cluster_id:
+            errors[spec.name] = _other_cluster(spec, found)
+            states[spec.name] = None
+    missing = [s for s in desired.clusters if states[s.name] is None and s.name not in errors]
+    if missing:
+        declared = {s.name for s in desired.clusters}
+        by_id = _names_by_cluster_id(store, skip=declared)
+        for spec in missing:
+            if spec.cluster_id in by_id:
+                errors[spec.name] = _renamed(spec, by_id[spec.cluster_id])
     return states, errors
+
+
+def _other_cluster(spec: ClusterSpec, state: StateFile) -> Diagnostic:
+    return _state_problem(
+        spec, f"the state of {spec.name} is for cluster {state.cluster_id}, but the file "
+        f"says cluster_id {spec.cluster_id}; refusing to plan against another cluster's "
+        f"state (fix cluster_id, or if {spec.name} now names another cluster, forget the "
+        f"old one's state: reconciler state rm {spec.name})")
+
+
+def _renamed(spec: ClusterSpec, old: str) -> Diagnostic:
+    return _state_problem(
+        spec, f"{spec.name} has no state, but the state of {old} is for the same cluster "
+        f"{spec.cluster_id}; if the key was renamed, move its state: "
+        f"reconciler state mv {old} {spec.name} (or forget it: reconciler state rm {old})")
+
+
+def _state_problem(spec: ClusterSpec, message: str) -> Diagnostic:
+    loc = spec.location
+    return Diagnostic(file=loc.file if loc else "", line=loc.line if loc else 0,
+                      column=loc.column if loc else 0, key_path=f"clusters.{spec.name}.cluster_id",
+                      message=message)
+
+
+def _names_by_cluster_id(store: StateStore, skip: set[str]) -> dict[str, str]:
+    """Cluster id → name of the state files not declared in this run. Read
+    once per run, and only when some declared cluster has no state."""
+    found: dict[str, str] = {}
+    for name in store.list():
+        if name in skip:
+            continue
+        try:
+            other = store.read(name)
+        except StateError:
+            continue  # reported when that cluster is planned itself
+        if other is not None and other.cluster_id:
+            found.setdefault(other.cluster_id, name)
+    return found

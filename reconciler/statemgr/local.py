@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -21,9 +22,10 @@ import filelock
 from reconciler.masking.files import fsync_dir, write_atomic
 from reconciler.model.state import StateFile
 from reconciler.statemgr.backend import Locker, StateBackend, check_expected
+from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.lock import LockInfo
-from reconciler.statemgr.statefile import to_json
+from reconciler.statemgr.statefile import from_json, to_json
 from reconciler.statemgr.store import StateStore
 
 __all__ = ["LocalBackend", "LocalLocker"]
@@ -91,6 +93,29 @@ class LocalBackend(StateBackend):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             fsync_dir(paths.state_dir)
+
+    def move(self, cluster_name: str, new_name: str) -> StateFile:
+        """``StateBackend.move``, and the ``.backup`` goes along (renamed
+        inside too, so it can still be restored under the new name); hold
+        both clusters' locks. A crash before the backup is written loses
+        only the backup, never the state."""
+        backup = self._renamed_backup(cluster_name, new_name)
+        moved = super().move(cluster_name, new_name)
+        if backup is not None:
+            write_atomic(self.store.paths(new_name).backup, backup)
+        return moved
+
+    def _renamed_backup(self, cluster_name: str, new_name: str) -> bytes | None:
+        paths = self.store.paths(cluster_name)
+        try:
+            data = paths.backup.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            old = from_json(data, source=paths.backup)
+        except StateError:
+            return data  # a damaged backup moves as it is: it is evidence, not state
+        return to_json(dataclasses.replace(old, cluster_name=new_name)).encode()
 
     def append_journal(self, cluster_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
         return Journal(self.store.state_dir, cluster_name).append(record)

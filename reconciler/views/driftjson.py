@@ -18,7 +18,7 @@ from reconciler.model.plan import FieldChange, PrecheckFinding
 __all__ = ["DRIFT_FORMAT", "DRIFT_FORMAT_VERSION", "drift_to_json", "dumps_drift_json"]
 
 DRIFT_FORMAT = "reconciler-drift"
-DRIFT_FORMAT_VERSION = 1
+DRIFT_FORMAT_VERSION = 2
 """Bumped on any change a consumer could notice other than an added key."""
 
 

@@ -15,11 +15,12 @@ from reconciler.model.json import JSON
 __all__ = ["METRICS", "render_drift_prometheus"]
 
 
-_KINDS = ("version", "values", "missing", "recreated", "unmanaged", "pending", "unhealthy")
+_KINDS = ("version", "values", "missing", "recreated", "unmanaged", "pending", "unhealthy",
+          "in-progress")
 
 METRICS = {
     "reconciler_addon_drift": "1 if the add-on shows this kind of drift (kind: version, values, "
-    "missing, recreated, unmanaged, pending, unhealthy, risk), else 0.",
+    "missing, recreated, unmanaged, pending, unhealthy, in-progress, risk), else 0.",
     "reconciler_addon_healthy": "1 if the live add-on is running or available, else 0.",
     "reconciler_addon_risk": "1 for each failed check of the running add-on inspection "
     "(drift --inspect).",

@@ -20,6 +20,7 @@ KIND_WORDS = {
     "pending": "pending",
     "unhealthy": "unhealthy",
     "risk": "inspection risk",
+    "in-progress": "in progress",
 }
 _STATUS_COLOUR = {"clean": "green", "drifted": "yellow", "error": "red"}
 
@@ -73,6 +74,9 @@ def addon_lines(addon: Mapping[str, JSON]) -> list[tuple[str, list[str]]]:
             # An install's "changes" are every key of a new add-on: not worth a line each.
             details = [] if p["action"] == "install" else [change_line(c) for c in p["values"]]
             out.append((f"{word}: the plan would {p['action']} ({p['reason']})", details))
+        elif kind == "in-progress":
+            out.append((f"{word}: {live['status']} (live is not yet what was last applied; "
+                        "a change the files ask for waits for it)", []))
         elif kind == "unhealthy":
             why = ": ".join(x for x in (live.get("reason"), live.get("message")) if x)
             out.append((f"{word}: {live['status']}" + (f" ({why})" if why else ""), []))

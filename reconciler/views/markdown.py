@@ -194,7 +194,8 @@ def _sections(
             )
         )
     unchanged = [
-        {"name": c["name"], "unmanaged": c["unmanaged"]}
+        {"name": c["name"], "unmanaged": c["unmanaged"],
+         "managed_undeclared": c.get("managed_undeclared", [])}
         for c in plan["clusters"]
         if not _has_section(c)
     ]
@@ -202,9 +203,11 @@ def _sections(
         template = env.get_template("unchanged.md.j2")
         sections.append(
             _Section(
-                full=template.render(entries=unchanged, collapsed=""),
+                full=template.render(entries=unchanged, collapsed="",
+                                     kept_text=pv.MANAGED_UNDECLARED),
                 collapsed=template.render(
                     entries=unchanged,
+                    kept_text=pv.MANAGED_UNDECLARED,
                     collapsed=f"cluster names omitted to stay under {max_chars:,} characters.",
                 ),
             )
@@ -249,6 +252,8 @@ def _cluster_context(cluster: Mapping[str, Any], show_provenance: bool) -> dict[
             else ""
         ),
         "unmanaged": cluster["unmanaged"],
+        "managed_undeclared": cluster.get("managed_undeclared", []),
+        "managed_undeclared_text": pv.MANAGED_UNDECLARED,
         "errors": [pv.diagnostic_text(d) for d in cluster["errors"]],
         "problems_heading": pv.problems_heading(cluster["errors"]),
         "readiness": readiness,

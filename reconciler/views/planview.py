@@ -14,6 +14,7 @@ from reconciler.model.sensitive import is_redacted
 from reconciler.planfile.redact import child_path, index_path, is_under
 
 __all__ = [
+    "MANAGED_UNDECLARED",
     "SENSITIVE_TEXT",
     "SUMMARY_ACTIONS",
     "SYMBOLS",
@@ -187,3 +188,8 @@ def provenance_rows(change: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             value = "(absent)"
         rows.append((one_line(path), value, source))
     return rows
+
+
+MANAGED_UNDECLARED = "managed, no longer declared (kept; prune: true deletes it)"
+"""How every view names add-ons the state records but the files dropped: they
+are still ours (state, drift), unlike the unmanaged ones nobody declared."""

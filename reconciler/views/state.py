@@ -16,8 +16,11 @@ def state_list_text(state_dir: Path, states: Sequence[StateFile]) -> str:
     """One aligned row per state file (newline-terminated), or a line saying there are none."""
     if not states:
         return f"No state files in {state_dir}.\n"
-    rows = [("CLUSTER", "SERIAL", "LINEAGE", "ADD-ONS")]
-    rows += [(s.cluster_name, str(s.serial), s.lineage[:8], str(len(s.addons))) for s in states]
+    # The id is what binds a state to its cluster (a renamed key finds its
+    # state by it), so a listing shows it in full.
+    rows = [("CLUSTER", "CLUSTER-ID", "SERIAL", "LINEAGE", "ADD-ONS")]
+    rows += [(s.cluster_name, s.cluster_id or "-", str(s.serial), s.lineage[:8],
+              str(len(s.addons))) for s in states]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -103,8 +103,7 @@ def _cluster_lines(cluster: Mapping[str, Any], show_provenance: bool) -> list[Li
     if not shown and not cluster["errors"] and not cluster["readiness"]:
         heading.append((f": no changes ({pv.plural(unchanged, 'add-on')} up to date)", ""))
         lines = [heading]
-        if cluster["unmanaged"]:
-            lines.append(_unmanaged_line(cluster))
+        lines.extend(_undeclared_lines(cluster))
         return lines
 
     lines = [heading]
@@ -112,8 +111,7 @@ def _cluster_lines(cluster: Mapping[str, Any], show_provenance: bool) -> list[Li
         lines.extend(_change_lines(change, show_provenance))
     if unchanged:
         lines.append(_line(2, (f"{pv.plural(unchanged, 'add-on')} unchanged", "dim")))
-    if cluster["unmanaged"]:
-        lines.append(_unmanaged_line(cluster))
+    lines.extend(_undeclared_lines(cluster))
     if cluster["errors"]:
         problems = pv.problems_heading(cluster["errors"]).lower() + ":"
         lines.append(_line(2, (problems, _problems_style(cluster))))
@@ -123,9 +121,16 @@ def _cluster_lines(cluster: Mapping[str, Any], show_provenance: bool) -> list[Li
     return lines
 
 
-def _unmanaged_line(cluster: Mapping[str, Any]) -> Line:
-    names = ", ".join(pv.one_line(n) for n in cluster["unmanaged"])
-    return _line(2, (f"unmanaged (left alone): {names}", "dim"))
+def _undeclared_lines(cluster: Mapping[str, Any]) -> list[Line]:
+    lines = []
+    kept = cluster.get("managed_undeclared", [])
+    if kept:
+        names = ", ".join(pv.one_line(n) for n in kept)
+        lines.append(_line(2, (f"{pv.MANAGED_UNDECLARED}: {names}", "dim")))
+    if cluster["unmanaged"]:
+        names = ", ".join(pv.one_line(n) for n in cluster["unmanaged"])
+        lines.append(_line(2, (f"unmanaged (left alone): {names}", "dim")))
+    return lines
 
 
 def _change_lines(change: Mapping[str, Any], show_provenance: bool) -> list[Line]:

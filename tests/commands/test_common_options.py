@@ -83,7 +83,7 @@ def test_a_common_flag_is_declared_once_and_alike_everywhere(flag: str) -> None:
 def test_state_dir_is_the_same_option_as_the_state_commands() -> None:
     commands = _commands(cli)
     ours = _params(commands["plan"])["state_dir"]
-    for name in ("state list", "state show", "state rm", "force-unlock"):
+    for name in ("state list", "state show", "state rm", "state mv", "force-unlock"):
         assert _params(commands[name])["state_dir"] == ours, name
 
 

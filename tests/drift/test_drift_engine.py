@@ -3,6 +3,7 @@ appear in the result; ignore_changes paths are not drift."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reconciler.engine.drift import changed_values, cluster_drift
@@ -63,3 +64,32 @@ def test_cluster_drift_of_an_unhealthy_managed_addon() -> None:
     assert addon.healthy is False
     assert (addon.status, addon.status_reason, addon.status_message) == ("abnormal", "R", "m")
     assert found.drifted and not found.errors
+
+
+def test_an_operation_in_flight_is_in_progress_and_its_held_change_not_an_error() -> None:
+    """Issue 11, path 9: an upgrade in flight is `in-progress` (not `unhealthy`), and
+    the plan's "cannot update: the live instance is upgrading" is a warning in drift
+    (drift writes nothing), so the cluster is drifted, not an error."""
+    from reconciler.engine import checks
+    from reconciler.model.plan import ClusterPlan
+
+    addon = AddonSpec(name="autoscaler")
+    spec = ClusterSpec(name="prod", cluster_id="c-1", region="r", project_id="p",
+                       endpoint="emulator://demo", addons=(addon,))
+    live = LiveCluster(cluster=Cluster(id="c-1", name="prod", version="v1.29",
+                                       type="VirtualMachine", category="CCE", phase="Available"),
+                       instances=(instance({"custom": {"n": 1}}, status="upgrading"),))
+    state = StateFile(lineage="l", serial=1, cluster_name="prod", cluster_id="c-1", salt=SALT,
+                      addons={"autoscaler": recorded({"custom": {"n": 1}})})
+    held = checks.mid_operation(spec, addon, "upgrading", "update")
+    other = checks.diagnostic(spec, addon, "version", "a real error")
+    plan = ClusterPlan(name="prod", cluster_id="c-1", endpoint="emulator://demo",
+                       project_id="p", region="r", errors=(held, other))
+    found = cluster_drift(spec, live, {}, state, plan)
+    (drift,) = found.addons
+    assert drift.kinds == (DriftKind.IN_PROGRESS,)
+    assert found.errors == (other,)  # a real error still fails the run
+    assert [(w.message, w.severity) for w in found.warnings] == [(held.message, "warning")]
+
+    alone = cluster_drift(spec, live, {}, state, replace(plan, errors=(held,)))
+    assert alone.drifted and not alone.errors

@@ -73,7 +73,7 @@ def test_edited_addon_names_changed_keys_in_every_format(cloud: Cloud) -> None:
     js = cloud.drift("--format", "json")
     assert js.exit_code == 2
     data = report(js)
-    assert data["format"] == "reconciler-drift" and data["format_version"] == 1
+    assert data["format"] == "reconciler-drift" and data["format_version"] == 2
     paths = [c["path"] for c in addon(data, "demo-staging", "coredns")["changed_outside"]["values"]]
     assert paths == list(keys)
 

@@ -178,6 +178,8 @@ def project(plan: Plan, base: Path) -> dict[str, Any]:
         ]}
         if cluster.unmanaged:
             body["unmanaged"] = list(cluster.unmanaged)
+        if cluster.managed_undeclared:
+            body["managed_undeclared"] = list(cluster.managed_undeclared)
         prefix = f"{base}/"
         errors = [str(d).replace(prefix, "") for d in cluster.errors if d.severity == "error"]
         warnings = [str(d).replace(prefix, "") for d in cluster.errors if d.severity != "error"]

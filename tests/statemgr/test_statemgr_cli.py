@@ -37,10 +37,10 @@ def test_state_list_shows_serial_lineage_and_addon_count(store: StateStore) -> N
     assert code == 0
     lines = output.splitlines()
     assert all(line == line.rstrip() for line in lines)
-    assert lines[0].split() == ["CLUSTER", "SERIAL", "LINEAGE", "ADD-ONS"]
-    lineage = sample_state().lineage[:8]
-    assert lines[1].split() == ["prod", "1", lineage, "2"]
-    assert lines[2].split() == ["staging", "3", lineage, "2"]
+    assert lines[0].split() == ["CLUSTER", "CLUSTER-ID", "SERIAL", "LINEAGE", "ADD-ONS"]
+    lineage, cluster_id = sample_state().lineage[:8], sample_state().cluster_id
+    assert lines[1].split() == ["prod", cluster_id, "1", lineage, "2"]
+    assert lines[2].split() == ["staging", cluster_id, "3", lineage, "2"]
 
 
 def test_state_list_of_an_empty_dir(tmp_path: Path) -> None:
@@ -131,7 +131,8 @@ def test_force_unlock_without_a_lock(store: StateStore) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["state", "list"], ["state", "show"], ["state", "rm"], ["force-unlock"]]
+    "command",
+    [["state", "list"], ["state", "show"], ["state", "rm"], ["state", "mv"], ["force-unlock"]],
 )
 def test_help_shows_an_example(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
@@ -143,3 +144,51 @@ def test_help_shows_an_example(command: list[str]) -> None:
 def test_round_trip_through_the_cli_preserves_the_canonical_text(store: StateStore) -> None:
     _code, output = run(store, "state", "show", "staging", "--json")
     assert to_json(from_json(output)) == output
+
+
+def test_state_mv_moves_state_backup_and_journal_under_both_locks(store: StateStore) -> None:
+    """Issue 11, path 10: a renamed cluster key takes its state along."""
+    before = store.read("staging")
+    Journal(store.state_dir, "staging").append({"action": "install", "addon": "everest"})
+    code, output = run(store, "state", "mv", "staging", "stage/eu")
+    assert code == 0, output
+    assert "Moved the state of staging to stage/eu" in output
+    moved = store.read("stage/eu")
+    assert before is not None and moved is not None
+    assert (moved.lineage, moved.serial, moved.addons) == (before.lineage, before.serial,
+                                                           before.addons)
+    assert store.read("staging") is None and store.list() == ["prod", "stage/eu"]
+    assert not store.paths("staging").backup.exists()
+    backup = from_json(store.paths("stage/eu").backup.read_text())
+    assert backup.cluster_name == "stage/eu" and backup.serial == before.serial - 1
+    records = Journal(store.state_dir, "stage/eu").read()
+    assert [r["action"] for r in records] == ["install", "state mv"]
+    assert (records[-1]["from"], records[-1]["to"]) == ("staging", "stage/eu")
+    assert Journal(store.state_dir, "staging").read() == []
+    assert store.lock_info("staging") is None and store.lock_info("stage/eu") is None
+
+
+def test_state_mv_refuses_an_existing_target_a_missing_source_and_a_lock(
+        store: StateStore) -> None:
+    files = {p.name: p.read_bytes() for p in store.state_dir.iterdir()}
+    code, output = run(store, "state", "mv", "prod", "staging")
+    assert code == 1 and "'staging' already has a state" in output, output
+    code, output = run(store, "state", "mv", "qa", "qa2")
+    assert code == 1 and "no state for cluster 'qa'" in output, output
+    with store.lock("staging", operation="apply") as holder:
+        code, output = run(store, "state", "mv", "prod", "staging2")
+        assert code == 0, output
+        code, output = run(store, "state", "mv", "staging2", "staging")
+    assert code == 1 and f"pid {holder.pid}" in output, output
+    assert store.list() == ["staging", "staging2"]
+    assert store.paths("staging").state.read_bytes() == files["staging.json"]
+    assert "Traceback" not in output
+
+
+def test_state_rm_without_an_addon_forgets_the_whole_state(store: StateStore) -> None:
+    code, output = run(store, "state", "rm", "prod")
+    assert code == 0, output
+    assert "Forgot the state of prod" in output and "coredns, everest" in output
+    assert store.list() == ["staging"] and not store.paths("prod").backup.exists()
+    code, output = run(store, "state", "rm", "prod")
+    assert code == 1 and "no state for cluster 'prod'" in output
