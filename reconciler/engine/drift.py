@@ -27,7 +27,7 @@ from reconciler.engine.diff import diff_values
 from reconciler.engine.secrets import hash_at
 from reconciler.engine.values import defaults_for
 from reconciler.model.desired import AddonSpec, ClusterSpec
-from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.drift import AddonDrift, ClusterDrift, DriftKind
 from reconciler.model.live import (
     IN_PROGRESS_STATUSES,
@@ -96,7 +96,7 @@ def _with_plan_errors(cluster: ClusterDrift, plan: ClusterPlan | None,
     found = plan.errors if plan else ()
     errors = first + tuple(d for d in found
                            if d.severity == "error" and d not in first and d not in waiting)
-    warnings = tuple(replace(d, severity="warning") if d in waiting else d
+    warnings = tuple(replace(d, severity=Severity.WARNING) if d in waiting else d
                      for d in found if d.severity != "error" or d in waiting)
     return replace(cluster, errors=errors, warnings=warnings)
 
