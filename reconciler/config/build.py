@@ -73,6 +73,7 @@ def _addons(
             protect=bool(addon.get("protect", False)),
             depends_on=tuple(addon.get("depends_on", ())),
             on_failure=str(addon.get("on_failure", defaults.get("on_failure", "fail"))),
+            allow_downgrade=bool(addon.get("allow_downgrade", False)),
             timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
             location=_location(source, ("clusters", cluster, "addons", name)),
         )

@@ -60,6 +60,8 @@ class AddonSpec:
     depends_on: tuple[str, ...] = ()
     on_failure: str = "fail"
     """``fail`` or ``rollback`` (roll a failed upgrade back when possible)."""
+    allow_downgrade: bool = False
+    """Allow ``version`` below the live one (a ``downgrade``); refused otherwise."""
     timeout_seconds: float | None = None
     """How long apply waits for this add-on to become healthy; None = default."""
     location: SourceLocation | None = None
