@@ -69,10 +69,15 @@ def repair_reason(instance: AddonInstance, target: str) -> str:
     needs them to tell a transient failure from a broken configuration)."""
     status = instance.status
     detail = ": ".join(p for p in (status.reason, status.message) if p)
+    if not detail and status.status == "unknown":
+        detail = "CCE: the template instance does not exist"
     said = f"the instance is {status.status}" + (f" ({detail})" if detail else "")
+    sent = f"re-sending {target} with full values"
+    if target != instance.version and target == status.previous_version:
+        sent += " (the version it ran before the failed operation)"
     if status.status == "installFailed":
-        return f"{said}; the install never became healthy: re-sending {target} with full values"
-    return f"{said}; re-sending {target} with full values"
+        return f"{said}; the install never became healthy: {sent}"
+    return f"{said}; {sent}"
 
 
 def supporting_versions(template: AddonTemplate, cluster: Cluster,
