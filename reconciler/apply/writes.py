@@ -22,15 +22,28 @@ from reconciler.apply.waiting import (
 )
 from reconciler.cloud import CceClient, CloudError, NotFoundError
 from reconciler.model.apply import Outcome, Progress
-from reconciler.model.live import IN_PROGRESS_STATUSES, AddonInstance
+from reconciler.model.live import IN_PROGRESS_STATUSES, READY_STATUSES, AddonInstance
 from reconciler.model.plan import Action, Change
 
-__all__ = ["AddonWriter"]
+__all__ = ["REPAIR_GUIDANCE", "AddonWriter"]
+
+REPAIR_GUIDANCE = (
+    "if it keeps failing, fix the cause CCE reports (or pick another version); to "
+    "re-install it instead, declare it `state: absent`, apply, then declare it again"
+)
+"""What to do when a repair does not take (docs/actions.md): a delete is never
+implied by a repair, so the way to a fresh install is the user's to choose."""
+
+_ROLLS_BACK = frozenset({Action.UPGRADE, Action.DOWNGRADE, Action.REPAIR})
+"""Version-moving PUTs whose failure ``on_failure: rollback`` may undo (CCE
+says whether it can: ``isRollbackable``)."""
 
 _VERBS = {
     Action.INSTALL: "installing",
     Action.UPGRADE: "upgrading",
     Action.UPDATE: "updating",
+    Action.REPAIR: "repairing",
+    Action.DOWNGRADE: "downgrading",
     Action.DELETE: "deleting",
     Action.ADOPT: "adopting",
 }
@@ -61,7 +74,7 @@ class AddonWriter:
         the live ``instance``. Raises ``AddonFailure`` (the add-on did not
         settle: see ``after_failure``) or ``CloudError`` (the write failed)."""
         versions = change.after_version or change.before_version
-        if change.action is Action.UPGRADE:
+        if change.before_version and change.before_version != versions:
             versions = f"{change.before_version} → {change.after_version}"
         self.progress.step(self.cluster, f"{change.addon}: {_VERBS[change.action]} {versions}")
         if change.action is Action.DELETE:
@@ -72,6 +85,14 @@ class AddonWriter:
         if change.action is Action.ADOPT and not change.field_changes:
             if instance is None:
                 raise AddonFailure("the instance to adopt is gone")
+            if instance.status.status not in READY_STATUSES:
+                # Recording it would call a broken add-on converged; the next
+                # plan repairs it (or waits for the operation in flight).
+                raise AddonFailure(
+                    f"not adopted: the instance is {instance.status.status}"
+                    + (f" ({instance.status.reason})" if instance.status.reason else "")
+                    + "; plan again"
+                )
             return instance
         return await self.update(change)
 
@@ -167,7 +188,9 @@ class AddonWriter:
         """The outcome of a change whose add-on did not settle: a failed
         upgrade is rolled back when the change asks for it and CCE allows it."""
         message = str(err)
-        if change.action is not Action.UPGRADE or change.on_failure != "rollback":
+        if change.action is Action.REPAIR:
+            message += f"; {REPAIR_GUIDANCE}"
+        if change.action not in _ROLLS_BACK or change.on_failure != "rollback":
             return Outcome.FAILED, message
         cid = self.cluster_id
         try:

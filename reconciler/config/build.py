@@ -79,6 +79,7 @@ def _addons(
             on_failure=OnFailure(
                 addon.get("on_failure", defaults.get("on_failure", OnFailure.FAIL))
             ),
+            allow_downgrade=bool(addon.get("allow_downgrade", False)),
             timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
             location=_location(source, ("clusters", cluster, "addons", name)),
         )

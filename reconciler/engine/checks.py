@@ -18,7 +18,7 @@ from reconciler.engine.normalise import type_name
 from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
-from reconciler.model.live import AddonTemplate, Cluster, TemplateVersion
+from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, TemplateVersion
 from reconciler.model.plan import Change
 
 __all__ = [
@@ -65,6 +65,37 @@ def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message:
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     """Orders ``1.30.4`` before ``1.30.33``; non-numeric parts sort after numbers."""
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-+_]", version))
+
+
+def is_downgrade(live: str, target: str) -> bool:
+    """True if ``target`` sorts below ``live`` (1.3.60 < 1.3.68; 1.9 < 1.10)."""
+    return version_key(target) < version_key(live)
+
+
+def refused_downgrade(cluster: ClusterSpec, addon: AddonSpec, live: str,
+                      target: str) -> Diagnostic:
+    return diagnostic(
+        cluster, addon, "version",
+        f"version {target} of `{addon.name}` is below the live {live}: a downgrade",
+        "set allow_downgrade: true on this add-on to downgrade it, or declare "
+        f"version {live} or later",
+    )
+
+
+def repair_reason(instance: AddonInstance, target: str) -> str:
+    """Why a repair is planned, with CCE's own Reason and message (the user
+    needs them to tell a transient failure from a broken configuration)."""
+    status = instance.status
+    detail = ": ".join(p for p in (status.reason, status.message) if p)
+    if not detail and status.status == "unknown":
+        detail = "CCE: the template instance does not exist"
+    said = f"the instance is {status.status}" + (f" ({detail})" if detail else "")
+    sent = f"re-sending {target} with full values"
+    if target != instance.version and target == status.previous_version:
+        sent += " (the version it ran before the failed operation)"
+    if status.status == "installFailed":
+        return f"{said}; the install never became healthy: {sent}"
+    return f"{said}; {sent}"
 
 
 def supporting_versions(template: AddonTemplate, cluster: Cluster,

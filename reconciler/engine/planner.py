@@ -7,8 +7,12 @@ Per declared add-on, the action is:
   ``protect: true``), else ``no-op``;
 - no live instance: ``install`` (a *re*-install, said in the reason, when the
   state file still manages it: it was deleted out of band);
-- live version ≠ target version: ``upgrade`` (the target is the declared
-  version; none declared keeps the live one);
+- live instance unhealthy (failed, abnormal or unknown: ``UNHEALTHY_STATUSES``):
+  ``repair``, whatever the diff says (docs/actions.md);
+- live version ≠ target version: ``upgrade``, or ``downgrade`` when the target
+  is lower (the target is the declared version; none declared keeps the live
+  one); a downgrade without ``allow_downgrade: true`` is planned *and* gets an
+  error, so the plan shows it and apply refuses it;
 - not in the cluster's state file (or the state records another uid: it was
   re-created out of band): ``adopt``, with field changes if values differ;
   no state file at all is a first run, so everything live is adopted;
@@ -48,6 +52,7 @@ from reconciler.model.json import JSON
 from reconciler.model.live import (
     IN_PROGRESS_STATUSES,
     READY_STATUSES,
+    UNHEALTHY_STATUSES,
     AddonInstance,
     AddonTemplate,
     LiveCluster,
@@ -244,6 +249,12 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
                                 sensitive=declared, schema=defaults.values,
                                 salt=ctx.salt)
     action, reason = _choose(ctx, addon, version, instance, bool(field_changes))
+    if instance is not None and not addon.allow_downgrade and _downgrades(instance,
+                                                                          version.version):
+        # Still planned (so the plan says what the file asks for), with an
+        # error that makes apply refuse the cluster until the file opts in.
+        ctx.errors.append(checks.refused_downgrade(ctx.spec, addon, instance.version,
+                                                   version.version))
     if instance is not None and action is not Action.NOOP:
         _warn_mid_operation(ctx, addon, instance, action.value)
     if action is Action.NOOP:
@@ -307,9 +318,16 @@ def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
                        f"live is {instance.uid})")
     else:
         not_managed = ""
+    adopting = f"; adopting: {not_managed}" if not_managed else ""
+    if instance.status.status in UNHEALTHY_STATUSES:
+        # Health is part of the desired state: after a failed upgrade CCE
+        # already reports the target version, so version and values "match"
+        # and only the status tells that the add-on is not what was declared.
+        return Action.REPAIR, checks.repair_reason(instance, version.version) + adopting
     if instance.version != version.version:
-        reason = f"version {instance.version} → {version.version}"
-        return Action.UPGRADE, reason + (f"; adopting: {not_managed}" if not_managed else "")
+        reason = f"version {instance.version} → {version.version}" + adopting
+        lower = checks.is_downgrade(instance.version, version.version)
+        return (Action.DOWNGRADE if lower else Action.UPGRADE), reason
     if not_managed:
         detail = "values differ" if values_differ else "values match"
         return Action.ADOPT, f"{not_managed}; {detail}"
@@ -325,6 +343,16 @@ def _warn_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance
                         action: str) -> None:
     if instance.status.status in IN_PROGRESS_STATUSES:
         ctx.errors.append(checks.mid_operation(ctx.spec, addon, instance.status.status, action))
+
+
+def _downgrades(instance: AddonInstance, target: str) -> bool:
+    """A write of ``target`` would lower the live version. Repairing a failed
+    upgrade back to the version it ran before is going back, not a downgrade:
+    reverting the file is the natural way out of a failed upgrade."""
+    if not checks.is_downgrade(instance.version, target):
+        return False
+    return not (instance.status.status in UNHEALTHY_STATUSES
+                and target == instance.status.previous_version)
 
 
 def _noop(addon: AddonSpec, version: str, reason: str, instance_id: str = "") -> Change:

@@ -23,6 +23,9 @@ class Outcome(enum.Enum):
     INSTALLED = "installed"
     UPGRADED = "upgraded"
     UPDATED = "updated"
+    REPAIRED = "repaired"
+    """A failed or abnormal add-on was re-sent and became healthy."""
+    DOWNGRADED = "downgraded"
     DELETED = "deleted"
     ADOPTED = "adopted"
     BLOCKED = "blocked"
@@ -42,6 +45,8 @@ DONE_BY_ACTION = {
     Action.INSTALL: Outcome.INSTALLED,
     Action.UPGRADE: Outcome.UPGRADED,
     Action.UPDATE: Outcome.UPDATED,
+    Action.REPAIR: Outcome.REPAIRED,
+    Action.DOWNGRADE: Outcome.DOWNGRADED,
     Action.DELETE: Outcome.DELETED,
     Action.ADOPT: Outcome.ADOPTED,
 }

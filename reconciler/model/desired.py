@@ -80,6 +80,9 @@ class AddonSpec:
     """Refuse to delete (like Terraform's ``prevent_destroy``)."""
     depends_on: tuple[str, ...] = ()
     on_failure: OnFailure = OnFailure.FAIL
+    """Roll a failed upgrade back when possible, or leave it failed."""
+    allow_downgrade: bool = False
+    """Allow ``version`` below the live one (a ``downgrade``); refused otherwise."""
     timeout_seconds: float | None = None
     """How long apply waits for this add-on to become healthy; None = default."""
     location: SourceLocation | None = None

@@ -43,6 +43,8 @@ IN_PROGRESS_STATUSES = frozenset(
 FAILED_STATUSES = frozenset(
     {"installFailed", "upgradeFailed", "deleteFailed", "rollbackFailed", "unknown"}
 )
+UNHEALTHY_STATUSES = FAILED_STATUSES | {"abnormal"}
+"""A declared add-on in one of these is planned as ``repair`` (docs/actions.md)."""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,12 @@ class Action(enum.Enum):
     """PUT a new version with full values."""
     UPDATE = "update"
     """PUT the same version with changed values."""
+    REPAIR = "repair"
+    """PUT the declared version with full values to an instance CCE reports as
+    failed or abnormal (docs/actions.md), whatever the diff says."""
+    DOWNGRADE = "downgrade"
+    """PUT a version below the live one with full values; planned only with
+    ``allow_downgrade: true`` (otherwise shown with an error and refused)."""
     DELETE = "delete"
     """DELETE; only for ``state: absent`` or ``prune: true``, never if protected."""
     ADOPT = "adopt"

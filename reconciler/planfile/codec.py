@@ -117,10 +117,16 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
 
 # --- writing -----------------------------------------------------------------
 
+_OPTIONAL_COUNTS = frozenset({Action.REPAIR, Action.DOWNGRADE})
+"""Summary counts written only when non-zero, so a plan without these actions
+is byte-identical to one made before they existed (docs/plan-json.md)."""
+
+
 
 def _summary(plan: Plan) -> JSONDict:
     diagnostics = [*plan.errors, *(d for c in plan.clusters for d in c.errors)]
-    counts: JSONDict = {action.value: plan.count(action) for action in Action}
+    counts: JSONDict = {action.value: plan.count(action) for action in Action
+                        if action not in _OPTIONAL_COUNTS or plan.count(action)}
     counts.update(
         clusters=len(plan.clusters),
         clusters_with_changes=sum(1 for c in plan.clusters if c.has_changes),

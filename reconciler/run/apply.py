@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from reconciler.apply.freshness import stale_reasons, with_real_values
 from reconciler.apply.records import journal_record, managed_addon
 from reconciler.apply.waiting import AddonFailure, WaitPolicy
-from reconciler.apply.writes import AddonWriter
+from reconciler.apply.writes import REPAIR_GUIDANCE, AddonWriter
 from reconciler.cloud import CceClient, CloudError, CloudSession
 from reconciler.engine.checks import install_problem
 from reconciler.engine.replan import replan_settled
@@ -471,7 +471,10 @@ class _ClusterRun:
             outcome, message = await self.writer.after_failure(change, err)
             return self._result(change, outcome, message, precheck, started), state
         except CloudError as err:
-            return self._result(change, Outcome.FAILED, str(err), precheck, started), state
+            message = str(err)
+            if change.action is Action.REPAIR:
+                message += f"; {REPAIR_GUIDANCE}"
+            return self._result(change, Outcome.FAILED, message, precheck, started), state
         if written is None:  # deleted
             if change.addon in state.addons:
                 state = await asyncio.to_thread(self.store.remove_addon, state, change.addon)

@@ -42,8 +42,10 @@ from reconciler.model.plan import (
 )
 
 __all__ = [
+    "STATUS_RISK",
     "PrecheckOutcome",
     "blocked_addons",
+    "implied_accepts",
     "needs_server_precheck",
     "parse_accept_risks",
     "precheck_cluster",
@@ -62,12 +64,24 @@ TASK_FAILED_RISK = "PrecheckFailed"
 
 
 def needs_server_precheck(change: Change) -> bool:
-    """Upgrades and updates of an existing instance, and adoptions that write."""
+    """Every PUT to an existing instance (upgrade, downgrade, update, repair),
+    and adoptions that write."""
     if not change.instance_id:
         return False
-    if change.action in (Action.UPGRADE, Action.UPDATE):
+    if change.action in (Action.UPGRADE, Action.DOWNGRADE, Action.UPDATE, Action.REPAIR):
         return True
     return change.action is Action.ADOPT and bool(change.field_changes)
+
+
+STATUS_RISK = "AddonStatus"
+"""The precheck's "addon status(X) is not running" Warning."""
+
+
+def implied_accepts(change: Change) -> set[str]:
+    """Warnings a change accepts by what it is: a repair exists *because* the
+    instance is not running (the plan shows its status), so the precheck saying
+    so must not block it. Fatal risks still block; the acceptance is recorded."""
+    return {STATUS_RISK} if change.action is Action.REPAIR else set()
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,7 @@ async def precheck_cluster(
     findings: list[PrecheckFinding] = []
     task_ids: dict[str, tuple[str, ...]] = {}
     for change in to_check:
-        accepted = set(accept.get(change.addon, ()))
+        accepted = set(accept.get(change.addon, ())) | implied_accepts(change)
         done = finished.get(change.addon)
         if done is None:
             findings.append(

@@ -30,12 +30,16 @@ _STOPPED = {
     Stop.STALE: "Nothing was changed. Plan again, review, and apply the new plan.",
 }
 
-_DONE = (Outcome.INSTALLED, Outcome.UPGRADED, Outcome.UPDATED, Outcome.DELETED, Outcome.ADOPTED)
+_DONE = (Outcome.INSTALLED, Outcome.UPGRADED, Outcome.DOWNGRADED, Outcome.UPDATED,
+         Outcome.REPAIRED, Outcome.DELETED, Outcome.ADOPTED)
+_OPTIONAL = frozenset({Outcome.DOWNGRADED, Outcome.REPAIRED})
+"""Counted only when non-zero, as in the plan's summary line."""
 
 
 def apply_summary(result: ApplyResult) -> str:
     """``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` (one line, no newline)."""
-    done = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE)
+    done = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE
+                     if o not in _OPTIONAL or result.count(o))
     problems = [f"{result.count(Outcome.BLOCKED)} blocked"]
     if result.count(Outcome.SKIPPED):
         problems.append(f"{result.count(Outcome.SKIPPED)} skipped")

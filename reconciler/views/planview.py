@@ -15,6 +15,7 @@ from reconciler.planfile.redact import child_path, index_path, is_under
 
 __all__ = [
     "MANAGED_UNDECLARED",
+    "OPTIONAL_ACTIONS",
     "SENSITIVE_TEXT",
     "SUMMARY_ACTIONS",
     "SYMBOLS",
@@ -40,11 +41,15 @@ SYMBOLS: Mapping[str, str] = {
     "install": "+",
     "upgrade": "↑",
     "update": "~",
+    "repair": "!",
+    "downgrade": "↓",
     "delete": "-",
     "adopt": "⇐",
     "no-op": " ",
 }
-SUMMARY_ACTIONS = ("install", "upgrade", "update", "delete", "adopt")
+SUMMARY_ACTIONS = ("install", "upgrade", "downgrade", "update", "repair", "delete", "adopt")
+"""In summary-line order; ``OPTIONAL_ACTIONS`` are counted only when present."""
+OPTIONAL_ACTIONS = frozenset({"downgrade", "repair"})
 SENSITIVE_TEXT = "(sensitive)"
 
 
@@ -57,7 +62,10 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     if not summary["has_changes"]:
         verb = "matches" if clusters == 1 else "match"
         return f"No changes. {plural(clusters, 'cluster')} {verb} the desired state."
-    counts = ", ".join(f"{summary[a]} to {a}" for a in SUMMARY_ACTIONS)
+    # Actions most plans never have are left out at 0, so that a plan without
+    # them reads exactly as before they existed.
+    counts = ", ".join(f"{summary.get(a, 0)} to {a}" for a in SUMMARY_ACTIONS
+                       if a not in OPTIONAL_ACTIONS or summary.get(a, 0))
     return f"Plan: {counts} across {plural(clusters, 'cluster')}."
 
 
@@ -109,10 +117,11 @@ def format_value(value: Any) -> str:
 def version_text(change: Mapping[str, Any]) -> str:
     before: str = change["before_version"]
     after: str = change["after_version"]
-    if change["action"] == "upgrade":
-        return f"{before} → {after}"
     if change["action"] == "delete":
         return before or after
+    if change["action"] in ("upgrade", "downgrade") or (before and after and before != after):
+        # A repair may also move the version (back to the one a failed upgrade left).
+        return f"{before} → {after}"
     return after or before
 
 

@@ -23,6 +23,8 @@ _ACTION_STYLE = {
     "install": "green",
     "upgrade": "cyan",
     "update": "yellow",
+    "repair": "magenta",
+    "downgrade": "red",
     "delete": "red",
     "adopt": "blue",
     "no-op": "",

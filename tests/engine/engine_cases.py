@@ -14,6 +14,8 @@ A case directory holds:
                        "category": "CCE", "phase": "Available"},   # all optional
            "instances": [{"template": "coredns", "version": "1.29.4",
                           "status": "running", "uid": "…",          # optional
+                          "reason": "…", "message": "…",            # status Reason,
+                          "previous_version": "…",                   #   message …
                           "values": {…} | "defaults",               # "defaults": the
                           "flavor": "5000",                          #   version's defaults
                           "patch": {…},                              # merged over them
@@ -118,7 +120,10 @@ def _instance(raw: dict[str, Any], cluster_id: str,
     return AddonInstance(
         uid=raw.get("uid", f"uid-{raw['template']}"), name=raw["template"],
         cluster_id=cluster_id, template_name=raw["template"], version=raw["version"],
-        values=values, status=InstanceStatus(status=raw.get("status", "running")))
+        values=values, status=InstanceStatus(
+            status=raw.get("status", "running"), reason=raw.get("reason", ""),
+            message=raw.get("message", ""),
+            previous_version=raw.get("previous_version", "")))
 
 
 def load_case(path: Path) -> tuple[DesiredState, dict[str, LiveCluster | Diagnostic],
