@@ -25,6 +25,8 @@ class Outcome(enum.Enum):
     UPDATED = "updated"
     DELETED = "deleted"
     ADOPTED = "adopted"
+    REFRESHED = "refreshed"
+    """State only: live recorded (or a vanished instance forgotten), nothing sent."""
     BLOCKED = "blocked"
     """Stopped by a precheck (server risk or local check) before any write."""
     SKIPPED = "skipped"
@@ -44,6 +46,7 @@ DONE_BY_ACTION = {
     Action.UPDATE: Outcome.UPDATED,
     Action.DELETE: Outcome.DELETED,
     Action.ADOPT: Outcome.ADOPTED,
+    Action.REFRESH: Outcome.REFRESHED,
 }
 
 
@@ -60,6 +63,9 @@ class AddonResult:
     elapsed_s: float = 0.0
     precheck_task_ids: tuple[str, ...] = ()
     accepted_risks: tuple[str, ...] = ()
+    adopting: bool = False
+    """The change also took the instance under management (an update or
+    upgrade of an unmanaged instance counts as updated/upgraded, marked so)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ class ApplyResult:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for c in self.clusters for r in c.addons if r.outcome is outcome)
+
+    def count_adopting(self, outcome: Outcome) -> int:
+        """Results of ``outcome`` that also adopted their instance."""
+        return sum(1 for c in self.clusters for r in c.addons
+                   if r.outcome is outcome and r.adopting)
 
 
 class Stop(enum.Enum):

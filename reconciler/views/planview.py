@@ -18,6 +18,7 @@ __all__ = [
     "SUMMARY_ACTIONS",
     "SYMBOLS",
     "JSONDict",
+    "action_text",
     "changed",
     "diagnostic_text",
     "diff_lines",
@@ -42,8 +43,9 @@ SYMBOLS: Mapping[str, str] = {
     "delete": "-",
     "adopt": "⇐",
     "no-op": " ",
+    "refresh": "↻",
 }
-SUMMARY_ACTIONS = ("install", "upgrade", "update", "delete", "adopt")
+SUMMARY_ACTIONS = ("install", "upgrade", "update", "delete", "adopt", "refresh")
 SENSITIVE_TEXT = "(sensitive)"
 
 
@@ -56,8 +58,18 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     if not summary["has_changes"]:
         verb = "matches" if clusters == 1 else "match"
         return f"No changes. {plural(clusters, 'cluster')} {verb} the desired state."
-    counts = ", ".join(f"{summary[a]} to {a}" for a in SUMMARY_ACTIONS)
-    return f"Plan: {counts} across {plural(clusters, 'cluster')}."
+    adopting = summary.get("adopting", {})
+
+    def count(action: str) -> str:
+        text = f"{summary.get(action, 0)} to {action}"
+        # A write that also adopts is counted as the write it is, marked here.
+        return text + (f" ({adopting[action]} adopting)" if adopting.get(action) else "")
+
+    parts = [count("install"), count("upgrade"), count("update"), count("delete"),
+             count("adopt")]
+    if summary.get("refresh"):
+        parts.append(f"{summary['refresh']} to refresh (state only)")
+    return f"Plan: {', '.join(parts)} across {plural(clusters, 'cluster')}."
 
 
 def headline(summary: Mapping[str, Any]) -> tuple[str, str]:
@@ -105,10 +117,19 @@ def format_value(value: Any) -> str:
     return json.dumps(_mask(value), ensure_ascii=False, sort_keys=True)
 
 
+def action_text(change: Mapping[str, Any]) -> str:
+    """The action word as shown: a write that also adopts says so."""
+    action: str = change["action"]
+    if change.get("adopting") and action != "adopt":
+        return f"{action} (adopting)"
+    return action
+
+
 def version_text(change: Mapping[str, Any]) -> str:
     before: str = change["before_version"]
     after: str = change["after_version"]
-    if change["action"] == "upgrade":
+    if change["action"] == "upgrade" or (change["action"] == "refresh" and before and after
+                                         and before != after):
         return f"{before} → {after}"
     if change["action"] == "delete":
         return before or after
