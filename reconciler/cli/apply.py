@@ -66,6 +66,9 @@ __all__ = ["apply_command", "import_command"]
               metavar="SECONDS", help="How long an add-on may stay 'abnormal' before it fails.")
 @click.option("--poll-interval", type=click.FloatRange(min=0.01), default=1.0, hidden=True,
               help="Seconds between polls of one task or instance (tests shorten it).")
+@click.option("--refresh-only", is_flag=True,
+              help="Only accept out-of-band changes of managed add-ons into the state; "
+                   "nothing is sent to the cloud.")
 def apply_command(
     opts: CommonOptions,
     fmt: str,
@@ -76,6 +79,7 @@ def apply_command(
     precheck_timeout: float,
     abnormal_grace: float,
     poll_interval: float,
+    refresh_only: bool,
 ) -> None:
     """Apply the changes of a plan: prechecks, writes with full values, health waits.
 
@@ -110,6 +114,9 @@ def apply_command(
         if len(opts.files) != 1:
             fail("a saved plan is applied alone: give only the plan file, or only"
                  " desired-state files")
+        if refresh_only:
+            fail("--refresh-only plans from the desired-state files; a saved plan is applied"
+                 " as it was planned (save one with `plan --refresh-only --out`)")
         if opts.variables or opts.var_files or opts.clusters:
             fail("--var, --var-file and --cluster don't apply to a saved plan: it is applied"
                  " exactly as it was planned (--endpoint only confirms one of its endpoints)")
@@ -140,7 +147,7 @@ def apply_command(
             apply_files(desired, open_session(opts), store, options(accepted),
                         accept_risks=accept_risks, show=show,
                         approve=(lambda: True) if auto_approve else _approved,
-                        progress=progress)
+                        progress=progress, refresh_only=refresh_only)
         )
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)

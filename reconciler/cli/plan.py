@@ -38,13 +38,17 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Save the plan (JSON) for `reconciler apply PLANFILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when there are changes (0 none, 1 error).")
+              help="Exit 2 when there are changes, state-only refreshes included"
+                   " (0 none, 1 error).")
 @click.option("--precheck", is_flag=True,
               help="Also run the server add-on prechecks and show their risks.")
 @click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
               help="Treat a Warning risk as accepted (repeatable).")
 @click.option("--show-provenance", is_flag=True,
               help="Show where each value comes from (default/live/desired/derived).")
+@click.option("--refresh-only", is_flag=True,
+              help="Only accept out-of-band changes of managed add-ons into the state "
+                   "(state-only `refresh`; nothing is ever sent to the cloud).")
 def plan_command(
     opts: CommonOptions,
     fmt: str,
@@ -53,6 +57,7 @@ def plan_command(
     precheck: bool,
     accept_risks: Sequence[str],
     show_provenance: bool,
+    refresh_only: bool,
 ) -> None:
     """Show what apply would change, without changing anything.
 
@@ -70,7 +75,8 @@ def plan_command(
         check_writable_or_exit(out, "--out")
     try:
         result = asyncio.run(plan_flow(desired, open_session(opts), StateStore(opts.state_dir),
-                                       precheck=precheck, accept_risks=accept_risks))
+                                       precheck=precheck, accept_risks=accept_risks,
+                                       refresh_only=refresh_only))
     except CloudError as err:
         fail(str(err))
     data = plan_to_json(result.plan, salts=result.salts)

@@ -137,7 +137,10 @@ def _addon_drift(name: str, inputs: _Inputs, templates: Mapping[str, AddonTempla
                 kinds.append(DriftKind.VALUES)
     elif instance is not None and declared is None:
         kinds.append(DriftKind.UNMANAGED)
-    pending = change if change is not None and change.action is not Action.NOOP else None
+    # A refresh is the state catching up with live: the version/values kinds
+    # already say so, and nothing is pending against the cloud.
+    pending = (change if change is not None
+               and change.action not in (Action.NOOP, Action.REFRESH) else None)
     if pending:
         kinds.append(DriftKind.PENDING)
     if instance is not None and instance.status.status in IN_PROGRESS_STATUSES:

@@ -14,9 +14,13 @@ Per declared add-on, the action is:
   one); a downgrade without ``allow_downgrade: true`` is planned *and* gets an
   error, so the plan shows it and apply refuses it;
 - not in the cluster's state file (or the state records another uid: it was
-  re-created out of band): ``adopt``, with field changes if values differ;
+  re-created out of band): ``adopt`` when values match; when they differ it is
+  an ``update`` that also adopts (``Change.adopting``, as an upgrade of an
+  unmanaged instance is): the action word says what apply sends;
   no state file at all is a first run, so everything live is adopted;
-- values differ: ``update``; otherwise ``no-op``.
+- values differ: ``update``;
+- otherwise ``refresh`` when the state lags live (another version or values,
+  as drift compares them: engine/refresh.py), else ``no-op``.
 
 Live add-ons that aren't declared are ``unmanaged`` (or, when the state file
 still records them, ``managed_undeclared``: kept) unless the cluster has
@@ -45,6 +49,7 @@ from reconciler.engine.diff import diff_values
 from reconciler.engine.fingerprint import fingerprint_instances
 from reconciler.engine.normalise import normalise
 from reconciler.engine.order import apply_order
+from reconciler.engine.refresh import refresh_change
 from reconciler.engine.values import defaults_for, merge_layers
 from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, Severity
@@ -259,7 +264,8 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         _warn_mid_operation(ctx, addon, instance, action.value)
     if action is Action.NOOP:
         assert instance is not None
-        ctx.changes.append(_noop(addon, instance.version, reason, instance.uid))
+        ctx.changes.append(_refresh(ctx, addon, instance)
+                           or _noop(addon, instance.version, reason, instance.uid))
         return
     values: Mapping[str, JSON] = full.values
     if live_values is not None and not field_changes and values == live_values:
@@ -282,7 +288,19 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         precheck_accept=addon.precheck_accept,
         on_failure=addon.on_failure,
         timeout_seconds=addon.timeout_seconds,
+        adopting=instance is not None and bool(_not_managed(ctx, addon, instance)),
     ))
+
+
+def _refresh(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance) -> Change | None:
+    """A state-only refresh of a managed add-on that needs no write."""
+    recorded = ctx.state.addons.get(addon.name) if ctx.state else None
+    if ctx.state is None or recorded is None:
+        return None
+    return refresh_change(recorded, instance, ctx.templates.get(addon.name),
+                          ignore=addon.ignore_changes,
+                          declared_sensitive=secrets.declared_paths(addon.sensitive),
+                          salt=ctx.state.salt, depends_on=addon.depends_on)
 
 
 _PROVENANCE: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
@@ -309,15 +327,7 @@ def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
                 f"in state (uid {recorded.uid}) but no longer live: deleted outside the "
                 "reconciler; re-installing")
         return Action.INSTALL, "declared and not installed"
-    if ctx.state is None:
-        not_managed = "no state file yet (first run)"
-    elif recorded is None:
-        not_managed = "not in the state file"
-    elif recorded.uid and recorded.uid != instance.uid:
-        not_managed = (f"re-created outside the reconciler (state has uid {recorded.uid}, "
-                       f"live is {instance.uid})")
-    else:
-        not_managed = ""
+    not_managed = _not_managed(ctx, addon, instance)
     adopting = f"; adopting: {not_managed}" if not_managed else ""
     if instance.status.status in UNHEALTHY_STATUSES:
         # Health is part of the desired state: after a failed upgrade CCE
@@ -328,15 +338,30 @@ def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         reason = f"version {instance.version} → {version.version}" + adopting
         lower = checks.is_downgrade(instance.version, version.version)
         return (Action.DOWNGRADE if lower else Action.UPGRADE), reason
+    if not_managed and values_differ:
+        # It writes, so it is counted and prechecked as the update it is.
+        return Action.UPDATE, f"values differ; adopting: {not_managed}"
     if not_managed:
-        detail = "values differ" if values_differ else "values match"
-        return Action.ADOPT, f"{not_managed}; {detail}"
+        return Action.ADOPT, f"{not_managed}; values match"
     if values_differ:
         return Action.UPDATE, "values differ"
     status = instance.status.status
     if status not in READY_STATUSES:
         return Action.NOOP, f"up to date (instance is {status})"
     return Action.NOOP, "up to date"
+
+
+def _not_managed(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance) -> str:
+    """Why the live instance is not under management yet ("" if it is)."""
+    recorded = ctx.state.addons.get(addon.name) if ctx.state else None
+    if ctx.state is None:
+        return "no state file yet (first run)"
+    if recorded is None:
+        return "not in the state file"
+    if recorded.uid and recorded.uid != instance.uid:
+        return (f"re-created outside the reconciler (state has uid {recorded.uid}, "
+                f"live is {instance.uid})")
+    return ""
 
 
 def _warn_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance,

@@ -28,6 +28,8 @@ class Outcome(enum.Enum):
     DOWNGRADED = "downgraded"
     DELETED = "deleted"
     ADOPTED = "adopted"
+    REFRESHED = "refreshed"
+    """State only: live recorded (or a vanished instance forgotten), nothing sent."""
     BLOCKED = "blocked"
     """Stopped by a precheck (server risk or local check) before any write."""
     SKIPPED = "skipped"
@@ -49,6 +51,7 @@ DONE_BY_ACTION = {
     Action.DOWNGRADE: Outcome.DOWNGRADED,
     Action.DELETE: Outcome.DELETED,
     Action.ADOPT: Outcome.ADOPTED,
+    Action.REFRESH: Outcome.REFRESHED,
 }
 
 
@@ -65,6 +68,9 @@ class AddonResult:
     elapsed_s: float = 0.0
     precheck_task_ids: tuple[str, ...] = ()
     accepted_risks: tuple[str, ...] = ()
+    adopting: bool = False
+    """The change also took the instance under management (an update or
+    upgrade of an unmanaged instance counts as updated/upgraded, marked so)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,11 @@ class ApplyResult:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for c in self.clusters for r in c.addons if r.outcome is outcome)
+
+    def count_adopting(self, outcome: Outcome) -> int:
+        """Results of ``outcome`` that also adopted their instance."""
+        return sum(1 for c in self.clusters for r in c.addons
+                   if r.outcome is outcome and r.adopting)
 
 
 class Stop(enum.Enum):

@@ -75,9 +75,14 @@ class Action(enum.Enum):
     DELETE = "delete"
     """DELETE; only for ``state: absent`` or ``prune: true``, never if protected."""
     ADOPT = "adopt"
-    """An instance exists but is not in state: take it under management (with a
-    PUT only if its values differ, in which case ``field_changes`` is non-empty)."""
+    """An instance exists but is not in state and already matches: take it under
+    management without a write. One that must be written is planned as an
+    ``update`` or ``upgrade`` with ``Change.adopting`` (plans of older versions
+    may still hold an adopt with ``field_changes``: apply writes it)."""
     NOOP = "no-op"
+    REFRESH = "refresh"
+    """State only: live already is what is wanted but the state lags it (another
+    version, values or uid); apply records live and sends nothing."""
 
 
 class FieldChangeKind(enum.Enum):
@@ -170,6 +175,9 @@ class Change:
     timeout_seconds: float | None = None
     findings: tuple[PrecheckFinding, ...] = ()
     """Server precheck risks (``plan --precheck``)."""
+    adopting: bool = False
+    """Apply also takes the instance under management (it is not in the state,
+    or the state knows another uid); always so for ``adopt``."""
 
 
 @dataclass(frozen=True)
@@ -223,3 +231,8 @@ class Plan:
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.clusters for ch in c.changes if ch.action is action)
+
+    def count_adopting(self, action: Action) -> int:
+        """Changes of ``action`` that also adopt their instance."""
+        return sum(1 for c in self.clusters for ch in c.changes
+                   if ch.action is action and ch.adopting)

@@ -134,6 +134,12 @@ def _summary(plan: Plan) -> JSONDict:
         warnings=sum(1 for d in diagnostics if d.severity == "warning"),
         has_changes=plan.has_changes,
         has_errors=any(d.severity != "warning" for d in diagnostics),
+        # Writes that also adopt, by action: counted under their action, not "adopt".
+        adopting={
+            action.value: n
+            for action in Action
+            if action is not Action.ADOPT and (n := plan.count_adopting(action))
+        },
     )
     return counts
 
@@ -196,6 +202,7 @@ def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
         "on_failure": change.on_failure,
         "timeout_seconds": change.timeout_seconds,
         "findings": [_finding_to_json(f) for f in change.findings],
+        "adopting": change.adopting,
     }
 
 
@@ -299,6 +306,8 @@ def _change_from_json(ch: JSONDict) -> Change:
         on_failure=OnFailure(ch["on_failure"]),
         timeout_seconds=ch["timeout_seconds"],
         findings=tuple(_finding_from_json(f) for f in ch["findings"]),
+        # Optional: plans written before the flag existed read as not adopting.
+        adopting=ch.get("adopting", False),
     )
 
 

@@ -35,7 +35,6 @@ from reconciler.apply.writes import REPAIR_GUIDANCE, AddonWriter
 from reconciler.cloud import CceClient, CloudError, CloudSession
 from reconciler.engine.checks import install_problem
 from reconciler.engine.replan import replan_settled
-from reconciler.engine.secrets import sensitive_leaves
 from reconciler.model.apply import (
     DONE_BY_ACTION,
     AddonResult,
@@ -46,7 +45,6 @@ from reconciler.model.apply import (
 )
 from reconciler.model.live import (
     IN_PROGRESS_STATUSES,
-    READY_STATUSES,
     AddonInstance,
     AddonTemplate,
     Cluster,
@@ -193,7 +191,7 @@ class _ClusterRun:
             # the rest could break its dependents, so the cluster waits for a fix.
             return self._done("the plan has errors for this cluster: "
                               + "; ".join(str(d) for d in errors))
-        if not cp.has_changes and not self._state_behind():
+        if not cp.has_changes:
             return self._done()
         self.progress.step(cp.name, "waiting for the state lock")
         lock = self.store.lock_async(
@@ -209,23 +207,6 @@ class _ClusterRun:
                     return self._done(f"cannot read or change the cluster: {err}")
         except LockError as err:
             return self._done(str(err))
-
-    def _state_behind(self) -> bool:
-        """True if the state records another version than a no-op's live one:
-        a run that died between an add-on's write and its state write."""
-        try:
-            state = self.store.read(self.cp.name)
-        except StateError:
-            return False  # the plan already reports it
-        if state is None:
-            return False
-        return any(
-            (entry := state.addons.get(c.addon)) is not None
-            and entry.uid == c.instance_id
-            and entry.version != c.after_version
-            for c in self.cp.changes
-            if c.action is Action.NOOP and c.instance_id
-        )
 
     async def _locked(self) -> ClusterResult:
         cp = self.cp
@@ -254,7 +235,11 @@ class _ClusterRun:
         stopped: dict[str, str] = {}
         for change in changes:
             if change.action is Action.NOOP:
-                state = await self._catch_up(change, live.get(change.addon), state)
+                continue
+            if change.action is Action.REFRESH:
+                # State only: nothing is sent, so no check or dependency stops it.
+                result, state = await self._refresh(change, live.get(change.addon), state)
+                await self._record(result)
                 continue
             bad_deps = [d for d in change.depends_on if d in stopped]
             if change.addon in blocked:
@@ -272,7 +257,7 @@ class _ClusterRun:
     async def _local_checks(self, cluster: Cluster, changes: list[Change]) -> dict[str, str]:
         """Add-on → why it may not be written, from checks that need no server precheck."""
         blocked: dict[str, str] = {}
-        writes = [c for c in changes if c.action is not Action.NOOP]
+        writes = [c for c in changes if c.action not in (Action.NOOP, Action.REFRESH)]
         if cluster.phase != "Available":
             for c in writes:
                 if c.action is not Action.ADOPT or c.field_changes:
@@ -341,29 +326,17 @@ class _ClusterRun:
             )
         return outcome
 
-    async def _catch_up(
+    async def _refresh(
         self, change: Change, instance: AddonInstance | None, state: StateFile
-    ) -> StateFile:
-        """Record a no-op's live version when the state is behind it (the
-        previous run wrote the add-on, then died before writing the state)."""
-        entry = state.addons.get(change.addon)
-        if (
-            entry is not None
-            and instance is not None
-            and entry.uid == instance.uid
-            and entry.version != instance.version
-            and instance.status.status in IN_PROGRESS_STATUSES
-        ):
-            # The interrupted run's own write, most likely: wait for it.
-            instance = await self._settle(change, instance)
-        if (
-            entry is None
-            or instance is None
-            or entry.uid != instance.uid
-            or entry.version == instance.version
-            or instance.status.status not in READY_STATUSES
-        ):
-            return state
+    ) -> tuple[AddonResult, StateFile]:
+        """Record the live instance as the add-on's state (or forget one that is
+        gone), sending nothing. The plan was checked fresh under this lock, so
+        live is what the plan showed; the entry is written the way every
+        apply writes one, which is what drift compares live with."""
+        if instance is None:
+            if change.addon in state.addons:
+                state = await asyncio.to_thread(self.store.remove_addon, state, change.addon)
+            return self._result(change, Outcome.REFRESHED, "", PrecheckOutcome()), state
         state = await asyncio.to_thread(
             self.store.put_addon,
             state,
@@ -372,26 +345,12 @@ class _ClusterRun:
                 uid=instance.uid,
                 version=instance.version,
                 values=instance.values,
-                sensitive_paths=sensitive_leaves(instance.values, entry.sensitive_paths),
+                sensitive_paths=change.sensitive_paths,
                 salt=state.salt,
                 plan_id=self.plan_id,
             ),
         )
-        await self._journal(
-            journal_record(
-                cluster=self.cp.name,
-                addon=change.addon,
-                action="record",
-                result="recorded",
-                plan_id=self.plan_id,
-                from_version=entry.version,
-                to_version=instance.version,
-                instance_id=instance.uid,
-                message="the state was behind the live add-on (an earlier apply was"
-                " interrupted); recorded it as it is",
-            )
-        )
-        return state
+        return self._result(change, Outcome.REFRESHED, "", PrecheckOutcome()), state
 
     async def _journal(self, record: Mapping[str, object]) -> None:
         # State and journal writes fsync: off the event loop, so that a hundred
@@ -417,6 +376,7 @@ class _ClusterRun:
             elapsed_s=time.monotonic() - started if started is not None else 0.0,
             precheck_task_ids=tuple(precheck.task_ids.get(change.addon, ())),
             accepted_risks=precheck.accepted_risks(change.addon),
+            adopting=change.adopting or change.action is Action.ADOPT,
         )
 
     async def _record(self, result: AddonResult) -> None:
@@ -436,7 +396,7 @@ class _ClusterRun:
                 instance_id=instance_id,
                 precheck_task_ids=result.precheck_task_ids,
                 accepted_risks=result.accepted_risks,
-                message=result.message,
+                message=result.message or _journal_note(result),
             )
         )
         self.progress.addon_done(result)
@@ -499,6 +459,8 @@ class _ClusterRun:
             return self._result(planned, DONE_BY_ACTION[planned.action], message, precheck,
                                 started), state
         outcome = DONE_BY_ACTION[change.action]
+        if change.action is Action.ADOPT and change.field_changes:
+            outcome = Outcome.UPDATED  # an adopt of an older plan that wrote
         return self._result(change, outcome, "", precheck, started), state
 
     async def _settle(self, change: Change, instance: AddonInstance) -> AddonInstance | None:
@@ -509,3 +471,13 @@ class _ClusterRun:
             f"{change.addon}: waiting for the operation in flight ({instance.status.status})",
         )
         return await self.writer.settle(change, instance.uid)
+
+def _journal_note(result: AddonResult) -> str:
+    """What the journal says beside an outcome that carries no message."""
+    if result.outcome is Outcome.REFRESHED:
+        if not result.to_version:
+            return "the instance is gone: its state entry was removed; nothing was sent"
+        return "recorded the live add-on into the state; nothing was sent"
+    if result.adopting and result.action is not Action.ADOPT and result.outcome.ok:
+        return "also took the instance under management (adopted)"
+    return ""

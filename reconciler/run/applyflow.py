@@ -89,10 +89,13 @@ async def apply_files(
     show: Callable[[PlanResult], None],
     approve: Callable[[], bool],
     progress: Callable[[], Progress],
+    refresh_only: bool = False,
 ) -> ApplyResult | ApplyStopped:
-    """Plan, ``show`` the plan, ``approve`` it, apply it (within ``session``)."""
+    """Plan, ``show`` the plan, ``approve`` it, apply it (within ``session``);
+    ``refresh_only`` plans and applies only state-only refreshes."""
     async with session:
-        planned = await make_plan(desired, session, store, accept_risks=accept_risks)
+        planned = await make_plan(desired, session, store, accept_risks=accept_risks,
+                                  refresh_only=refresh_only)
         show(planned)
         plan = planned.plan
         if not plan.has_changes:

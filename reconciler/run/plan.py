@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from reconciler import __version__
 from reconciler.cloud import CloudSession
 from reconciler.engine import plan_changes
+from reconciler.engine.refresh import refresh_only as refresh_only_plan
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import LiveCluster
@@ -51,11 +52,13 @@ async def plan_flow(
     *,
     precheck: bool = False,
     accept_risks: Sequence[str] = (),
+    refresh_only: bool = False,
 ) -> PlanResult:
     """``reconciler plan``: ``make_plan`` within ``session``, which it closes."""
     async with session:
         return await make_plan(
-            desired, session, store, precheck=precheck, accept_risks=accept_risks
+            desired, session, store, precheck=precheck, accept_risks=accept_risks,
+            refresh_only=refresh_only,
         )
 
 
@@ -68,6 +71,7 @@ async def make_plan(
     accept_risks: Sequence[str] = (),
     plan_id: str | None = None,
     new_salts: Mapping[str, str] | None = None,
+    refresh_only: bool = False,
 ) -> PlanResult:
     """Refresh, read states and plan every selected cluster.
 
@@ -79,7 +83,9 @@ async def make_plan(
     from (desired digest, each cluster's state lineage/serial and live
     fingerprint): the same inputs give the same id. ``new_salts`` fixes the
     salt of clusters that have no state yet (reproducible example plans);
-    otherwise a random one is drawn.
+    otherwise a random one is drawn. ``refresh_only`` keeps only state-only
+    ``refresh`` changes, one per managed add-on that moved away from its state
+    (``engine.refresh.refresh_only``; ``--refresh-only``).
     """
     states, state_errors = read_states(desired, store)
     salts = {
@@ -116,6 +122,9 @@ async def make_plan(
             tool_version=__version__,
             salts=salts,
         )
+        if refresh_only and isinstance(planned, LiveCluster):
+            return refresh_only_plan(one.clusters[0], spec, planned, templates,
+                                     states[spec.name])
         return one.clusters[0]
 
     try:

@@ -38,8 +38,16 @@ _OPTIONAL = frozenset({Outcome.DOWNGRADED, Outcome.REPAIRED})
 
 def apply_summary(result: ApplyResult) -> str:
     """``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` (one line, no newline)."""
-    done = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE
-                     if o not in _OPTIONAL or result.count(o))
+    parts = []
+    for o in _DONE:
+        if o in _OPTIONAL and not result.count(o):
+            continue
+        adopting = result.count_adopting(o) if o is not Outcome.ADOPTED else 0
+        parts.append(f"{result.count(o)} {o.value}" + (f" ({adopting} adopting)" if adopting
+                                                         else ""))
+    if result.count(Outcome.REFRESHED):
+        parts.append(f"{result.count(Outcome.REFRESHED)} refreshed (state only)")
+    done = ", ".join(parts)
     problems = [f"{result.count(Outcome.BLOCKED)} blocked"]
     if result.count(Outcome.SKIPPED):
         problems.append(f"{result.count(Outcome.SKIPPED)} skipped")
@@ -60,6 +68,11 @@ def apply_result_json(result: ApplyResult) -> dict[str, Any]:
         "summary": {
             **{o.value: result.count(o) for o in Outcome},
             "clusters_not_applied": sum(1 for c in result.clusters if c.error),
+            "adopting": {
+                o.value: n
+                for o in Outcome
+                if o is not Outcome.ADOPTED and (n := result.count_adopting(o))
+            },
         },
         "clusters": [
             {
@@ -77,6 +90,7 @@ def apply_result_json(result: ApplyResult) -> dict[str, Any]:
                         "elapsed_s": round(r.elapsed_s, 3),
                         "precheck_task_ids": list(r.precheck_task_ids),
                         "accepted_risks": list(r.accepted_risks),
+                        "adopting": r.adopting,
                     }
                     for r in c.addons
                 ],

@@ -291,7 +291,7 @@ def _change_context(change: Mapping[str, Any], show_provenance: bool) -> dict[st
     return {
         "symbol": pv.SYMBOLS[change["action"]].strip(),
         "addon": change["addon"],
-        "action": change["action"],
+        "action": pv.action_text(change),
         "version": pv.version_text(change),
         "reason": reason,
         "diff": diff,

@@ -20,6 +20,7 @@ __all__ = [
     "SUMMARY_ACTIONS",
     "SYMBOLS",
     "JSONDict",
+    "action_text",
     "changed",
     "diagnostic_text",
     "diff_lines",
@@ -46,6 +47,7 @@ SYMBOLS: Mapping[str, str] = {
     "delete": "-",
     "adopt": "⇐",
     "no-op": " ",
+    "refresh": "↻",
 }
 SUMMARY_ACTIONS = ("install", "upgrade", "downgrade", "update", "repair", "delete", "adopt")
 """In summary-line order; ``OPTIONAL_ACTIONS`` are counted only when present."""
@@ -62,11 +64,19 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     if not summary["has_changes"]:
         verb = "matches" if clusters == 1 else "match"
         return f"No changes. {plural(clusters, 'cluster')} {verb} the desired state."
+    adopting = summary.get("adopting", {})
+
+    def count(action: str) -> str:
+        text = f"{summary.get(action, 0)} to {action}"
+        # A write that also adopts is counted as the write it is, marked here.
+        return text + (f" ({adopting[action]} adopting)" if adopting.get(action) else "")
+
     # Actions most plans never have are left out at 0, so that a plan without
     # them reads exactly as before they existed.
-    counts = ", ".join(f"{summary.get(a, 0)} to {a}" for a in SUMMARY_ACTIONS
-                       if a not in OPTIONAL_ACTIONS or summary.get(a, 0))
-    return f"Plan: {counts} across {plural(clusters, 'cluster')}."
+    parts = [count(a) for a in SUMMARY_ACTIONS if a not in OPTIONAL_ACTIONS or summary.get(a, 0)]
+    if summary.get("refresh"):
+        parts.append(f"{summary['refresh']} to refresh (state only)")
+    return f"Plan: {', '.join(parts)} across {plural(clusters, 'cluster')}."
 
 
 def headline(summary: Mapping[str, Any]) -> tuple[str, str]:
@@ -112,6 +122,14 @@ def format_value(value: Any) -> str:
     if is_redacted(value):
         return SENSITIVE_TEXT
     return json.dumps(_mask(value), ensure_ascii=False, sort_keys=True)
+
+
+def action_text(change: Mapping[str, Any]) -> str:
+    """The action word as shown: a write that also adopts says so."""
+    action: str = change["action"]
+    if change.get("adopting") and action != "adopt":
+        return f"{action} (adopting)"
+    return action
 
 
 def version_text(change: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ _ACTION_STYLE = {
     "delete": "red",
     "adopt": "blue",
     "no-op": "",
+    "refresh": "magenta",
 }
 _DIFF_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 _DIFF_SYMBOL = {"added": "+", "removed": "-", "changed": "~"}
@@ -139,7 +140,7 @@ def _change_lines(change: Mapping[str, Any], show_provenance: bool) -> list[Line
     action = change["action"]
     style = _ACTION_STYLE[action]
     addon = pv.one_line(change["addon"])
-    head = f"{pv.SYMBOLS[action]} {addon}: {action} {pv.version_text(change)}"
+    head = f"{pv.SYMBOLS[action]} {addon}: {pv.action_text(change)} {pv.version_text(change)}"
     lines = [_line(2, (head.rstrip(), style))]
     if action == "adopt" and not change["field_changes"]:
         lines[0].append((" (values already match)", "dim"))

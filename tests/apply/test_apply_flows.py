@@ -55,8 +55,9 @@ async def test_install_upgrade_adopt_then_nothing_left(
             "volcano": "installed",
         }
         assert apply_summary(result) == (
-            "Apply complete: 1 installed, 2 upgraded, 0 updated, 0 deleted, 1 adopted;"
-            " 0 blocked, 0 failed."
+            # The two upgrades also adopt their unmanaged instances (issue 11, path 5).
+            "Apply complete: 1 installed, 2 upgraded (2 adopting), 0 updated, 0 deleted,"
+            " 1 adopted; 0 blocked, 0 failed."
         )
         now = live(emu, MAIN_ID)
         assert now["coredns"] == ("1.30.33", "running")
@@ -234,7 +235,8 @@ async def test_secrets_never_reach_state_journal_or_output(
 
 async def test_state_behind_a_noop_is_caught_up(tmp_path: Path, desired: DesiredFiles) -> None:
     """A run that upgraded an add-on and died before writing the state leaves
-    the state behind; the next apply records what is live."""
+    the state behind; the next plan shows a state-only refresh and apply
+    records what is live, sending nothing."""
     emu = new_emulator()
     store = StateStore(tmp_path / "state")
     old = desired({"metrics-server": {}})
@@ -252,11 +254,13 @@ async def test_state_behind_a_noop_is_caught_up(tmp_path: Path, desired: Desired
         while live(emu, MAIN_ID)["metrics-server"][1] != "running":
             await asyncio.sleep(0.02)
         planned, result, log = await plan_and_apply(session, store, new)
-    assert actions(planned, "t-main") == {"metrics-server": "no-op"}
+    assert actions(planned, "t-main") == {"metrics-server": "refresh"}
+    assert outcomes(result, "t-main") == {"metrics-server": "refreshed"}
     assert result.ok, log
     state = store.read("t-main")
     assert state is not None and state.addons["metrics-server"].version == "1.3.68"
     last = journal(store, "t-main")[-1]
-    assert (last["action"], last["from_version"], last["to_version"]) == (
-        "record", "1.3.60", "1.3.68"
+    assert (last["action"], last["result"], last["from_version"], last["to_version"]) == (
+        "refresh", "refreshed", "1.3.60", "1.3.68"
     )
+    assert "nothing was sent" in str(last["message"])

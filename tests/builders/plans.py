@@ -259,7 +259,8 @@ def everything_plan() -> Plan:
         changes=(
             Change(
                 addon="everest",
-                action=Action.ADOPT,
+                action=Action.UPDATE,
+                adopting=True,
                 instance_id="uid-ev",
                 before_version="2.4.1",
                 after_version="2.4.1",
@@ -270,15 +271,26 @@ def everything_plan() -> Plan:
                     ),
                 ),
                 provenance={"custom.csi_attacher_worker_threads": "desired"},
-                reason="instance exists but is not in state",
+                reason="values differ; adopting: not in the state file",
             ),
             Change(
                 addon="coredns",
                 action=Action.ADOPT,
+                adopting=True,
                 instance_id="uid-cd",
                 before_version="1.30.33",
                 after_version="1.30.33",
                 reason="instance exists but is not in state",
+            ),
+            Change(
+                addon="metrics-server",
+                action=Action.REFRESH,
+                instance_id="uid-ms",
+                before_version="0.6.1",
+                after_version="0.6.2",
+                field_changes=(FieldChange("custom.replicas", CHANGED, before=1, after=3),),
+                reason="the state lags live (version 0.6.1 → 0.6.2, values changed): recording"
+                " live into the state; nothing is sent",
             ),
         ),
         errors=(

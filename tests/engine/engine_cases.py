@@ -24,7 +24,9 @@ A case directory holds:
 
   Templates come from ``tests/cases/templates.json`` (format described there);
 - ``state.json`` (optional): ``{"<cluster>": {"lineage", "serial", "salt",
-  "addons": {"<name>": {"uid", "version"}}}}``;
+  "addons": {"<name>": {"uid", "version", "values"}}}}``; without ``values`` an
+  entry records the live instance's values (the state agrees with live; give
+  ``values``, or ``"defaults"`` for the version's defaults, to make it lag);
 - ``expected_plan.json``: :func:`project` of the plan, compared for equality.
   ``errors`` / ``warnings`` list substrings, one per diagnostic, in order.
 """
@@ -150,12 +152,25 @@ def load_case(path: Path) -> tuple[DesiredState, dict[str, LiveCluster | Diagnos
     states: dict[str, StateFile | None] = {}
     if (path / "state.json").exists():
         for name, body in read_json(path / "state.json").items():
+            found = live.get(name)
+            running = ({i.template_name: i for i in found.instances}
+                       if isinstance(found, LiveCluster) else {})
+
+            def recorded(n: str, a: dict[str, Any],
+                         running: dict[str, AddonInstance] = running) -> dict[str, Any]:
+                if a.get("values") == "defaults":
+                    return _defaults(templates[n], a["version"], a.get("flavor"))
+                if "values" in a:
+                    return dict(a["values"])
+                instance = running.get(n)
+                return dict(instance.values) if instance is not None else {}
+
             states[name] = StateFile(
                 lineage=body.get("lineage", "lineage-1"), serial=body.get("serial", 1),
                 cluster_name=name, cluster_id=ids.get(name, ""), salt=body.get("salt", ""),
                 addons={n: ManagedAddon(name=n, uid=a.get("uid", f"uid-{n}"),
-                                        version=a["version"], values={}, values_digest="",
-                                        applied_at="2026-01-01T00:00:00Z")
+                                        version=a["version"], values=recorded(n, a),
+                                        values_digest="", applied_at="2026-01-01T00:00:00Z")
                         for n, a in body.get("addons", {}).items()})
     return desired, live, templates, states, environ
 

@@ -41,6 +41,11 @@ def state(**versions: str) -> StateFile:
                              for n, v in versions.items()})
 
 
+def recorded(st: StateFile, name: str, values: dict[str, object]) -> StateFile:
+    """``st`` with ``name``'s last applied values set (the state agrees with them)."""
+    return replace(st, addons={**st.addons, name: replace(st.addons[name], values=values)})
+
+
 def plan_one(*addons: object, instances: tuple[object, ...] = (), st: StateFile | None = None,
              catalog: dict[str, AddonTemplate] | None = None, k8s: str = "v1.28.3-r0",
              **cluster_fields: object) -> ClusterPlan:
@@ -71,7 +76,7 @@ def test_upgrade_sends_full_values_keeping_console_edits() -> None:
 def test_noop_changes_carry_no_values() -> None:
     cluster = plan_one(spec("coredns", version="1.30.33"),
                        instances=(instance("coredns", "1.30.33", coredns_values()),),
-                       st=state(coredns="1.30.33"))
+                       st=recorded(state(coredns="1.30.33"), "coredns", coredns_values()))
     noop = change(cluster, "coredns")
     assert noop.action is Action.NOOP and noop.values == {} and not cluster.has_changes
 
@@ -252,3 +257,61 @@ def test_install_problem_rechecks_an_install_against_the_catalogue_of_now() -> N
         "version 1.30.33 of coredns does not support this cluster"
         f" ({k8s_125.type}, {k8s_125.category}, Kubernetes v1.25.1-r0)"
     )
+
+
+# --- issue 11, paths 2 and 5: state-only refresh, and adopts that write -------
+
+
+def test_state_values_behind_live_plan_a_state_only_refresh() -> None:
+    # A console edit of a key the file doesn't declare: desired == live, state lags.
+    live_values = coredns_values(cache_ttl=300)
+    cluster = plan_one(spec("coredns", version="1.30.33"),
+                       instances=(instance("coredns", "1.30.33", live_values),),
+                       st=recorded(state(coredns="1.30.33"), "coredns", coredns_values()))
+    refresh = change(cluster, "coredns")
+    assert refresh.action is Action.REFRESH and cluster.has_changes
+    assert refresh.values == {}, "a refresh sends nothing, so it carries nothing to send"
+    assert [(f.path, f.before, f.after) for f in refresh.field_changes] == [
+        ("custom.cache_ttl", coredns_values()["custom"]["cache_ttl"], 300)]
+    assert "nothing is sent" in refresh.reason
+
+
+def test_state_version_behind_live_plans_a_refresh_with_both_versions() -> None:
+    # An apply killed after its PUT: live runs what the file wants, state is older.
+    cluster = plan_one(spec("coredns", version="1.30.33"),
+                       instances=(instance("coredns", "1.30.33", coredns_values()),),
+                       st=recorded(state(coredns="1.29.4"), "coredns", coredns_values()))
+    refresh = change(cluster, "coredns")
+    assert refresh.action is Action.REFRESH
+    assert (refresh.before_version, refresh.after_version) == ("1.29.4", "1.30.33")
+
+
+def test_lag_only_in_ignored_keys_or_on_a_busy_instance_is_no_refresh() -> None:
+    # Drift ignores ignore_changes paths, so the refresh does too (else it never settles).
+    ignored = plan_one(spec("coredns", version="1.30.33", ignore_changes=("custom.cache_ttl",)),
+                       instances=(instance("coredns", "1.30.33", coredns_values(cache_ttl=9)),),
+                       st=recorded(state(coredns="1.30.33"), "coredns", coredns_values()))
+    assert change(ignored, "coredns").action is Action.NOOP
+    busy = plan_one(spec("coredns", version="1.30.33"),
+                    instances=(instance("coredns", "1.30.33", coredns_values(cache_ttl=9),
+                                        status="upgrading"),),
+                    st=recorded(state(coredns="1.30.33"), "coredns", coredns_values()))
+    assert change(busy, "coredns").action is Action.NOOP
+
+
+def test_an_adopt_that_writes_is_an_update_marked_adopting() -> None:
+    cluster = plan_one(spec("coredns", version="1.30.33", values={"custom": {"cache_ttl": 31}}),
+                       instances=(instance("coredns", "1.30.33", coredns_values()),),
+                       st=state())
+    update = change(cluster, "coredns")
+    assert update.action is Action.UPDATE and update.adopting
+    assert update.reason == "values differ; adopting: not in the state file"
+    matching = plan_one(spec("coredns", version="1.30.33"),
+                        instances=(instance("coredns", "1.30.33", coredns_values()),),
+                        st=state())
+    adopt = change(matching, "coredns")
+    assert adopt.action is Action.ADOPT and adopt.adopting and not adopt.field_changes
+    managed = plan_one(spec("coredns", version="1.30.33", values={"custom": {"cache_ttl": 31}}),
+                       instances=(instance("coredns", "1.30.33", coredns_values()),),
+                       st=recorded(state(coredns="1.30.33"), "coredns", coredns_values()))
+    assert not change(managed, "coredns").adopting

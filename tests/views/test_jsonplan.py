@@ -71,16 +71,18 @@ def test_summary_counts_every_action_and_error() -> None:
     assert summary == {
         "install": 1,
         "upgrade": 1,
-        "update": 1,
+        "update": 2,
         "delete": 1,
-        "adopt": 2,
+        "adopt": 1,
         "no-op": 2,
+        "refresh": 1,
         "clusters": 3,
         "clusters_with_changes": 2,
         "errors": 1,
         "warnings": 1,
         "has_changes": True,
         "has_errors": True,
+        "adopting": {"update": 1},
     }
 
 

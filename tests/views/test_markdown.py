@@ -28,13 +28,16 @@ def test_byte_identical_across_renders_and_plan_builds() -> None:
 def test_summary_first_then_deletions_risks_and_clusters() -> None:
     text = render_plan(plan_to_json(everything_plan(), salts=SALTS), "markdown")
     assert text.startswith(
-        "### Plan: 1 to install, 1 to upgrade, 1 to update, 1 to delete, 2 to adopt"
+        "### Plan: 1 to install, 1 to upgrade, 2 to update (1 adopting), 1 to delete,"
+        " 1 to adopt, 1 to refresh (state only) across 3 clusters."
     )
+    assert "**⇐ coredns** — adopt" in text and "**~ everest** — update (adopting)" in text
+    assert "**↻ metrics-server** — refresh `0.6.1 → 0.6.2`" in text
     order = [
         text.index("#### ⚠️ Deletions"),
         text.index("#### Precheck risks"),
         text.index("<details><summary>prod-eu — 4 changes</summary>"),
-        text.index("<details><summary>prod-us — 2 changes, 1 error</summary>"),
+        text.index("<details><summary>prod-us — 3 changes, 1 error</summary>"),
         text.index("<details><summary>1 cluster without changes</summary>"),
     ]
     assert order == sorted(order)

@@ -50,7 +50,10 @@ def test_every_action_has_its_symbol_and_versions() -> None:
     assert "  ↑ autoscaler: upgrade 1.29.17 → 1.30.1\n" in text
     assert "  ~ metrics-server: update 0.6.2\n" in text
     assert "  - npd: delete 1.18.10\n" in text
-    assert "  ⇐ everest: adopt 2.4.1\n" in text
+    assert "  ~ everest: update (adopting) 2.4.1\n" in text
+    assert "  ↻ metrics-server: refresh 0.6.1 → 0.6.2\n" in text
+    assert "1 to update (1 adopting)" not in text and "2 to update (1 adopting)" in text
+    assert ", 1 to adopt, 1 to refresh (state only) across 3 clusters." in text
     assert "  ⇐ coredns: adopt 1.30.33 (values already match)\n" in text
     assert '      + custom.stub_domains.acme.local: ["10.0.0.53"]\n' in text
     assert "      - custom.old_flag: true\n" in text
