@@ -48,10 +48,14 @@ def load_desired(
     clusters: Sequence[str] = (),
     endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
+    need_secrets: bool = True,
 ) -> DesiredState:
-    """Load, validate and select; raises ``InputError`` with every problem found."""
+    """Load, validate and select; raises ``InputError`` with every problem found.
+
+    ``need_secrets=False`` is for ``validate``: an unset ``secret()`` variable is
+    not an error there (a lint job has no secrets), its value is a placeholder."""
     with paused_gc():
-        return _load(paths, variables, var_files, clusters, endpoint, environ)
+        return _load(paths, variables, var_files, clusters, endpoint, environ, need_secrets)
 
 
 def _load(
@@ -61,6 +65,7 @@ def _load(
     clusters: Sequence[str],
     endpoint: str | None,
     environ: Mapping[str, str] | None,
+    need_secrets: bool,
 ) -> DesiredState:
     environ = os.environ if environ is None else environ
     problems: list[Diagnostic] = []
@@ -83,7 +88,7 @@ def _load(
     tokens = SecretTokens(random_tokens.token_hex(4))
     sources: list[SourceFile] = []
     for file in files:
-        source = _load_file(file, outer_vars, environ, tokens, problems)
+        source = _load_file(file, outer_vars, environ, tokens, problems, need_secrets)
         if source is not None:
             problems.extend(schema_diagnostics(source))
             sources.append(source)
@@ -204,12 +209,15 @@ def _load_file(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     problems: list[Diagnostic],
+    need_secrets: bool,
 ) -> SourceFile | None:
     text = _read(file, "a desired-state YAML file", "file", problems)
     if text is None:
         return None
     variables = {**_file_vars(text, file, outer_vars, environ, tokens, problems), **outer_vars}
-    rendered = render(text, file, variables=variables, environ=environ, tokens=tokens)
+    rendered = render(
+        text, file, variables=variables, environ=environ, tokens=tokens, need_secrets=need_secrets
+    )
     for problem in rendered.problems:
         problems.append(
             Diagnostic(file, problem.line, problem.column, "", problem.message, problem.hint)

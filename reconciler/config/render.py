@@ -45,6 +45,7 @@ __all__ = [
     "MAX_OUTPUT_CHARS",
     "MAX_RANGE",
     "MAX_RENDER_SECONDS",
+    "SECRET_PLACEHOLDER",
     "RenderProblem",
     "Rendered",
     "SecretTokens",
@@ -58,6 +59,8 @@ MAX_OUTPUT_CHARS = 10 * 1024 * 1024
 """Characters a file may render to (and the biggest string or list ``*`` may build)."""
 MAX_RENDER_SECONDS = 10.0
 """Wall time one file may take to render (a loop that prints nothing still burns CPU)."""
+SECRET_PLACEHOLDER = "(secret)"
+"""What an unset ``secret()`` stands for when secrets are not needed (``validate``)."""
 _MAX_POWER_BITS = 4096
 """Bits an integer ``a ** b`` may have: ``10 ** 10 ** 10`` would run for hours."""
 _UNSUPPORTED_TAGS: dict[type[nodes.Node], str] = {
@@ -278,9 +281,12 @@ def render(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     strict: bool = True,
+    need_secrets: bool = True,
 ) -> Rendered:
     """Render ``source``. With ``strict=False`` nothing is recorded (the first pass
-    that only extracts the file's ``vars:`` block)."""
+    that only extracts the file's ``vars:`` block). With ``need_secrets=False``
+    (``validate``, which must run in a lint job that has no secrets) an unset
+    ``secret()`` is not a problem: its leaf gets ``SECRET_PLACEHOLDER``."""
     recorder = _Recorder(filename, source.splitlines(), strict)
     secrets: dict[str, SecretUse] = {}
 
@@ -319,6 +325,8 @@ def render(
             # Stable across the lenient passes; a secret in `vars:` is rejected by the strict one.
             return "(secret)"
         value = environ.get(name)
+        if value is None and not need_secrets:
+            value = SECRET_PLACEHOLDER
         if value is None:
             recorder.record(
                 f"secret environment variable `{name}` is not set",
