@@ -214,7 +214,13 @@ def _load_file(
     text = _read(file, "a desired-state YAML file", "file", problems)
     if text is None:
         return None
-    variables = {**_file_vars(text, file, outer_vars, environ, tokens, problems), **outer_vars}
+    block, yaml_error = _file_vars(text, file, outer_vars, environ, tokens, problems)
+    if yaml_error is not None:
+        # The `vars:` block could not be read because the YAML is broken: every
+        # "undefined variable `vars.…`" the strict pass would report is only an echo of it.
+        problems.append(yaml_error)
+        return None
+    variables = {**block, **outer_vars}
     rendered = render(
         text, file, variables=variables, environ=environ, tokens=tokens, need_secrets=need_secrets
     )
@@ -293,8 +299,9 @@ def _file_vars(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     problems: list[Diagnostic],
-) -> dict[str, Any]:
-    """The file's own ``vars:`` block, its entries resolved against each other.
+) -> tuple[dict[str, Any], Diagnostic | None]:
+    """The file's own ``vars:`` block, its entries resolved against each other,
+    or the YAML syntax error that kept it from being read.
 
     Lenient renders (undefined → empty) repeated until the block stops
     changing, so an entry may use another entry whatever their order. The
@@ -302,7 +309,7 @@ def _file_vars(
     """
     found = _HAS_VARS_BLOCK.search(text)
     if found is None:
-        return {}
+        return {}, None
     block: dict[str, Any] = {}
     for _ in range(_VARS_ROUNDS):
         variables = {**block, **outer_vars}
@@ -310,15 +317,15 @@ def _file_vars(
             text, file, variables=variables, environ=environ, tokens=tokens, strict=False
         )
         if lenient.text is None:
-            return block
+            return block, None  # the strict pass reports the Jinja2 problem
         try:
             root = compose(lenient.text)
-        except YamlSyntaxError:
-            return block
+        except YamlSyntaxError as err:
+            return block, _syntax_diagnostic(err, file, LineMap(text, lenient.text))
         data, _ = to_data(root) if root is not None else (None, [])
         new_block = data.get("vars") if isinstance(data, dict) else None
         if not isinstance(new_block, dict) or new_block == block:
-            return block if isinstance(new_block, dict) else {}
+            return (block if isinstance(new_block, dict) else {}), None
         block = new_block
     line = text.count("\n", 0, found.start()) + 1
     problems.append(
@@ -331,7 +338,7 @@ def _file_vars(
             "make sure no entry depends, directly or through others, on itself",
         )
     )
-    return block
+    return block, None
 
 
 def _select(
