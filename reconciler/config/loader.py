@@ -14,6 +14,7 @@ renders the whole file with the merged variables.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -35,6 +36,8 @@ from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
 
 _ENDPOINT = re.compile(r"^(https?|emulator)://\S+$")
+_GLOB = re.compile(r"[*?\[]")
+"""A ``--cluster`` value with one of these is a glob pattern (cluster names never have them)."""
 _HAS_VARS_BLOCK = re.compile(r"^vars\s*:", re.MULTILINE)
 _VARS_ROUNDS = 10
 """Lenient renders of a ``vars:`` block before its entries count as circular."""
@@ -344,23 +347,31 @@ def _file_vars(
 def _select(
     specs: list[ClusterSpec], names: Sequence[str], problems: list[Diagnostic]
 ) -> list[ClusterSpec]:
+    """``--cluster`` names or glob patterns (``prod-*``); each must match a cluster."""
     if not names:
         return specs
     known = [spec.name for spec in specs]
-    if specs:  # without specs (earlier errors) unknown names can't be told apart
-        for name in dict.fromkeys(names):
-            if name not in known:
-                problems.append(
-                    Diagnostic(
-                        "--cluster",
-                        0,
-                        0,
-                        "",
-                        f"unknown cluster `{name}`",
-                        "clusters in these files: " + (", ".join(known) or "none"),
-                    )
+    wanted: set[str] = set()
+    for name in dict.fromkeys(names):
+        # fnmatchcase: cluster names are case-sensitive keys on every platform.
+        if _GLOB.search(name):
+            matched = [k for k in known if fnmatch.fnmatchcase(k, name)]
+        else:
+            matched = [name] if name in known else []
+        wanted.update(matched)
+        if not matched and specs:  # without specs (earlier errors) nothing can be told apart
+            what = "pattern" if _GLOB.search(name) else "cluster"
+            problems.append(
+                Diagnostic(
+                    "--cluster",
+                    0,
+                    0,
+                    "",
+                    f"unknown {what} `{name}`" if what == "cluster"
+                    else f"--cluster pattern `{name}` matches no cluster",
+                    "clusters in these files: " + (", ".join(known) or "none"),
                 )
-    wanted = set(names)
+            )
     return [spec for spec in specs if spec.name in wanted]
 
 
