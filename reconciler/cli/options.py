@@ -127,7 +127,8 @@ def common_options(
         ]
         if select:
             decorators.append(click.option("--cluster", "clusters", multiple=True, metavar="NAME",
-                                           help="Only these clusters (repeatable)."))
+                                           help="Only these clusters: names or glob patterns "
+                                                "like prod-* (repeatable)."))
         decorators.append(click.option(
             "--endpoint", default=None, metavar="URL",
             help="Override every cluster's endpoint (https://… or emulator://NAME)."))

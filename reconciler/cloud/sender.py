@@ -209,12 +209,14 @@ class Sender:
             except (TimeoutError, httpx.TimeoutException) as exc:
                 not_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
                 error, retryable = self._transport_error(
-                    RequestTimeoutError, request, exc, not_sent, "no answer in time"
+                    RequestTimeoutError, request, exc, not_sent,
+                    f"no answer in time from {self._host_port()}",
                 )
                 cause: BaseException = exc
             except httpx.TransportError as exc:
                 not_sent = isinstance(exc, httpx.ConnectError)
-                message = f"connection failed: {type(exc).__name__}"
+                # Name the host: with several endpoints, "which one?" is the first question.
+                message = f"connection to {self._host_port()} failed: {type(exc).__name__}"
                 error, retryable = self._transport_error(
                     TransportError, request, exc, not_sent, message
                 )
@@ -250,6 +252,11 @@ class Sender:
                 delay,
             )
             await asyncio.sleep(delay)
+
+    def _host_port(self) -> str:
+        """``host:port`` of the endpoint (the port the scheme implies when none is given)."""
+        port = self._base.port or {"https": 443, "http": 80}.get(self._base.scheme)
+        return f"{self._base.host}:{port}" if port else self._base.host
 
     def _transport_error(
         self,

@@ -6,9 +6,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import yaml
+
 from reconciler.config.semantic import addons_of, clusters_of, defaults_of
 from reconciler.config.source import SourceFile, dotted
-from reconciler.config.yamlnodes import KeyPath, position_of
+from reconciler.config.yamlnodes import KeyPath, mapping_items, position_of
 from reconciler.model.desired import (
     AddonSpec,
     ClusterSpec,
@@ -82,6 +84,7 @@ def _addons(
             allow_downgrade=bool(addon.get("allow_downgrade", False)),
             timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
             location=_location(source, ("clusters", cluster, "addons", name)),
+            value_locations=_value_locations(source, ("clusters", cluster, "addons", name)),
         )
 
 
@@ -118,3 +121,24 @@ def _location(source: SourceFile, path: KeyPath) -> SourceLocation:
     rendered = position_of(key)
     mapped = source.linemap.source_position(rendered.line, rendered.column)
     return SourceLocation(source.path, mapped.line, mapped.column)
+
+
+def _value_locations(source: SourceFile, path: KeyPath) -> dict[str, SourceLocation]:
+    """The source position of every value node under ``path``, by relative dotted path."""
+    _, block = source.nodes.find(path)
+    found: dict[str, SourceLocation] = {}
+
+    def walk(node: yaml.Node, relative: KeyPath) -> None:
+        if relative:
+            rendered = position_of(node)
+            mapped = source.linemap.source_position(rendered.line, rendered.column)
+            found[dotted(relative)] = SourceLocation(source.path, mapped.line, mapped.column)
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*relative, index))
+        for key, _, value in mapping_items(node):
+            walk(value, (*relative, key))
+
+    if block is not None:
+        walk(block, ())
+    return found

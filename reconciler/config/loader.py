@@ -14,6 +14,7 @@ renders the whole file with the merged variables.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -37,6 +38,8 @@ from reconciler.model.sensitive import sensitive_hash
 __all__ = ["expand_paths", "load_desired", "read_var_file"]
 
 _ENDPOINT = re.compile(r"^(https?|emulator)://\S+$")
+_GLOB = re.compile(r"[*?\[]")
+"""A ``--cluster`` value with one of these is a glob pattern (cluster names never have them)."""
 _HAS_VARS_BLOCK = re.compile(r"^vars\s*:", re.MULTILINE)
 _VARS_ROUNDS = 10
 """Lenient renders of a ``vars:`` block before its entries count as circular."""
@@ -50,10 +53,14 @@ def load_desired(
     clusters: Sequence[str] = (),
     endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
+    need_secrets: bool = True,
 ) -> DesiredState:
-    """Load, validate and select; raises ``InputError`` with every problem found."""
+    """Load, validate and select; raises ``InputError`` with every problem found.
+
+    ``need_secrets=False`` is for ``validate``: an unset ``secret()`` variable is
+    not an error there (a lint job has no secrets), its value is a placeholder."""
     with paused_gc():
-        return _load(paths, variables, var_files, clusters, endpoint, environ)
+        return _load(paths, variables, var_files, clusters, endpoint, environ, need_secrets)
 
 
 def _load(
@@ -63,6 +70,7 @@ def _load(
     clusters: Sequence[str],
     endpoint: str | None,
     environ: Mapping[str, str] | None,
+    need_secrets: bool,
 ) -> DesiredState:
     environ = os.environ if environ is None else environ
     problems: list[Diagnostic] = []
@@ -85,7 +93,7 @@ def _load(
     tokens = SecretTokens(random_tokens.token_hex(4))
     sources: list[SourceFile] = []
     for file in files:
-        source = _load_file(file, outer_vars, environ, tokens, problems)
+        source = _load_file(file, outer_vars, environ, tokens, problems, need_secrets)
         if source is not None:
             problems.extend(schema_diagnostics(source))
             sources.append(source)
@@ -206,12 +214,21 @@ def _load_file(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     problems: list[Diagnostic],
+    need_secrets: bool,
 ) -> SourceFile | None:
     text = _read(file, "a desired-state YAML file", "file", problems)
     if text is None:
         return None
-    variables = {**_file_vars(text, file, outer_vars, environ, tokens, problems), **outer_vars}
-    rendered = render(text, file, variables=variables, environ=environ, tokens=tokens)
+    block, yaml_error = _file_vars(text, file, outer_vars, environ, tokens, problems)
+    if yaml_error is not None:
+        # The `vars:` block could not be read because the YAML is broken: every
+        # "undefined variable `vars.…`" the strict pass would report is only an echo of it.
+        problems.append(yaml_error)
+        return None
+    variables = {**block, **outer_vars}
+    rendered = render(
+        text, file, variables=variables, environ=environ, tokens=tokens, need_secrets=need_secrets
+    )
     for problem in rendered.problems:
         problems.append(
             Diagnostic(file, problem.line, problem.column, "", problem.message, problem.hint)
@@ -287,8 +304,9 @@ def _file_vars(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     problems: list[Diagnostic],
-) -> dict[str, Any]:
-    """The file's own ``vars:`` block, its entries resolved against each other.
+) -> tuple[dict[str, Any], Diagnostic | None]:
+    """The file's own ``vars:`` block, its entries resolved against each other,
+    or the YAML syntax error that kept it from being read.
 
     Lenient renders (undefined → empty) repeated until the block stops
     changing, so an entry may use another entry whatever their order. The
@@ -296,7 +314,7 @@ def _file_vars(
     """
     found = _HAS_VARS_BLOCK.search(text)
     if found is None:
-        return {}
+        return {}, None
     block: dict[str, Any] = {}
     for _ in range(_VARS_ROUNDS):
         variables = {**block, **outer_vars}
@@ -304,15 +322,15 @@ def _file_vars(
             text, file, variables=variables, environ=environ, tokens=tokens, strict=False
         )
         if lenient.text is None:
-            return block
+            return block, None  # the strict pass reports the Jinja2 problem
         try:
             root = compose(lenient.text)
-        except YamlSyntaxError:
-            return block
+        except YamlSyntaxError as err:
+            return block, _syntax_diagnostic(err, file, LineMap(text, lenient.text))
         data, _ = to_data(root) if root is not None else (None, [])
         new_block = data.get("vars") if isinstance(data, dict) else None
         if not isinstance(new_block, dict) or new_block == block:
-            return block if isinstance(new_block, dict) else {}
+            return (block if isinstance(new_block, dict) else {}), None
         block = new_block
     line = text.count("\n", 0, found.start()) + 1
     problems.append(
@@ -325,29 +343,37 @@ def _file_vars(
             "make sure no entry depends, directly or through others, on itself",
         )
     )
-    return block
+    return block, None
 
 
 def _select(
     specs: list[ClusterSpec], names: Sequence[str], problems: list[Diagnostic]
 ) -> list[ClusterSpec]:
+    """``--cluster`` names or glob patterns (``prod-*``); each must match a cluster."""
     if not names:
         return specs
     known = [spec.name for spec in specs]
-    if specs:  # without specs (earlier errors) unknown names can't be told apart
-        for name in dict.fromkeys(names):
-            if name not in known:
-                problems.append(
-                    Diagnostic(
-                        "--cluster",
-                        0,
-                        0,
-                        "",
-                        f"unknown cluster `{name}`",
-                        "clusters in these files: " + (", ".join(known) or "none"),
-                    )
+    wanted: set[str] = set()
+    for name in dict.fromkeys(names):
+        # fnmatchcase: cluster names are case-sensitive keys on every platform.
+        if _GLOB.search(name):
+            matched = [k for k in known if fnmatch.fnmatchcase(k, name)]
+        else:
+            matched = [name] if name in known else []
+        wanted.update(matched)
+        if not matched and specs:  # without specs (earlier errors) nothing can be told apart
+            what = "pattern" if _GLOB.search(name) else "cluster"
+            problems.append(
+                Diagnostic(
+                    "--cluster",
+                    0,
+                    0,
+                    "",
+                    f"unknown {what} `{name}`" if what == "cluster"
+                    else f"--cluster pattern `{name}` matches no cluster",
+                    "clusters in these files: " + (", ".join(known) or "none"),
                 )
-    wanted = set(names)
+            )
     return [spec for spec in specs if spec.name in wanted]
 
 

@@ -46,12 +46,18 @@ def load_from_options(
     var_files: Sequence[str],
     clusters: Sequence[str],
     endpoint: str | None,
+    need_secrets: bool = True,
 ) -> DesiredState:
     """``load_desired`` from command-line options; raises InputError with every problem."""
     variables, problems = parse_var_assignments(var_assignments)
     try:
         desired = load_desired(
-            files, variables=variables, var_files=var_files, clusters=clusters, endpoint=endpoint
+            files,
+            variables=variables,
+            var_files=var_files,
+            clusters=clusters,
+            endpoint=endpoint,
+            need_secrets=need_secrets,
         )
     except InputError as err:
         raise InputError([*problems, *err.diagnostics]) from None

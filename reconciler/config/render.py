@@ -45,6 +45,7 @@ __all__ = [
     "MAX_OUTPUT_CHARS",
     "MAX_RANGE",
     "MAX_RENDER_SECONDS",
+    "SECRET_PLACEHOLDER",
     "RenderProblem",
     "Rendered",
     "SecretTokens",
@@ -58,6 +59,8 @@ MAX_OUTPUT_CHARS = 10 * 1024 * 1024
 """Characters a file may render to (and the biggest string or list ``*`` may build)."""
 MAX_RENDER_SECONDS = 10.0
 """Wall time one file may take to render (a loop that prints nothing still burns CPU)."""
+SECRET_PLACEHOLDER = "(secret)"
+"""What an unset ``secret()`` stands for when secrets are not needed (``validate``)."""
 _MAX_POWER_BITS = 4096
 """Bits an integer ``a ** b`` may have: ``10 ** 10 ** 10`` would run for hours."""
 _UNSUPPORTED_TAGS: dict[type[nodes.Node], str] = {
@@ -153,22 +156,26 @@ def _undefined_class(recorder: _Recorder, variables: Mapping[str, Any]) -> type[
         """Strict, but records instead of raising when printed, so rendering goes on.
 
         Chainable so ``vars.a.b`` reports ``a`` once instead of stopping on ``b``.
-        Every other use (iteration, comparison, arithmetic) raises like StrictUndefined.
+        Every other use (iteration, comparison, arithmetic) stops the file, with
+        the same message in our words (never Jinja2's "'dict object' has no attribute").
         """
 
         __slots__ = ()
 
+        def explain(self) -> tuple[str, str]:
+            name = self._undefined_name or ""
+            owner = self._undefined_obj
+            if owner is variables:
+                return f"undefined variable `vars.{name}`", _vars_hint(name, variables)
+            if owner is jinja2.utils.missing:
+                return f"undefined name `{name}`", _global_hint(name, variables)
+            return _missing_member(owner, name, variables)
+
         def __str__(self) -> str:
             if self._undefined_exception is SecurityError:
                 self._fail_with_undefined_error()  # the sandbox refused an attribute
-            name = self._undefined_name or ""
-            if self._undefined_obj is variables:
-                message, hint = f"undefined variable `vars.{name}`", _vars_hint(name, variables)
-            elif self._undefined_obj is jinja2.utils.missing:
-                message, hint = f"undefined name `{name}`", _global_hint(name, variables)
-            else:
-                message, hint = f"undefined value: {self._undefined_message}", ""
-            recorder.record(message, hint, needle=name)
+            message, hint = self.explain()
+            recorder.record(message, hint, needle=self._undefined_name or "")
             return ""
 
         def __getattr__(self, name: str) -> Any:
@@ -176,12 +183,66 @@ def _undefined_class(recorder: _Recorder, variables: Mapping[str, Any]) -> type[
                 self._fail_with_undefined_error()  # `|attr('__mro__')` on a refused attribute
             return super().__getattr__(name)
 
-        __iter__ = __len__ = __bool__ = __eq__ = __ne__ = __hash__ = jinja2.StrictUndefined.__iter__
-        __contains__ = jinja2.StrictUndefined.__contains__
+        def fail(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+            if self._undefined_exception is SecurityError:
+                self._fail_with_undefined_error()
+            raise _Fatal(*self.explain())
+
+        __iter__ = __len__ = __bool__ = __eq__ = __ne__ = __hash__ = __contains__ = fail
+        __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = fail
+        __lt__ = __le__ = __gt__ = __ge__ = __int__ = __float__ = fail
 
     if not recorder.strict:
         return jinja2.ChainableUndefined
     return RecordingUndefined
+
+
+def _missing_member(owner: Any, name: str, variables: Mapping[str, Any]) -> tuple[str, str]:
+    """``vars.a.b`` where ``vars.a`` exists but has no ``b``, in the user's terms."""
+    where = _path_to(owner, variables)
+    if isinstance(owner, Mapping):
+        keys = ", ".join(f"`{k}`" for k in sorted(str(k) for k in owner)[:20]) or "none"
+        close = difflib.get_close_matches(name, [str(k) for k in owner], n=1)
+        hint = f"did you mean `{where}.{close[0]}`?" if close else f"its keys: {keys}"
+        return f"undefined key `{name}` in `{where}`", hint
+    kind = _kind(owner)
+    return (
+        f"`{where}` is {kind}, so it has no key `{name}`",
+        f"`{where}.{name}` needs `{where}` to be a mapping with a key `{name}`",
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "null"
+    return "a value"
+
+
+def _path_to(target: Any, variables: Mapping[str, Any], limit: int = 10_000) -> str:
+    """Where ``target`` sits under ``vars`` (by identity), for a message; "a value" if not found.
+
+    Breadth-first over at most ``limit`` nodes: vars blocks are small, and a
+    message needs no more than a best effort."""
+    queue: list[tuple[str, Any]] = [("vars", variables)]
+    seen = 0
+    while queue and seen < limit:
+        path, node = queue.pop(0)
+        seen += 1
+        if node is target:
+            return path
+        if isinstance(node, Mapping):
+            queue.extend((f"{path}.{k}", v) for k, v in node.items())
+        elif isinstance(node, list):
+            queue.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+    return "a value"
 
 
 def _vars_hint(name: str, variables: Mapping[str, Any]) -> str:
@@ -202,7 +263,12 @@ def _global_hint(name: str, variables: Mapping[str, Any]) -> str:
 
 
 class _Fatal(Exception):
-    """Raised inside the template to stop rendering (only in helpers the user misuses)."""
+    """Raised inside the template to stop rendering (helpers the user misuses, undefined
+    values used in a way that cannot go on)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _bounded_range(*args: int) -> range:
@@ -278,9 +344,12 @@ def render(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     strict: bool = True,
+    need_secrets: bool = True,
 ) -> Rendered:
     """Render ``source``. With ``strict=False`` nothing is recorded (the first pass
-    that only extracts the file's ``vars:`` block)."""
+    that only extracts the file's ``vars:`` block). With ``need_secrets=False``
+    (``validate``, which must run in a lint job that has no secrets) an unset
+    ``secret()`` is not a problem: its leaf gets ``SECRET_PLACEHOLDER``."""
     recorder = _Recorder(filename, source.splitlines(), strict)
     secrets: dict[str, SecretUse] = {}
 
@@ -319,6 +388,8 @@ def render(
             # Stable across the lenient passes; a secret in `vars:` is rejected by the strict one.
             return "(secret)"
         value = environ.get(name)
+        if value is None and not need_secrets:
+            value = SECRET_PLACEHOLDER
         if value is None:
             recorder.record(
                 f"secret environment variable `{name}` is not set",
@@ -358,7 +429,8 @@ def render(
     except Exception as err:  # any error raised while evaluating the template stops this file
         line = err.line if isinstance(err, _TooLong) else _template_line(err, filename, recorder)
         message = _describe(err)
-        recorder.problems.append(RenderProblem(line, recorder.column(line, ""), message))
+        hint = err.hint if isinstance(err, _Fatal) else ""
+        recorder.problems.append(RenderProblem(line, recorder.column(line, ""), message, hint))
         return Rendered(None, recorder.problems, secrets)
     return Rendered(text, recorder.problems, secrets)
 

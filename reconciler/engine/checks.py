@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
-from reconciler.model.desired import AddonSpec, ClusterSpec
+from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, TemplateVersion
@@ -44,8 +44,10 @@ _MAX_LISTED = 12
 
 def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message: str,
                hint: str = "", severity: Severity = Severity.ERROR) -> Diagnostic:
-    """A diagnostic pointing at the add-on (or cluster) block in the user's file."""
-    location = (addon.location if addon else None) or cluster.location
+    """A diagnostic pointing at the value of ``key`` in the add-on's block (the nearest
+    written ancestor of it), else at the add-on (or cluster) block in the user's file."""
+    location = (_value_location(addon, key) if addon else None) or (
+        addon.location if addon else None) or cluster.location
     key_path = f"clusters.{cluster.name}"
     if addon is not None:
         key_path += f".addons.{addon.name}"
@@ -60,6 +62,15 @@ def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message:
         hint=hint,
         severity=severity,
     )
+
+
+def _value_location(addon: AddonSpec, key: str) -> SourceLocation | None:
+    while key:
+        found = addon.value_locations.get(key)
+        if found is not None:
+            return found
+        key = key[:max(key.rfind("."), key.rfind("["), 0)]
+    return None
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:

@@ -86,6 +86,12 @@ class AddonSpec:
     timeout_seconds: float | None = None
     """How long apply waits for this add-on to become healthy; None = default."""
     location: SourceLocation | None = None
+    value_locations: Mapping[str, SourceLocation] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Where each value inside the add-on's block is written, by key path relative to
+    the block (``version``, ``values.custom.servers[0]``): plan-time diagnostics
+    point at the offending value, not at the add-on's name."""
 
 
 @dataclass(frozen=True)

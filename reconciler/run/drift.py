@@ -26,7 +26,7 @@ from reconciler.model.drift import ClusterDrift, DriftReport
 from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
 from reconciler.model.plan import ClusterPlan, FindingLevel, FindingStatus, PrecheckFinding
 from reconciler.model.state import StateFile
-from reconciler.run.refresh import client_for, endpoint_key, read_states, refresh
+from reconciler.run.refresh import client_for, endpoint_key, read_states, refresh, templates_for
 from reconciler.statemgr import StateStore
 
 __all__ = ["INSPECT_TIMEOUT_S", "detect_drift", "drift_flow", "inspect_cluster"]
@@ -63,7 +63,7 @@ async def detect_drift(
     plans: dict[str, ClusterPlan] = {}
     templates_of: dict[str, Mapping[str, AddonTemplate]] = {}
     for spec in desired.clusters:
-        templates = refreshed.templates[endpoint_key(spec)]
+        templates = templates_for(spec, refreshed.templates[endpoint_key(spec)])
         if isinstance(templates, Diagnostic):
             live[spec.name] = templates
             templates = {}

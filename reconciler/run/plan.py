@@ -32,6 +32,7 @@ from reconciler.run.refresh import (
     read_cluster,
     read_states,
     read_templates,
+    templates_for,
 )
 from reconciler.statemgr import StateStore
 
@@ -109,7 +110,7 @@ async def make_plan(
         # the other clusters' API latency instead of following the whole
         # refresh (DESIGN 12: wall time near the ideal).
         found = live[spec.name] = await read_cluster(session, spec)
-        templates = await template_reads[endpoint_key(spec)]
+        templates = templates_for(spec, await template_reads[endpoint_key(spec)])
         planned: LiveCluster | Diagnostic = state_errors.get(spec.name, found)
         if isinstance(templates, Diagnostic):
             planned, templates = templates, {}

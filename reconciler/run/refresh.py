@@ -29,6 +29,7 @@ __all__ = [
     "read_states",
     "read_templates",
     "refresh",
+    "templates_for",
 ]
 
 
@@ -37,8 +38,9 @@ class Refreshed:
     """Live state of the selected clusters, keyed by cluster name."""
 
     live: Mapping[str, LiveCluster | Diagnostic]
-    templates: Mapping[str, Mapping[str, AddonTemplate] | Diagnostic]
-    """Per endpoint key (see ``endpoint_key``): the templates by name."""
+    templates: Mapping[str, Mapping[str, AddonTemplate] | CloudError]
+    """Per endpoint key (see ``endpoint_key``): the templates by name, or why they
+    could not be listed (``templates_for`` turns that into one cluster's diagnostic)."""
 
 
 def endpoint_key(spec: ClusterSpec) -> str:
@@ -63,12 +65,23 @@ def cluster_error(spec: ClusterSpec, what: str, err: Exception) -> Diagnostic:
 
 async def read_templates(
     session: CloudSession, spec: ClusterSpec
-) -> Mapping[str, AddonTemplate] | Diagnostic:
+) -> Mapping[str, AddonTemplate] | CloudError:
+    """The catalogue of ``spec``'s endpoint, or the error: not a diagnostic yet, because
+    every cluster of the endpoint shares this one read and each must be named in its own."""
     try:
         templates = await client_for(session, spec).list_templates()
     except CloudError as err:
-        return cluster_error(spec, "list add-on templates for", err)
+        return err
     return {t.name: t for t in templates}
+
+
+def templates_for(
+    spec: ClusterSpec, read: Mapping[str, AddonTemplate] | CloudError
+) -> Mapping[str, AddonTemplate] | Diagnostic:
+    """The shared catalogue read, with a failure placed at ``spec``'s own block and id."""
+    if isinstance(read, CloudError):
+        return cluster_error(spec, "list add-on templates for", read)
+    return read
 
 
 async def read_cluster(session: CloudSession, spec: ClusterSpec) -> LiveCluster | Diagnostic:
