@@ -2,9 +2,11 @@
 
 It is the plan file format, the ``--format json`` output, and the only input of
 the human renderers, so that what a reviewer reads and what apply executes can
-never disagree. Sensitive leaves are replaced by salted hashes here, on the way
-out of memory; ``plan_from_json`` keeps those markers (apply re-reads the real
-secrets through ``Change.secret_sources``).
+never disagree. Leaves that came from ``secret()`` are replaced by salted
+hashes here, on the way out of memory; ``plan_from_json`` keeps those markers
+(apply re-reads the real secrets through ``Change.secret_sources`` and rebuilds
+each leaf from ``Change.secret_templates``). Other sensitive leaves are hidden
+in ``field_changes`` and by the views, but travel as planned in ``values``.
 
 Key order is fixed by construction and by ``json.dumps(sort_keys=True)`` in
 every writer; ``summary`` is derived and ignored when reading. Validation
@@ -165,13 +167,18 @@ def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher, salt: str) -> JSONDic
 
 def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
     sensitive = change.sensitive_paths
-    return {
+    # What apply sends travels as planned: only the leaves that came from
+    # secret() are hashed (apply re-reads and rebuilds them from
+    # secret_templates). Other sensitive leaves are plain literals of the
+    # committed desired files; they are hidden where plans are *shown*
+    # (field_changes here, the views), never changed in what apply sends.
+    data: JSONDict = {
         "addon": change.addon,
         "action": change.action.value,
         "instance_id": change.instance_id,
         "before_version": change.before_version,
         "after_version": change.after_version,
-        "values": redact(dict(change.values), "", sensitive, hasher),
+        "values": redact(dict(change.values), "", frozenset(change.secret_sources), hasher),
         "field_changes": [
             _field_change_to_json(fc, sensitive, hasher) for fc in change.field_changes
         ],
@@ -185,19 +192,23 @@ def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
         "timeout_seconds": change.timeout_seconds,
         "findings": [_finding_to_json(f) for f in change.findings],
     }
+    if change.secret_templates:
+        # Only when there are some: plans without secrets read as before.
+        data["secret_templates"] = dict(sorted(change.secret_templates.items()))
+    return data
 
 
 def _field_change_to_json(fc: FieldChange, sensitive: frozenset[str], hasher: Hasher) -> JSONDict:
-    # Belt and braces: a leaf is hidden if the planner marked it, or if it is
-    # declared, or its key looks secret, even when the planner forgot to mark it.
+    # Belt and braces: a leaf is hidden if the planner marked it, or if it is,
+    # lies under or holds a sensitive leaf of the change.
     if fc.sensitive or path_is_sensitive(fc.path, sensitive):
         return {"path": fc.path, "kind": fc.kind.value, "sensitive": True}
     return {
         "path": fc.path,
         "kind": fc.kind.value,
         "sensitive": False,
-        "before": redact(fc.before, fc.path, sensitive, hasher),
-        "after": redact(fc.after, fc.path, sensitive, hasher),
+        "before": fc.before,
+        "after": fc.after,
     }
 
 
@@ -280,6 +291,7 @@ def _change_from_json(ch: JSONDict) -> Change:
         provenance=dict(ch["provenance"]),
         sensitive_paths=frozenset(ch["sensitive_paths"]),
         secret_sources={k: tuple(v) for k, v in ch["secret_sources"].items()},
+        secret_templates=dict(ch.get("secret_templates", {})),
         reason=ch["reason"],
         depends_on=tuple(ch["depends_on"]),
         precheck_accept=tuple(ch["precheck_accept"]),

@@ -29,6 +29,7 @@ from reconciler.apply.records import journal_record, managed_addon
 from reconciler.apply.waiting import AddonFailure, WaitPolicy
 from reconciler.apply.writes import AddonWriter
 from reconciler.cloud import CceClient, CloudError, CloudSession
+from reconciler.engine import secrets
 from reconciler.engine.checks import install_problem
 from reconciler.engine.secrets import sensitive_leaves
 from reconciler.model.apply import (
@@ -352,7 +353,8 @@ class _ClusterRun:
                 uid=instance.uid,
                 version=instance.version,
                 values=instance.values,
-                sensitive_paths=sensitive_leaves(instance.values, entry.sensitive_paths),
+                sensitive_paths=sensitive_leaves(
+                    instance.values, secrets.rules(declared=entry.sensitive_paths)),
                 salt=state.salt,
                 plan_id=self.plan_id,
             ),
