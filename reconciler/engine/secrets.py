@@ -19,9 +19,9 @@ from reconciler.model.sensitive import (
     NO_RULES,
     SensitiveRules,
     is_redacted,
-    is_secret_word,
     leaf_is_sensitive,
     sensitive_hash,
+    sensitive_leaves,
 )
 
 __all__ = [
@@ -51,45 +51,6 @@ def rules_for(addon: AddonSpec) -> SensitiveRules:
     return rules(addon.secret_sources, addon.sensitive, addon.not_sensitive)
 
 
-def _has_secret_word(value: JSON) -> bool:
-    # Plain loops and exact-type checks first: this walks every add-on's whole
-    # values tree on each plan (DESIGN 12: CPU per add-on).
-    kind = type(value)
-    if kind is dict or isinstance(value, Mapping):
-        for key, child in value.items():
-            if is_secret_word(key if type(key) is str else str(key)):
-                return True
-            if _has_secret_word(child):
-                return True
-        return False
-    if kind is list or isinstance(value, list | tuple):
-        return any(_has_secret_word(child) for child in value)
-    return False
-
-
-def sensitive_leaves(values: Mapping[str, JSON], rules: SensitiveRules) -> frozenset[str]:
-    """Paths of the leaves of ``values`` that no output may show in clear."""
-    if not rules.secret_paths and not rules.declared and not _has_secret_word(values):
-        return frozenset()  # the usual add-on: no path strings to build
-    found: set[str] = set()
-    _collect(values, [], "", rules, found)
-    return frozenset(found)
-
-
-def _collect(node: Any, keys: list[str | int], path: str, rules: SensitiveRules,
-             found: set[str]) -> None:
-    if isinstance(node, Mapping) and node:
-        for key, value in node.items():
-            _collect(value, [*keys, str(key)], paths.join(path, str(key)), rules, found)
-        return
-    if isinstance(node, list | tuple) and node:
-        for index, value in enumerate(node):
-            _collect(value, [*keys, index], paths.join(path, index), rules, found)
-        return
-    if leaf_is_sensitive(keys, path, node, rules):
-        found.add(path)
-
-
 def node_is_sensitive(segments: Sequence[paths.Segment], path: str, value: Any,
                       rules: SensitiveRules) -> bool:
     """True if the node ``value`` at ``path`` is, lies below, or holds a
@@ -97,9 +58,7 @@ def node_is_sensitive(segments: Sequence[paths.Segment], path: str, value: Any,
     if any(paths.covers(path, p) for p in (*rules.secret_paths, *rules.declared)):
         return True
     if isinstance(value, Mapping | list | tuple) and value:
-        found: set[str] = set()
-        _collect(value, list(segments), path, rules, found)
-        return bool(found)
+        return bool(sensitive_leaves(value, rules, keys=segments, path=path))
     return leaf_is_sensitive(segments, path, value, rules)
 
 

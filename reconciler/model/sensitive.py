@@ -14,7 +14,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,55 @@ def leaf_is_sensitive(keys: Sequence[str | int], path: str, value: Any,
         return True
     return (type(value) is str and value != ""
             and any(type(k) is str and is_secret_word(k) for k in keys))
+
+
+def _join(path: str, segment: str | int) -> str:
+    if isinstance(segment, int):
+        return f"{path}[{segment}]"
+    return f"{path}.{segment}" if path else segment
+
+
+def _has_secret_word(value: Any) -> bool:
+    # Plain loops and exact-type checks first: this walks every add-on's whole
+    # values tree on each plan (DESIGN 12: CPU per add-on).
+    kind = type(value)
+    if kind is dict or isinstance(value, Mapping):
+        for key, child in value.items():
+            if is_secret_word(key if type(key) is str else str(key)):
+                return True
+            if _has_secret_word(child):
+                return True
+        return False
+    if kind is list or isinstance(value, list | tuple):
+        return any(_has_secret_word(child) for child in value)
+    return False
+
+
+def sensitive_leaves(values: Any, rules: SensitiveRules, *,
+                     keys: Sequence[str | int] = (), path: str = "") -> frozenset[str]:
+    """Paths of the leaves of ``values`` (found at ``path``, whose segments are
+    ``keys``) that no output may show in clear."""
+    if (not rules.secret_paths and not rules.declared and not _has_secret_word(values)
+            and not any(type(k) is str and is_secret_word(k) for k in keys)):
+        return frozenset()  # the usual add-on: no path strings to build
+    found: set[str] = set()
+    _collect(values, list(keys), path, rules, found)
+    return frozenset(found)
+
+
+def _collect(node: Any, keys: list[str | int], path: str, rules: SensitiveRules,
+             found: set[str]) -> None:
+    if isinstance(node, Mapping) and node:
+        for key, value in node.items():
+            _collect(value, [*keys, str(key)], _join(path, str(key)), rules, found)
+        return
+    if isinstance(node, list | tuple) and node:
+        for index, value in enumerate(node):
+            _collect(value, [*keys, index], _join(path, index), rules, found)
+        return
+    if leaf_is_sensitive(keys, path, node, rules):
+        found.add(path)
+
 
 
 def variable_looks_secret(name: str) -> bool:

@@ -33,6 +33,7 @@ from reconciler.model.plan import (
     ReadinessItem,
     ReadinessReport,
 )
+from reconciler.model.sensitive import SensitiveRules, sensitive_leaves
 from reconciler.planfile.integrity import plan_digest
 from reconciler.planfile.redact import Hasher, path_is_sensitive, redact, salted_hasher
 from reconciler.planfile.schema import schema_problems
@@ -165,20 +166,38 @@ def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher, salt: str) -> JSONDic
     }
 
 
+# Provenances whose values are the committed files' own text (or the public
+# template's): a sensitive leaf from them may travel in a saved plan in clear.
+_FROM_FILES = frozenset({"desired", "default", "derived"})
+
+
+def _hashed_paths(change: Change) -> frozenset[str]:
+    """The leaves of ``values`` the plan file holds only as hashes.
+
+    What apply sends travels as planned: a leaf from ``secret()`` is hashed
+    (apply rebuilds it from ``secret_templates``), and so is a sensitive leaf
+    read from the live instance (apply takes it back from live, checked by
+    hash). A sensitive plain literal of the desired files stays in clear: it is
+    in the repository already, and hashing it made fresh plans "stale" (issue 11).
+    Belt and braces: the one rule is applied again here, so a leaf the planner
+    did not mark is still hashed unless the files hold it."""
+    by_rule = sensitive_leaves(change.values, SensitiveRules(
+        secret_paths=frozenset(change.secret_sources),
+        declared=frozenset(change.sensitive_paths)))
+    return frozenset(change.secret_sources) | {
+        p for p in by_rule if change.provenance.get(p) not in _FROM_FILES}
+
+
 def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
-    sensitive = change.sensitive_paths
-    # What apply sends travels as planned: only the leaves that came from
-    # secret() are hashed (apply re-reads and rebuilds them from
-    # secret_templates). Other sensitive leaves are plain literals of the
-    # committed desired files; they are hidden where plans are *shown*
-    # (field_changes here, the views), never changed in what apply sends.
+    hashed = _hashed_paths(change)
+    sensitive = change.sensitive_paths | hashed
     data: JSONDict = {
         "addon": change.addon,
         "action": change.action.value,
         "instance_id": change.instance_id,
         "before_version": change.before_version,
         "after_version": change.after_version,
-        "values": redact(dict(change.values), "", frozenset(change.secret_sources), hasher),
+        "values": redact(dict(change.values), "", hashed, hasher),
         "field_changes": [
             _field_change_to_json(fc, sensitive, hasher) for fc in change.field_changes
         ],
@@ -199,16 +218,17 @@ def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
 
 
 def _field_change_to_json(fc: FieldChange, sensitive: frozenset[str], hasher: Hasher) -> JSONDict:
-    # Belt and braces: a leaf is hidden if the planner marked it, or if it is,
-    # lies under or holds a sensitive leaf of the change.
+    # Belt and braces: a leaf is hidden if the planner marked it, or if it is
+    # or lies under a sensitive leaf of the change; a node that only holds
+    # one shows with that leaf hashed.
     if fc.sensitive or path_is_sensitive(fc.path, sensitive):
         return {"path": fc.path, "kind": fc.kind.value, "sensitive": True}
     return {
         "path": fc.path,
         "kind": fc.kind.value,
         "sensitive": False,
-        "before": fc.before,
-        "after": fc.after,
+        "before": redact(fc.before, fc.path, sensitive, hasher),
+        "after": redact(fc.after, fc.path, sensitive, hasher),
     }
 
 

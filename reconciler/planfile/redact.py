@@ -46,9 +46,9 @@ def last_key(path: str) -> str:
 
 
 def path_is_sensitive(path: str, sensitive_paths: Collection[str]) -> bool:
-    """For a path seen on its own (a field change): it is, lies under or holds
-    one of the change's sensitive leaves."""
-    return any(is_under(path, p) or is_under(p, path) for p in sensitive_paths)
+    """For a path seen on its own (a field change): it is or lies under one of
+    the change's sensitive leaves."""
+    return any(is_under(path, p) for p in sensitive_paths)
 
 
 def salted_hasher(salt: str | None, cluster: str) -> Hasher:
