@@ -16,7 +16,7 @@ from the live instance when its hash matches. Pure: the environment is passed in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from reconciler.engine import fingerprint_instances, paths
 from reconciler.model.json import JSON
@@ -103,7 +103,7 @@ def restore_sensitive(
     """
     restored = paths.copy_json(dict(values))
     problems: list[str] = []
-    for path, leaf in list(paths.leaves(values)):
+    for path, leaf in list(_leaves(values, "")):
         if not is_redacted(leaf):
             continue
         segments = paths.resolve(restored, path)
@@ -116,6 +116,18 @@ def restore_sensitive(
         else:
             paths.put(restored, segments, real)
     return restored, problems
+
+
+def _leaves(node: JSON, path: str) -> Iterator[tuple[str, JSON]]:
+    # List items too: a secret() may be one item of a list, hashed alone.
+    if isinstance(node, Mapping):
+        for key, child in node.items():
+            yield from _leaves(child, paths.join(path, str(key)))
+    elif isinstance(node, list | tuple):
+        for index, child in enumerate(node):
+            yield from _leaves(child, paths.join(path, index))
+    else:
+        yield path, node
 
 
 def _real_value(
