@@ -22,6 +22,7 @@ from reconciler.cloud import CloudError
 from reconciler.engine.diff import diff_values
 from reconciler.model.json import JSON
 from reconciler.model.live import IN_PROGRESS_STATUSES, AddonInstance
+from reconciler.model.sensitive import NO_RULES
 
 __all__ = ["POST_ATTEMPTS", "Verdict", "post_retry_delay", "put_verdict", "retry_ambiguous"]
 
@@ -91,6 +92,6 @@ def put_verdict(instance: AddonInstance, version: str, values: Mapping[str, JSON
     if instance.status.status in IN_PROGRESS_STATUSES:
         return Verdict.WAIT
     same = instance.version == version and not diff_values(
-        instance.values, values, ignore=(), sensitive=(), schema=None
+        instance.values, values, ignore=(), sensitive=NO_RULES, schema=None
     )
     return Verdict.DONE if same else Verdict.RESEND

@@ -4,22 +4,25 @@ A plan is bound to the state it was computed from (lineage + serial) and to
 the live instances it read (their fingerprint). Apply re-reads both, under the
 cluster's lock, and refuses a plan that no longer describes reality.
 
-A saved plan holds sensitive leaves only as salted hashes. Apply re-reads each
-``secret()`` from its environment variable (``Change.secret_sources``) and
-checks that its hash is still the plan's; other hashed leaves (keys that look
-secret) are taken back from the live instance when their hash matches.
-Pure: the environment is passed in.
+A saved plan holds only the leaves that came from ``secret()`` as salted
+hashes; every other leaf travels in it as planned. Apply re-reads each secret
+from its environment variable, rebuilds the leaf from its template
+(``Change.secret_templates``: ``Bearer ${T}``, one leaf of a list, several
+secrets in one string) and checks the result against the plan's hash. A hashed
+leaf without a template (a plan written by an older version) is taken back
+from the live instance when its hash matches. Pure: the environment is passed in.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from reconciler.engine import fingerprint_instances, paths
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance
 from reconciler.model.plan import Action, Change, ClusterPlan
+from reconciler.model.secret_template import fill_template, template_names
 from reconciler.model.sensitive import is_redacted, sensitive_hash
 from reconciler.model.state import StateFile
 
@@ -73,6 +76,7 @@ def with_real_values(
         values, found = restore_sensitive(
             change.values,
             secret_sources=change.secret_sources,
+            secret_templates=change.secret_templates,
             salt=salt,
             environ=environ,
             live_values=instance.values if instance else None,
@@ -86,6 +90,7 @@ def restore_sensitive(
     values: Mapping[str, JSON],
     *,
     secret_sources: Mapping[str, tuple[str, ...]],
+    secret_templates: Mapping[str, str] | None = None,
     salt: str | None,
     environ: Mapping[str, str],
     live_values: Mapping[str, JSON] | None,
@@ -98,13 +103,14 @@ def restore_sensitive(
     """
     restored = paths.copy_json(dict(values))
     problems: list[str] = []
-    for path, leaf in list(paths.leaves(values)):
+    for path, leaf in list(_leaves(values, "")):
         if not is_redacted(leaf):
             continue
         segments = paths.resolve(restored, path)
         if segments is None:
             continue
-        real, problem = _real_value(path, leaf, secret_sources, salt, environ, live_values)
+        real, problem = _real_value(path, leaf, secret_sources, secret_templates or {}, salt,
+                                    environ, live_values)
         if problem:
             problems.append(problem)
         else:
@@ -112,33 +118,39 @@ def restore_sensitive(
     return restored, problems
 
 
+def _leaves(node: JSON, path: str) -> Iterator[tuple[str, JSON]]:
+    # List items too: a secret() may be one item of a list, hashed alone.
+    if isinstance(node, Mapping):
+        for key, child in node.items():
+            yield from _leaves(child, paths.join(path, str(key)))
+    elif isinstance(node, list | tuple):
+        for index, child in enumerate(node):
+            yield from _leaves(child, paths.join(path, index))
+    else:
+        yield path, node
+
+
 def _real_value(
     path: str,
     hashed: str,
     secret_sources: Mapping[str, tuple[str, ...]],
+    secret_templates: Mapping[str, str],
     salt: str | None,
     environ: Mapping[str, str],
     live_values: Mapping[str, JSON] | None,
 ) -> tuple[JSON, str]:
     names = secret_sources.get(path)
-    inside = sorted({n for p, ns in secret_sources.items() if paths.covers(path, p) for n in ns})
-    if names is None and inside:
-        # A list holding a secret item is hashed as a whole: its other items are gone.
-        return None, (
-            f"{path} holds secrets ({', '.join(inside)}); "
-            "a saved plan can't rebuild it: apply the files instead"
-        )
-    if names is not None:
-        if len(names) != 1:
-            return None, (
-                f"{path} is built from several secrets ({', '.join(names)}); "
-                "a saved plan can't rebuild it: apply the files instead"
-            )
-        value = environ.get(names[0])
-        if value is None:
-            return None, f"the secret {names[0]} (for {path}) is not set in the environment"
+    template = secret_templates.get(path)
+    if template is None and names is not None and len(names) == 1:
+        template = "${" + names[0].replace("}", "") + "}"  # a plan from before templates
+    if template is not None:
+        wanted = template_names(template) or names or ()
+        missing = [n for n in wanted if n not in environ]
+        if missing:
+            return None, (f"the secret {missing[0]} (for {path}) is not set in the environment")
+        value = fill_template(template, environ)
         if salt is not None and sensitive_hash(value, salt) != hashed:
-            return None, f"the secret {names[0]} (for {path}) changed since the plan"
+            return None, f"the secret {', '.join(wanted)} (for {path}) changed since the plan"
         return value, ""
     if live_values is not None:
         segments = paths.resolve(live_values, path)
@@ -146,4 +158,7 @@ def _real_value(
             live = paths.get(live_values, segments)
             if salt is None or sensitive_hash(live, salt) == hashed:
                 return live, ""
-    return None, f"the sensitive value at {path} changed since the plan"
+    inside = sorted({n for p, ns in secret_sources.items() if paths.covers(path, p) for n in ns})
+    what = f"built from secrets ({', '.join(inside)})" if inside else "hashed"
+    return None, (f"the value at {path} is {what} and cannot be restored from this saved plan "
+                  "(re-create it with this reconciler, or apply the files instead)")

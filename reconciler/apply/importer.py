@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from reconciler.apply.records import journal_record, managed_addon
 from reconciler.cloud import CceClient
 from reconciler.engine.secrets import sensitive_leaves
+from reconciler.model.sensitive import NO_RULES, SensitiveRules
 from reconciler.model.state import ManagedAddon
 from reconciler.statemgr import Journal, StateStore
 
@@ -33,13 +33,13 @@ async def import_addon(
     cluster_id: str,
     project_id: str,
     addon: str,
-    declared_sensitive: Collection[str] = (),
+    sensitive_rules: SensitiveRules = NO_RULES,
     lock_timeout_s: float = 0.0,
 ) -> Imported:
     """Record the live instance of ``addon`` in the cluster's state, as it is.
 
-    ``declared_sensitive`` are the paths the desired state fills from
-    ``secret()``; they are hashed along with keys that look secret.
+    ``sensitive_rules`` are the declaration's (``secret()`` leaves,
+    ``sensitive:``, ``not_sensitive:``); the leaves they make sensitive are hashed.
     """
     with store.lock(cluster_name, operation="import", timeout_s=lock_timeout_s):
         state = store.read(cluster_name) or store.new(cluster_name, cluster_id, project_id)
@@ -63,7 +63,7 @@ async def import_addon(
             uid=instance.uid,
             version=instance.version,
             values=instance.values,
-            sensitive_paths=sensitive_leaves(instance.values, declared_sensitive),
+            sensitive_paths=sensitive_leaves(instance.values, sensitive_rules),
             salt=state.salt,
             plan_id="",
         )

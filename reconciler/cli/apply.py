@@ -25,8 +25,10 @@ from reconciler.cli.options import CommonOptions, common_options, lock_timeout_o
 from reconciler.cli.plan import FORMATS, declared_addons
 from reconciler.cli.session import open_session
 from reconciler.cloud import CloudError
+from reconciler.engine.secrets import rules_for
 from reconciler.model.apply import ApplyResult, ApplyStopped, Progress
 from reconciler.model.plan import Plan
+from reconciler.model.sensitive import NO_RULES
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.apply import ApplyOptions
@@ -222,7 +224,7 @@ def _import_target(
         return ImportTarget(
             cluster=cluster, cluster_id=spec.cluster_id, project_id=spec.project_id,
             endpoint=spec.endpoint, region=spec.region,
-            declared_sensitive=tuple(addon_spec.sensitive) if addon_spec else (),
+            sensitive_rules=rules_for(addon_spec) if addon_spec else NO_RULES,
         )
     try:
         state = store.read(cluster)

@@ -72,14 +72,14 @@ def register_secrets(desired: DesiredState) -> None:
 
     The leaves that hold them are hashed structurally; this also catches the
     same text anywhere else (a plain copy in another key, an error message).
-    ``AddonSpec.sensitive`` names the variables; the loader read them from
+    ``AddonSpec.secret_sources`` names the variables; the loader read them from
     ``os.environ``, so reading them again yields the same values.
     """
     register(
         os.environ.get(name)
         for cluster in desired.clusters
         for addon in cluster.addons
-        for names in addon.sensitive.values()
+        for names in addon.secret_sources.values()
         for name in names
     )
 

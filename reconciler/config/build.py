@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -19,6 +20,7 @@ from reconciler.model.desired import (
     UpgradeReadiness,
     default_endpoint,
 )
+from reconciler.model.secret_template import secret_template
 
 __all__ = ["build_clusters", "timeout_seconds"]
 
@@ -63,8 +65,9 @@ def _addons(
     source: SourceFile, cluster: str, block: dict[str, Any], defaults: dict[str, Any]
 ) -> Iterator[AddonSpec]:
     for name, addon in addons_of(block).items():
-        sensitive: dict[str, tuple[str, ...]] = {}
-        values = _substitute(source, addon.get("values", {}), (), sensitive)
+        sources: dict[str, tuple[str, ...]] = {}
+        templates: dict[str, str] = {}
+        values = _substitute(source, addon.get("values", {}), (), _Secrets(sources, templates))
         flavor = addon.get("flavor")
         yield AddonSpec(
             name=name,
@@ -72,7 +75,10 @@ def _addons(
             version=addon.get("version"),
             flavor=None if flavor is None else str(flavor),
             values=values,
-            sensitive=sensitive,
+            secret_sources=sources,
+            secret_templates=templates,
+            sensitive=tuple(str(p) for p in addon.get("sensitive", ())),
+            not_sensitive=tuple(str(p) for p in addon.get("not_sensitive", ())),
             precheck_accept=tuple(addon.get("precheck", {}).get("accept", ())),
             ignore_changes=tuple(addon.get("ignore_changes", ())),
             protect=bool(addon.get("protect", False)),
@@ -88,17 +94,23 @@ def _addons(
         )
 
 
-def _substitute(
-    source: SourceFile, value: Any, path: KeyPath, sensitive: dict[str, tuple[str, ...]]
-) -> Any:
+@dataclass(frozen=True)
+class _Secrets:
+    sources: dict[str, tuple[str, ...]]
+    templates: dict[str, str]
+
+
+def _substitute(source: SourceFile, value: Any, path: KeyPath, found: _Secrets) -> Any:
     """Put real secret values into leaves holding placeholder tokens; record those leaves.
 
     Paths are recorded in the engine's spelling (``custom.servers[0]``): a list
-    index written ``.0`` could not be told from a map key ``"0"``."""
+    index written ``.0`` could not be told from a map key ``"0"``. Each such
+    leaf also gets its template (``Bearer ${T}``) so a saved plan, which holds
+    the leaf only as a hash, can rebuild it from the re-read secrets."""
     if isinstance(value, dict):
-        return {k: _substitute(source, v, (*path, k), sensitive) for k, v in value.items()}
+        return {k: _substitute(source, v, (*path, k), found) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(source, v, (*path, i), sensitive) for i, v in enumerate(value)]
+        return [_substitute(source, v, (*path, i), found) for i, v in enumerate(value)]
     if isinstance(value, str) and source.secrets:
         names: list[str] = []
 
@@ -109,7 +121,10 @@ def _substitute(
 
         replaced = source.token_pattern.sub(real, value)
         if names:
-            sensitive[dotted(path)] = tuple(dict.fromkeys(names))
+            key = dotted(path)
+            found.sources[key] = tuple(dict.fromkeys(names))
+            found.templates[key] = secret_template(
+                value, source.token_pattern, lambda token: source.secrets[token].name)
         return replaced
     return value
 

@@ -130,13 +130,16 @@ def _addon_references(
                     )
                 else:
                     edges[addon].append(target)
-        ignore = block.get("ignore_changes")
-        if isinstance(ignore, list):
-            for index, entry in enumerate(ignore):
+        # sensitive/not_sensitive take the same value paths as ignore_changes.
+        for key in ("ignore_changes", "sensitive", "not_sensitive"):
+            entries = block.get(key)
+            if not isinstance(entries, list):
+                continue
+            for index, entry in enumerate(entries):
                 if isinstance(entry, str) and not _IGNORE_PATH.match(entry):
                     yield source.diagnostic(
-                        (*base, addon, "ignore_changes", index),
-                        f"invalid ignore_changes path {entry!r}",
+                        (*base, addon, key, index),
+                        f"invalid {key} path {entry!r}",
                         "a dotted path into values that starts with basic., custom. or flavor., "
                         "e.g. custom.tolerations",
                         at_value=True,

@@ -216,8 +216,8 @@ def _compare_types(value: JSON, default: JSON, path: str, segments: list[str],
         return
     hint = f"a {expected}"
     shows_default = expected not in ("map", "list")
-    if shows_default and not secrets.path_is_sensitive(segments, ".".join(segments),
-                                                        addon.sensitive):
+    if shows_default and not secrets.node_is_sensitive(segments, ".".join(segments), default,
+                                                        secrets.rules_for(addon)):
         hint += f", like the template default {json.dumps(default)}"
     found.append(diagnostic(
         cluster, addon, path,

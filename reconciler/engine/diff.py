@@ -13,7 +13,7 @@ hashes instead of their values, so no clear secret leaves this module.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -23,6 +23,7 @@ from reconciler.engine import paths, secrets
 from reconciler.engine.normalise import normalise
 from reconciler.model.json import JSON
 from reconciler.model.plan import FieldChange, FieldChangeKind
+from reconciler.model.sensitive import SensitiveRules
 
 __all__ = ["diff_values"]
 
@@ -31,7 +32,7 @@ _REMOVED = frozenset({"dictionary_item_removed", "iterable_item_removed", "attri
 
 
 def diff_values(live: Mapping[str, JSON], full: Mapping[str, JSON], *, ignore: Sequence[str],
-                sensitive: Collection[str], schema: Mapping[str, JSON] | None,
+                sensitive: SensitiveRules, schema: Mapping[str, JSON] | None,
                 salt: str = "") -> tuple[FieldChange, ...]:
     """Changes that sending ``full`` makes to ``live``, one per differing leaf,
     in key order. Pure. ``schema`` (the template defaults) drives type
@@ -63,7 +64,7 @@ def _drop(tree: dict[str, JSON], path: str) -> None:
         paths.pop(tree, segments)
 
 
-def _translate(report_type: str, level: Any, sensitive: Collection[str],
+def _translate(report_type: str, level: Any, sensitive: SensitiveRules,
                salt: str) -> Iterator[tuple[list[paths.Segment], FieldChange]]:
     segments: list[paths.Segment] = list(level.path(output_format="list"))
     old = None if isinstance(level.t1, NotPresent) else level.t1
@@ -77,7 +78,7 @@ def _translate(report_type: str, level: Any, sensitive: Collection[str],
 
 
 def _leaf_changes(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
-                  sensitive: Collection[str],
+                  sensitive: SensitiveRules,
                   salt: str) -> Iterator[tuple[list[paths.Segment], FieldChange]]:
     """An added or removed map is reported leaf by leaf, like any other key."""
     value = new if kind is FieldChangeKind.ADDED else old
@@ -93,12 +94,11 @@ def _leaf_changes(segments: list[paths.Segment], kind: FieldChangeKind, old: JSO
 
 
 def _change(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
-            sensitive: Collection[str], salt: str) -> FieldChange:
+            sensitive: SensitiveRules, salt: str) -> FieldChange:
     path = paths.format_path(segments)
     hidden = (
-        secrets.path_is_sensitive(segments, path, sensitive)
-        or secrets.holds_secret_key(old)
-        or secrets.holds_secret_key(new)
+        secrets.node_is_sensitive(segments, path, old, sensitive)
+        or secrets.node_is_sensitive(segments, path, new, sensitive)
     )
     if hidden:
         return FieldChange(path=path, kind=kind, before=secrets.redact(old, salt),

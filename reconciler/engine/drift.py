@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from reconciler.engine import checks
+from reconciler.engine import checks, secrets
 from reconciler.engine.diff import diff_values
 from reconciler.engine.secrets import hash_at
 from reconciler.engine.values import defaults_for
@@ -132,7 +132,8 @@ def _addon_drift(name: str, inputs: _Inputs, templates: Mapping[str, AddonTempla
                 kinds.append(DriftKind.VERSION)
             value_changes = changed_values(
                 recorded, instance, templates.get(name),
-                ignore=declared.ignore_changes if declared else (), salt=salt)
+                ignore=declared.ignore_changes if declared else (), salt=salt,
+                declared=declared)
             if value_changes:
                 kinds.append(DriftKind.VALUES)
     elif instance is not None and declared is None:
@@ -172,15 +173,20 @@ def _addon_drift(name: str, inputs: _Inputs, templates: Mapping[str, AddonTempla
 
 def changed_values(recorded: ManagedAddon, instance: AddonInstance,
                    template: AddonTemplate | None, *, ignore: Sequence[str],
-                   salt: str) -> tuple[FieldChange, ...]:
+                   salt: str, declared: AddonSpec | None = None) -> tuple[FieldChange, ...]:
     """State → live value changes. Live leaves at the state's sensitive paths
     are hashed with the state's salt first, so a secret compares by hash and
-    its value never enters the result."""
+    its value never enters the result. Which other leaves are hidden is the
+    one rule (``model.sensitive``), with the declaration's lists when known."""
     live = dict(hash_at(instance.values, recorded.sensitive_paths, salt))
+    rules = secrets.rules(
+        declared.secret_sources if declared else (),
+        (*recorded.sensitive_paths, *(declared.sensitive if declared else ())),
+        declared.not_sensitive if declared else ())
     version = template.version(recorded.version) if template else None
     schema = (defaults_for(version, instance.values, AddonSpec(name=recorded.name)).values
               if version else None)
-    found = diff_values(recorded.values, live, ignore=ignore, sensitive=recorded.sensitive_paths,
+    found = diff_values(recorded.values, live, ignore=ignore, sensitive=rules,
                         schema=schema, salt=salt)
     return tuple(
         FieldChange(path=c.path, kind=c.kind, sensitive=True)

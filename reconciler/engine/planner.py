@@ -249,9 +249,9 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     live_version = template.version(instance.version) if instance is not None else None
     full = merge_layers(defaults, live_values, addon, desired_values, ctx.live.cluster,
                         ctx.spec.project_id, live_version=live_version)
-    declared = secrets.declared_paths(addon.sensitive)
+    rules = secrets.rules_for(addon)
     field_changes = diff_values(live_values or {}, full.values, ignore=addon.ignore_changes,
-                                sensitive=declared, schema=defaults.values,
+                                sensitive=rules, schema=defaults.values,
                                 salt=ctx.salt)
     action, reason = _choose(ctx, addon, version, instance, bool(field_changes))
     if instance is not None and not addon.allow_downgrade and _downgrades(instance,
@@ -281,8 +281,9 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         values=values,
         field_changes=field_changes,
         provenance=_shared_provenance(full.provenance),
-        sensitive_paths=secrets.sensitive_leaves(full.values, declared),
-        secret_sources=dict(addon.sensitive),
+        sensitive_paths=secrets.sensitive_leaves(full.values, rules),
+        secret_sources=dict(addon.secret_sources),
+        secret_templates=dict(addon.secret_templates),
         reason=reason,
         depends_on=addon.depends_on,
         precheck_accept=addon.precheck_accept,
@@ -299,8 +300,7 @@ def _refresh(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance) -> Change
         return None
     return refresh_change(recorded, instance, ctx.templates.get(addon.name),
                           ignore=addon.ignore_changes,
-                          declared_sensitive=secrets.declared_paths(addon.sensitive),
-                          salt=ctx.state.salt, depends_on=addon.depends_on)
+                          declared=addon, salt=ctx.state.salt, depends_on=addon.depends_on)
 
 
 _PROVENANCE: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}

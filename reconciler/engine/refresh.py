@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 
+from reconciler.engine import secrets
 from reconciler.engine.drift import changed_values
 from reconciler.engine.order import apply_order
-from reconciler.engine.secrets import declared_paths, hash_at, sensitive_leaves
-from reconciler.model.desired import ClusterSpec
+from reconciler.engine.secrets import hash_at, sensitive_leaves
+from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, LiveCluster
 from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange
 from reconciler.model.state import ManagedAddon, StateFile
@@ -32,7 +33,7 @@ __all__ = ["refresh_change", "refresh_only"]
 
 def refresh_change(recorded: ManagedAddon, instance: AddonInstance,
                    template: AddonTemplate | None, *, ignore: Collection[str],
-                   declared_sensitive: Collection[str], salt: str,
+                   declared: AddonSpec | None, salt: str,
                    depends_on: tuple[str, ...] = ()) -> Change | None:
     """The ``refresh`` that records ``instance`` over ``recorded``, or None when
     the state already agrees with live as drift sees it (same uid, version and
@@ -42,7 +43,7 @@ def refresh_change(recorded: ManagedAddon, instance: AddonInstance,
         return None
     uid_differs = bool(recorded.uid) and recorded.uid != instance.uid
     field_changes = () if uid_differs else _values_lag(recorded, instance, template,
-                                                       ignore, salt)
+                                                       ignore, salt, declared)
     if not uid_differs and recorded.version == instance.version and not field_changes:
         return None
     return Change(
@@ -52,21 +53,27 @@ def refresh_change(recorded: ManagedAddon, instance: AddonInstance,
         before_version=recorded.version,
         after_version=instance.version,
         field_changes=field_changes,
-        sensitive_paths=sensitive_leaves(
-            instance.values, {*recorded.sensitive_paths, *declared_sensitive}),
+        # What drift compares is what the state must hold: the state's own
+        # sensitive paths stay hidden, plus whatever the one rule hides.
+        sensitive_paths=sensitive_leaves(instance.values, secrets.rules(
+            declared.secret_sources if declared else (),
+            (*recorded.sensitive_paths, *(declared.sensitive if declared else ())),
+            declared.not_sensitive if declared else ())),
         reason=_reason(recorded, instance, uid_differs, bool(field_changes)),
         depends_on=depends_on,
     )
 
 
 def _values_lag(recorded: ManagedAddon, instance: AddonInstance, template: AddonTemplate | None,
-                ignore: Collection[str], salt: str) -> tuple[FieldChange, ...]:
+                ignore: Collection[str], salt: str,
+                declared: AddonSpec | None) -> tuple[FieldChange, ...]:
     # Fast path, as most add-ons agree: the stored form of live equals the state's.
     stored = (hash_at(instance.values, recorded.sensitive_paths, salt)
               if recorded.sensitive_paths else instance.values)
     if stored == recorded.values:
         return ()
-    return changed_values(recorded, instance, template, ignore=tuple(ignore), salt=salt)
+    return changed_values(recorded, instance, template, ignore=tuple(ignore), salt=salt,
+                          declared=declared)
 
 
 def _reason(recorded: ManagedAddon, instance: AddonInstance, uid_differs: bool,
@@ -108,8 +115,7 @@ def refresh_only(cp: ClusterPlan, spec: ClusterSpec, live: LiveCluster,
         found = refresh_change(
             recorded, instance, templates.get(name),
             ignore=declared.ignore_changes if declared else (),
-            declared_sensitive=declared_paths(declared.sensitive) if declared else (),
-            salt=state.salt)
+            declared=declared, salt=state.salt)
         if found is not None:
             changes.append(found)
     file_index = {a.name: i for i, a in enumerate(spec.addons)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from reconciler.engine import secrets
 from reconciler.engine.diff import diff_values
 from reconciler.model.live import FAILED_STATUSES, AddonInstance
 from reconciler.model.plan import Action, Change
@@ -47,7 +48,8 @@ def replan_settled(
         return (f"the operation in flight left version {instance.version}; the plan was made "
                 f"for {change.before_version} → {change.after_version}")
     field_changes = diff_values(instance.values, change.values, ignore=(),
-                                sensitive=change.sensitive_paths, schema=None, salt=salt)
+                                sensitive=secrets.rules(declared=change.sensitive_paths),
+                                schema=None, salt=salt)
     if instance.version != change.after_version:
         action = change.action  # the version change is still to do, as planned
     elif field_changes:

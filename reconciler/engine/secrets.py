@@ -1,87 +1,65 @@
 """Which leaves of a values tree are sensitive (DESIGN 3.4; pure: no I/O).
 
-A leaf is sensitive when the user declared it (it came from ``secret()``,
-``AddonSpec.sensitive``) or when any key on its path looks secret
-(``password``, ``token``, ``sk``, …: ``reconciler.model.sensitive``).
+The rule itself is ``reconciler.model.sensitive.leaf_is_sensitive``: a leaf
+from ``secret()``, a leaf the file declares (``sensitive:``), or a non-empty
+string under a key segment that is a secret word, unless ``not_sensitive:``
+says otherwise. This module applies it to whole trees and to diff nodes.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.engine import paths
+from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
-from reconciler.model.sensitive import is_redacted, looks_secret, sensitive_hash
+from reconciler.model.sensitive import (
+    NO_RULES,
+    SensitiveRules,
+    is_redacted,
+    leaf_is_sensitive,
+    sensitive_hash,
+    sensitive_leaves,
+)
 
 __all__ = [
+    "NO_RULES",
+    "SensitiveRules",
     "declared_paths",
     "hash_at",
-    "holds_secret_key",
-    "path_is_sensitive",
+    "node_is_sensitive",
     "redact",
+    "rules",
+    "rules_for",
     "sensitive_leaves",
 ]
 
 
-@functools.lru_cache(maxsize=4096)
-def _key_looks_secret(key: str) -> bool:
-    return looks_secret(key)
+def rules(secret_paths: Iterable[str] = (), declared: Iterable[str] = (),
+          not_sensitive: Iterable[str] = ()) -> SensitiveRules:
+    """Rules with every path in the engine's spelling (``custom.list[0]``)."""
+    return SensitiveRules(secret_paths=declared_paths(secret_paths),
+                          declared=declared_paths(declared),
+                          not_sensitive=declared_paths(not_sensitive))
 
 
-def path_is_sensitive(segments: Sequence[paths.Segment], path: str,
-                      declared: Collection[str]) -> bool:
-    """True if the node at ``path`` is, lies below, or holds a sensitive leaf
-    by declaration or by a key name on the way to it."""
-    if any(isinstance(s, str) and _key_looks_secret(s) for s in segments):
+def rules_for(addon: AddonSpec) -> SensitiveRules:
+    """The rules an add-on's declaration gives (its ``secret()`` leaves,
+    ``sensitive:`` and ``not_sensitive:``)."""
+    return rules(addon.secret_sources, addon.sensitive, addon.not_sensitive)
+
+
+def node_is_sensitive(segments: Sequence[paths.Segment], path: str, value: Any,
+                      rules: SensitiveRules) -> bool:
+    """True if the node ``value`` at ``path`` is, lies below, or holds a
+    sensitive leaf (a diff reports whole nodes: a replaced list, a removed map)."""
+    if any(paths.covers(path, p) for p in (*rules.secret_paths, *rules.declared)):
         return True
-    return any(paths.covers(d, path) or paths.covers(path, d) for d in declared)
-
-
-def holds_secret_key(value: JSON) -> bool:
-    """True if a map anywhere inside ``value`` has a key that looks secret."""
-    # Plain loops and exact-type checks first: this walks every add-on's whole
-    # values tree on each plan (DESIGN 12: CPU per add-on).
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float or value is None:
-        return False
-    if kind is dict or isinstance(value, Mapping):
-        for key, child in value.items():
-            if _key_looks_secret(key if type(key) is str else str(key)):
-                return True
-            if holds_secret_key(child):
-                return True
-        return False
-    if kind is list or isinstance(value, list | tuple):
-        for child in value:
-            if holds_secret_key(child):
-                return True
-    return False
-
-
-def sensitive_leaves(values: Mapping[str, JSON], declared: Collection[str]) -> frozenset[str]:
-    """Paths of the leaves of ``values`` that no output may show in clear."""
-    if not declared and not holds_secret_key(values):
-        return frozenset()  # the usual add-on: no path strings to build
-    found: set[str] = set()
-    _collect(values, "", False, tuple(declared), found)
-    return frozenset(found)
-
-
-def _collect(node: JSON, path: str, secret_key: bool, declared: tuple[str, ...],
-             found: set[str]) -> None:
-    if isinstance(node, Mapping) and node:
-        for key, value in node.items():
-            _collect(value, paths.join(path, key), secret_key or _key_looks_secret(key),
-                     declared, found)
-        return
-    # A list is one leaf (it is replaced as a whole), so a secret declared at one
-    # of its items (``servers[0]``, ``servers[1][0]``) makes the whole list sensitive.
-    if (secret_key or holds_secret_key(node)
-            or any(paths.covers(d, path) or paths.covers(path, d) for d in declared)):
-        found.add(path)
+    if isinstance(value, Mapping | list | tuple) and value:
+        return bool(sensitive_leaves(value, rules, keys=segments, path=path))
+    return leaf_is_sensitive(segments, path, value, rules)
 
 
 _DOTTED_INDEX = re.compile(r"\.(\d+)(?=[.\[]|$)")

@@ -1,7 +1,7 @@
 """The desired state: what the user's files say each cluster should run.
 
 Built by ``reconciler.config`` from rendered, validated YAML. Values hold the
-real secret values (they must be sent to the API); ``AddonSpec.sensitive``
+real secret values (they must be sent to the API); ``AddonSpec.secret_sources``
 records which leaves came from ``secret()`` so every output can redact them.
 """
 
@@ -69,9 +69,17 @@ class AddonSpec:
     values: Mapping[str, JSON] = field(default_factory=dict, repr=False)
     """Desired values (``basic``/``custom``/``flavor`` sub-maps), deep-merged
     over defaults and live values."""
-    sensitive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    secret_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Dotted key path of each leaf of ``values`` that came from ``secret()``
     → the environment variable names it read. Never render these leaves."""
+    secret_templates: Mapping[str, str] = field(default_factory=dict)
+    """Same paths → the leaf with each secret written ``${NAME}`` (a literal
+    ``$`` as ``$$``): what a saved plan rebuilds the leaf from at apply."""
+    sensitive: tuple[str, ...] = ()
+    """``sensitive:``: dotted paths the file declares sensitive (always redacted)."""
+    not_sensitive: tuple[str, ...] = ()
+    """``not_sensitive:``: paths never redacted because of their key's name
+    (a ``secret()`` leaf stays sensitive regardless)."""
     precheck_accept: tuple[str, ...] = ()
     """Warning risk names that may be skipped (``precheck.accept``)."""
     ignore_changes: tuple[str, ...] = ()

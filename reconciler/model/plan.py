@@ -167,6 +167,9 @@ class Change:
     """Leaves of ``values`` that must never be shown or written in clear."""
     secret_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Sensitive path → env var names (so apply of a saved plan can re-read them)."""
+    secret_templates: Mapping[str, str] = field(default_factory=dict)
+    """Same paths → the leaf as a template (``Bearer ${T}``, ``model.secret_template``):
+    a saved plan holds only the hash of such a leaf and rebuilds it at apply."""
     reason: str = ""
     """Why this action was chosen; for the user, never for apply decisions."""
     depends_on: tuple[str, ...] = ()

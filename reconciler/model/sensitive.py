@@ -1,6 +1,7 @@
 """How a sensitive leaf is written wherever values leave memory.
 
-A leaf that came from ``secret()`` (or whose key looks secret) is replaced by
+Which leaves are sensitive is decided here, once (``leaf_is_sensitive``).
+A sensitive leaf is replaced by
 the string ``"(sensitive) sha256:<hex>"``, where ``<hex>`` is a salted SHA-256
 of the canonical JSON of the real value. The salt belongs to the cluster's
 state lineage, so a changed secret still shows as a change while the value
@@ -9,9 +10,12 @@ itself can't be read back or cheaply guessed across clusters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -47,18 +51,119 @@ CREDENTIAL_VARIABLES = (
 # (their value would land in plans in clear) and points to `secret()` instead.
 _SECRET_VARIABLE = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|_SK$|_KEY$", re.IGNORECASE)
 
-# Key names that are redacted in output even when not declared via secret().
-_SECRET_KEY = re.compile(
-    r"(^|[_\-.])(password|passwd|pwd|token|secret|sk|key|private_?key|access_?key"
-    r"|secret_?key|credentials?|auth)([_\-.]|$)",
-    re.IGNORECASE,
-)
+# Key segments that name a credential (compared without case, `_`, `-` or `.`).
+# A whole segment must be one of them: `disable_auto_mount_secret`,
+# `secret_name` or a toleration's `key` name things, they hold no secret.
+SECRET_WORDS = frozenset({
+    "password", "passwd", "pwd", "token", "secret", "secretkey", "accesskey", "sk",
+    "apikey", "privatekey", "credentials", "credential", "clientsecret", "authtoken",
+    "accesstoken", "apitoken", "bearertoken", "refreshtoken", "secretaccesskey",
+})
+# Compound names that end in an unambiguous credential word (`db_password`,
+# `adminPassword`, `api_token`) count too: the word is the noun being named.
+_SECRET_SUFFIX = re.compile(r"(password|passwd|token|secretkey|accesskey|apikey|privatekey"
+                            r"|credentials)$")
+_SEPARATORS = re.compile(r"[_\-.\s]")
+
+
+@dataclass(frozen=True)
+class SensitiveRules:
+    """Which leaves of one add-on's values are sensitive, and why (DESIGN 3.4).
+
+    Paths are dotted, list indexes as ``[0]``. A leaf is sensitive when it is
+    at or under a ``secret_paths`` entry (it came from ``secret()``: always),
+    at or under a ``declared`` path (``sensitive:``), or when a whole key
+    segment on its path is a secret word and its value is a non-empty string,
+    unless a ``not_sensitive`` path covers it. Booleans, numbers and ``null``
+    are never sensitive by name.
+    """
+
+    secret_paths: frozenset[str] = frozenset()
+    declared: frozenset[str] = frozenset()
+    not_sensitive: frozenset[str] = frozenset()
+
+
+NO_RULES = SensitiveRules()
+
+
+def is_under(path: str, ancestor: str) -> bool:
+    """True if ``path`` is ``ancestor`` or lies inside it."""
+    return path == ancestor or path.startswith((ancestor + ".", ancestor + "["))
+
+
+@functools.lru_cache(maxsize=8192)
+def is_secret_word(key: str) -> bool:
+    """True when the key segment as a whole names a credential."""
+    word = _SEPARATORS.sub("", key).lower()
+    return word in SECRET_WORDS or bool(_SECRET_SUFFIX.search(word))
 
 
 def looks_secret(key: str) -> bool:
-    """True for key names such as ``password``, ``api_token``, ``sk``, ``secretKey``."""
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key)
-    return bool(_SECRET_KEY.search(snake))
+    """Kept for callers that ask about one key name: ``is_secret_word``."""
+    return is_secret_word(key)
+
+
+def leaf_is_sensitive(keys: Sequence[str | int], path: str, value: Any,
+                      rules: SensitiveRules) -> bool:
+    """The one predicate: is the leaf ``value`` at ``path`` (whose segments are
+    ``keys``) sensitive under ``rules``? Plan views, state and drift all ask it."""
+    if any(is_under(path, p) for p in rules.secret_paths):
+        return True
+    if any(is_under(path, p) for p in rules.not_sensitive):
+        return False
+    if any(is_under(path, p) for p in rules.declared):
+        return True
+    return (type(value) is str and value != ""
+            and any(type(k) is str and is_secret_word(k) for k in keys))
+
+
+def _join(path: str, segment: str | int) -> str:
+    if isinstance(segment, int):
+        return f"{path}[{segment}]"
+    return f"{path}.{segment}" if path else segment
+
+
+def _has_secret_word(value: Any) -> bool:
+    # Plain loops and exact-type checks first: this walks every add-on's whole
+    # values tree on each plan (DESIGN 12: CPU per add-on).
+    kind = type(value)
+    if kind is dict or isinstance(value, Mapping):
+        for key, child in value.items():
+            if is_secret_word(key if type(key) is str else str(key)):
+                return True
+            if _has_secret_word(child):
+                return True
+        return False
+    if kind is list or isinstance(value, list | tuple):
+        return any(_has_secret_word(child) for child in value)
+    return False
+
+
+def sensitive_leaves(values: Any, rules: SensitiveRules, *,
+                     keys: Sequence[str | int] = (), path: str = "") -> frozenset[str]:
+    """Paths of the leaves of ``values`` (found at ``path``, whose segments are
+    ``keys``) that no output may show in clear."""
+    if (not rules.secret_paths and not rules.declared and not _has_secret_word(values)
+            and not any(type(k) is str and is_secret_word(k) for k in keys)):
+        return frozenset()  # the usual add-on: no path strings to build
+    found: set[str] = set()
+    _collect(values, list(keys), path, rules, found)
+    return frozenset(found)
+
+
+def _collect(node: Any, keys: list[str | int], path: str, rules: SensitiveRules,
+             found: set[str]) -> None:
+    if isinstance(node, Mapping) and node:
+        for key, value in node.items():
+            _collect(value, [*keys, str(key)], _join(path, str(key)), rules, found)
+        return
+    if isinstance(node, list | tuple) and node:
+        for index, value in enumerate(node):
+            _collect(value, [*keys, index], _join(path, index), rules, found)
+        return
+    if leaf_is_sensitive(keys, path, node, rules):
+        found.add(path)
+
 
 
 def variable_looks_secret(name: str) -> bool:

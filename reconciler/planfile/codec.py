@@ -2,9 +2,11 @@
 
 It is the plan file format, the ``--format json`` output, and the only input of
 the human renderers, so that what a reviewer reads and what apply executes can
-never disagree. Sensitive leaves are replaced by salted hashes here, on the way
-out of memory; ``plan_from_json`` keeps those markers (apply re-reads the real
-secrets through ``Change.secret_sources``).
+never disagree. Leaves that came from ``secret()`` are replaced by salted
+hashes here, on the way out of memory; ``plan_from_json`` keeps those markers
+(apply re-reads the real secrets through ``Change.secret_sources`` and rebuilds
+each leaf from ``Change.secret_templates``). Other sensitive leaves are hidden
+in ``field_changes`` and by the views, but travel as planned in ``values``.
 
 Key order is fixed by construction and by ``json.dumps(sort_keys=True)`` in
 every writer; ``summary`` is derived and ignored when reading. Validation
@@ -34,6 +36,7 @@ from reconciler.model.plan import (
     ReadinessItem,
     ReadinessReport,
 )
+from reconciler.model.sensitive import SensitiveRules, sensitive_leaves
 from reconciler.planfile.integrity import plan_digest
 from reconciler.planfile.redact import Hasher, path_is_sensitive, redact, salted_hasher
 from reconciler.planfile.schema import schema_problems
@@ -181,15 +184,38 @@ def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher, salt: str) -> JSONDic
     }
 
 
+# Provenances whose values are the committed files' own text (or the public
+# template's): a sensitive leaf from them may travel in a saved plan in clear.
+_FROM_FILES = frozenset({"desired", "default", "derived"})
+
+
+def _hashed_paths(change: Change) -> frozenset[str]:
+    """The leaves of ``values`` the plan file holds only as hashes.
+
+    What apply sends travels as planned: a leaf from ``secret()`` is hashed
+    (apply rebuilds it from ``secret_templates``), and so is a sensitive leaf
+    read from the live instance (apply takes it back from live, checked by
+    hash). A sensitive plain literal of the desired files stays in clear: it is
+    in the repository already, and hashing it made fresh plans "stale" (issue 11).
+    Belt and braces: the one rule is applied again here, so a leaf the planner
+    did not mark is still hashed unless the files hold it."""
+    by_rule = sensitive_leaves(change.values, SensitiveRules(
+        secret_paths=frozenset(change.secret_sources),
+        declared=frozenset(change.sensitive_paths)))
+    return frozenset(change.secret_sources) | {
+        p for p in by_rule if change.provenance.get(p) not in _FROM_FILES}
+
+
 def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
-    sensitive = change.sensitive_paths
-    return {
+    hashed = _hashed_paths(change)
+    sensitive = change.sensitive_paths | hashed
+    data: JSONDict = {
         "addon": change.addon,
         "action": change.action.value,
         "instance_id": change.instance_id,
         "before_version": change.before_version,
         "after_version": change.after_version,
-        "values": redact(dict(change.values), "", sensitive, hasher),
+        "values": redact(dict(change.values), "", hashed, hasher),
         "field_changes": [
             _field_change_to_json(fc, sensitive, hasher) for fc in change.field_changes
         ],
@@ -204,11 +230,16 @@ def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
         "findings": [_finding_to_json(f) for f in change.findings],
         "adopting": change.adopting,
     }
+    if change.secret_templates:
+        # Only when there are some: plans without secrets read as before.
+        data["secret_templates"] = dict(sorted(change.secret_templates.items()))
+    return data
 
 
 def _field_change_to_json(fc: FieldChange, sensitive: frozenset[str], hasher: Hasher) -> JSONDict:
     # Belt and braces: a leaf is hidden if the planner marked it, or if it is
-    # declared, or its key looks secret, even when the planner forgot to mark it.
+    # or lies under a sensitive leaf of the change; a node that only holds
+    # one shows with that leaf hashed.
     if fc.sensitive or path_is_sensitive(fc.path, sensitive):
         return {"path": fc.path, "kind": fc.kind.value, "sensitive": True}
     return {
@@ -300,6 +331,7 @@ def _change_from_json(ch: JSONDict) -> Change:
         provenance=dict(ch["provenance"]),
         sensitive_paths=frozenset(ch["sensitive_paths"]),
         secret_sources={k: tuple(v) for k, v in ch["secret_sources"].items()},
+        secret_templates=dict(ch.get("secret_templates", {})),
         reason=ch["reason"],
         depends_on=tuple(ch["depends_on"]),
         precheck_accept=tuple(ch["precheck_accept"]),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from reconciler.apply.importer import Imported, import_addon
 from reconciler.cloud import CloudSession
+from reconciler.model.sensitive import NO_RULES, SensitiveRules
 from reconciler.statemgr import StateStore
 
 __all__ = ["ImportTarget", "import_flow"]
@@ -21,8 +21,8 @@ class ImportTarget:
     project_id: str
     endpoint: str
     region: str
-    declared_sensitive: Collection[str] = ()
-    """Paths the desired state fills from ``secret()``: hashed in the state."""
+    sensitive_rules: SensitiveRules = NO_RULES
+    """The declaration's sensitivity rules: the leaves they name are hashed in the state."""
 
 
 async def import_flow(
@@ -42,5 +42,5 @@ async def import_flow(
         return await import_addon(
             client, store, cluster_name=target.cluster, cluster_id=target.cluster_id,
             project_id=target.project_id, addon=addon,
-            declared_sensitive=target.declared_sensitive, lock_timeout_s=lock_timeout_s,
+            sensitive_rules=target.sensitive_rules, lock_timeout_s=lock_timeout_s,
         )

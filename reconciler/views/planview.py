@@ -204,13 +204,15 @@ def provenance_rows(change: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     keys may contain dots (``stub_domains.acme.local``).
     """
     by_path = dict(_nodes(change["values"], ""))
-    hashed = [p for p, v in by_path.items() if is_redacted(v)]
+    # A sensitive plain literal travels in clear in the plan's values (apply
+    # sends it as planned); it is hidden here, where the plan is shown.
+    hashed = [p for p, v in by_path.items() if is_redacted(v)] + list(change["sensitive_paths"])
     rows = []
     for path, source in sorted(change["provenance"].items()):
-        if path in by_path:
-            value = format_value(by_path[path])
-        elif any(is_under(path, h) for h in hashed):
+        if any(is_under(path, h) for h in hashed):
             value = SENSITIVE_TEXT
+        elif path in by_path:
+            value = format_value(by_path[path])
         else:
             value = "(absent)"
         rows.append((one_line(path), value, source))

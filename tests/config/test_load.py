@@ -113,7 +113,7 @@ def test_the_design_example_loads_with_every_field(tmp_path: Path) -> None:
     assert autoscaler.on_failure == "rollback"
     assert autoscaler.timeout_seconds == 5400
     assert autoscaler.values["custom"]["password"] == "s3cr3t"
-    assert autoscaler.sensitive == {"custom.password": ("AUTOSCALER_TOKEN",)}
+    assert autoscaler.secret_sources == {"custom.password": ("AUTOSCALER_TOKEN",)}
     assert desired.files == (str(file),)
     assert len(desired.digest) == 64
 
@@ -273,7 +273,7 @@ def test_secrets_are_substituted_and_their_leaves_recorded(tmp_path: Path) -> No
         },
         "basic": {"plain": "visible"},
     }
-    assert addon.sensitive == {
+    assert addon.secret_sources == {
         "custom.token": ("TOKEN",),
         "custom.header": ("TOKEN", "OTHER"),
         "custom.list[1]": ("OTHER",),

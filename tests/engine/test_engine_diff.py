@@ -6,7 +6,7 @@ import json
 
 from engine_builders import coredns_template, coredns_values
 
-from reconciler.engine import diff_values, normalise
+from reconciler.engine import diff_values, normalise, secrets
 from reconciler.engine.values import template_defaults
 from reconciler.model.plan import FieldChange, FieldChangeKind
 from reconciler.model.sensitive import is_redacted, sensitive_hash
@@ -22,7 +22,8 @@ def schema() -> dict[str, object]:
 
 def diff(live: dict[str, object], full: dict[str, object], *, ignore: tuple[str, ...] = (),
          sensitive: tuple[str, ...] = (), salt: str = "") -> tuple[FieldChange, ...]:
-    return diff_values(live, full, ignore=ignore, sensitive=sensitive, schema=schema(), salt=salt)
+    return diff_values(live, full, ignore=ignore, sensitive=secrets.rules(declared=sensitive),
+                       schema=schema(), salt=salt)
 
 
 def summary(changes: tuple[FieldChange, ...]) -> list[tuple[str, str, object, object]]:

@@ -84,7 +84,7 @@ def test_noop_changes_carry_no_values() -> None:
 def test_secret_values_live_only_in_change_values() -> None:
     addon = spec("autoscaler", version="1.29.17",
                  values={"custom": {"password": "hunter2-new"}},
-                 sensitive={"custom.password": ("AUTOSCALER_TOKEN",)})
+                 secret_sources={"custom.password": ("AUTOSCALER_TOKEN",)})
     old = {"basic": {"region": "ap-southeast-1"}, "custom": {"password": "hunter2-old"}}
     cluster = plan_one(addon, instances=(instance("autoscaler", "1.29.17", old),),
                        st=state(autoscaler="1.29.17"))

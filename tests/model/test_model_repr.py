@@ -10,7 +10,7 @@ SECRET = "hunter2-do-not-print"
 
 def test_addon_spec_repr_hides_values() -> None:
     spec = AddonSpec(name="autoscaler", values={"custom": {"password": SECRET}},
-                     sensitive={"custom.password": ("AUTOSCALER_TOKEN",)})
+                     secret_sources={"custom.password": ("AUTOSCALER_TOKEN",)})
     assert SECRET not in repr(spec)
     assert "autoscaler" in repr(spec)
 

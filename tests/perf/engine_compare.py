@@ -31,6 +31,7 @@ from engine_builders import (
 from reconciler.engine import diff_values, full_values, plan_changes
 from reconciler.engine.values import template_defaults
 from reconciler.model.live import AddonTemplate, TemplateVersion
+from reconciler.model.sensitive import NO_RULES
 from reconciler.model.state import ManagedAddon, StateFile
 
 ADDONS = 8
@@ -85,19 +86,19 @@ def main() -> None:
     schema = template_defaults(version, "2500")
     full = full_values(version, live_values, addon, target, "p").values
 
-    diff_us = cpu_us_per_call(lambda: diff_values(live_values, full, ignore=(), sensitive={},
+    diff_us = cpu_us_per_call(lambda: diff_values(live_values, full, ignore=(), sensitive=NO_RULES,
                                                   schema=schema), 5000)
-    assert diff_values(live_values, full, ignore=(), sensitive={}, schema=schema) == ()
+    assert diff_values(live_values, full, ignore=(), sensitive=NO_RULES, schema=schema) == ()
 
     # same values, other spelling: the normalised comparison, still no deepdiff
     spelt = dict(full, custom={**full["custom"], "cache_ttl": 30})
-    assert diff_values(live_values, spelt, ignore=(), sensitive={}, schema=schema) == ()
+    assert diff_values(live_values, spelt, ignore=(), sensitive=NO_RULES, schema=schema) == ()
     spelling_us = cpu_us_per_call(lambda: diff_values(live_values, spelt, ignore=(),
-                                                      sensitive={}, schema=schema), 5000)
+                                                      sensitive=NO_RULES, schema=schema), 5000)
 
     def values_and_diff() -> None:
         values = full_values(version, live_values, addon, target, "p").values
-        diff_values(live_values, values, ignore=(), sensitive={}, schema=schema)
+        diff_values(live_values, values, ignore=(), sensitive=NO_RULES, schema=schema)
 
     both_us = cpu_us_per_call(values_and_diff, 5000)
 
