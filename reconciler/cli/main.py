@@ -12,6 +12,7 @@ from reconciler.cli.apply import apply_command, import_command
 from reconciler.cli.config import schema, validate
 from reconciler.cli.drift import drift_command
 from reconciler.cli.emulator import emulator
+from reconciler.cli.options import env_color
 from reconciler.cli.plan import plan_command, show_command
 from reconciler.cli.state import force_unlock, state
 from reconciler.masking import register_credentials, reset_redactor
@@ -76,6 +77,9 @@ def cli(ctx: click.Context) -> None:
     register_credentials(os.environ)
     install_stream_masking()
     ctx.call_on_close(install_log_masking())
+    # Inherited by every sub-command's context: click.echo keeps or strips
+    # escape codes as NO_COLOR / FORCE_COLOR say, not only by isatty.
+    ctx.color = env_color()
 
 
 cli.add_command(emulator)

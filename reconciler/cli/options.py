@@ -12,6 +12,7 @@ every command taking desired-state files exposes it the same way.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ from reconciler.statemgr import DEFAULT_STATE_DIR
 __all__ = [
     "CommonOptions",
     "common_options",
+    "env_color",
     "lock_timeout_option",
+    "no_color_option",
     "state_dir_option",
     "use_color",
 ]
@@ -53,8 +56,39 @@ class CommonOptions:
         return use_color(self.no_color)
 
 
-def use_color(no_color: bool) -> bool:
-    return not no_color and sys.stdout.isatty()
+def use_color(no_color: bool = False) -> bool:
+    """Whether this run colours its output: ``--no-color``, then ``NO_COLOR``,
+    then ``FORCE_COLOR``, else only on a terminal.
+
+    The one decision every rich console and coloured view is built with."""
+    forced = env_color()
+    if no_color or forced is False:
+        return False
+    return forced is True or sys.stdout.isatty()
+
+
+def env_color() -> bool | None:
+    """The environment's colour choice: False for ``NO_COLOR`` (no-color.org:
+    any non-empty value), True for ``FORCE_COLOR`` (non-empty, not ``0``),
+    None to detect the terminal. ``NO_COLOR`` wins when both are set.
+
+    The root command hands this to click as ``ctx.color``: click.echo strips
+    escape codes from a stream that is not a terminal unless told otherwise,
+    which would undo ``FORCE_COLOR`` in a CI log.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return None
+
+
+def no_color_option(command: F) -> F:
+    """``--no-color``, on every command that prints (``NO_COLOR`` works too)."""
+    option = click.option(
+        "--no-color", is_flag=True,
+        help="Never colour the output (also: NO_COLOR=1; FORCE_COLOR=1 forces it).")
+    return option(command)
 
 
 def state_dir_option(command: F) -> F:
@@ -98,7 +132,8 @@ def common_options(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the shared flags to a command and pass them as ``opts: CommonOptions``.
 
-    ``cloud=False`` leaves out the run flags (``validate`` sends nothing);
+    ``cloud=False`` leaves out the run flags (``validate`` sends nothing) but
+    keeps the output ones (``--no-color``, ``-v``);
     ``files_required=False`` makes FILE… optional and ``select=False`` leaves
     out ``--cluster`` (``import`` names its one cluster as an argument).
     """
@@ -136,10 +171,12 @@ def common_options(
                 state_dir_option,
                 click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
                              show_default=True, help="Clusters processed at once."),
-                click.option("--no-color", is_flag=True, help="Never colour the output."),
-                click.option("-v", "--verbose", count=True, callback=_verbose_logging,
-                             help="More diagnostics on stderr (-vv: debug)."),
             ]
+        decorators += [
+            no_color_option,
+            click.option("-v", "--verbose", count=True, callback=_verbose_logging,
+                         help="More diagnostics on stderr (-vv: debug)."),
+        ]
         wrapped: Callable[..., Any] = command
         for decorator in reversed(decorators):
             wrapped = decorator(wrapped)
