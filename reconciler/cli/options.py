@@ -12,6 +12,7 @@ every command taking desired-state files exposes it the same way.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.masking.logs import start_verbose_logging
+from reconciler.masking.logs import start_file_logging, start_verbose_logging
 from reconciler.statemgr import DEFAULT_STATE_DIR
 
 __all__ = [
@@ -50,6 +51,7 @@ class CommonOptions:
     parallelism: int = 10
     no_color: bool = False
     verbose: int = 0
+    log_file: Path | None = None
 
     @property
     def color(self) -> bool:
@@ -117,14 +119,38 @@ def lock_timeout_option(command: F) -> F:
     return option(command)
 
 
-def _verbose_logging(ctx: click.Context, param: click.Parameter, verbose: int) -> int:
+def _quiet_transport_loggers() -> Callable[[], None]:
+    """httpx logs each request at INFO with its full URL: the client's own line
+    (cloud/sender.py) already says it, with attempt, duration and request id."""
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+    previous = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+
+    def undo() -> None:
+        for logger, level in zip(loggers, previous, strict=True):
+            logger.setLevel(level)
+
+    return undo
+
+
+def _start_logging(verbose: int, log_file: Path | None) -> None:
+    """``-v`` on stderr and ``--log-file`` JSON lines, for this command run only."""
+    ctx = click.get_current_context()
     ctx.call_on_close(start_verbose_logging(verbose))
-    return verbose
+    ctx.call_on_close(_quiet_transport_loggers())
+    if log_file is None:
+        return
+    try:
+        ctx.call_on_close(start_file_logging(log_file, verbose))
+    except OSError as err:
+        raise click.BadParameter(f"{log_file}: cannot write there: {err.strerror or err}",
+                                 param_hint="--log-file (or RECONCILER_LOG)") from None
 
 
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
 _FIELDS = ("files", "variables", "var_files", "clusters", "endpoint",
-           "state_dir", "parallelism", "no_color", "verbose")
+           "state_dir", "parallelism", "no_color", "verbose", "log_file")
 
 
 def common_options(
@@ -143,7 +169,9 @@ def common_options(
         def command(**kwargs: Any) -> Any:
             # click passes tuples for repeatable options and nargs=-1: frozen as they are.
             given: dict[str, Any] = {name: kwargs.pop(name) for name in _FIELDS if name in kwargs}
-            return func(opts=CommonOptions(**given), **kwargs)
+            opts = CommonOptions(**given)
+            _start_logging(opts.verbose, opts.log_file)
+            return func(opts=opts, **kwargs)
 
         # click collects parameters on the function it decorates; the wrapper
         # carries the command's own ones (a copy, so ``func`` is left alone).
@@ -174,8 +202,11 @@ def common_options(
             ]
         decorators += [
             no_color_option,
-            click.option("-v", "--verbose", count=True, callback=_verbose_logging,
-                         help="More diagnostics on stderr (-vv: debug)."),
+            click.option("-v", "--verbose", count=True,
+                         help="Log each request, retry and wait on stderr (-vv: with bodies)."),
+            click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+                         default=None, envvar="RECONCILER_LOG", metavar="PATH",
+                         help="Append the log as JSON lines to PATH, for a support case."),
         ]
         wrapped: Callable[..., Any] = command
         for decorator in reversed(decorators):

@@ -29,7 +29,7 @@ SELECT_FLAGS = ("clusters",)
 """On every such command except ``import`` (it names its cluster as an argument)."""
 RUN_FLAGS = ("state_dir", "parallelism")
 """On every such command that talks to the cloud (all but ``validate``)."""
-OUTPUT_FLAGS = ("no_color", "verbose")
+OUTPUT_FLAGS = ("no_color", "verbose", "log_file")
 """On every such command, ``validate`` included."""
 READERS = {"plan", "apply", "drift", "import", "validate"}
 
