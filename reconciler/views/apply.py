@@ -34,17 +34,28 @@ _DONE = (Outcome.INSTALLED, Outcome.UPGRADED, Outcome.UPDATED, Outcome.DELETED, 
 
 
 def apply_summary(result: ApplyResult) -> str:
-    """``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` (one line, no newline)."""
-    done = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE)
-    problems = [f"{result.count(Outcome.BLOCKED)} blocked"]
+    """The last line of an apply, saying what happened (one line, no newline).
+
+    ``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` only when every
+    change succeeded; otherwise ``Apply finished: 3 done (…), 1 failed,
+    1 blocked.``: a run that exits 1 must not read as a success in a CI log.
+    """
+    if result.ok:
+        done = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE)
+        return f"Apply complete: {done}; 0 blocked, 0 failed."
+    done_total = sum(result.count(o) for o in _DONE)
+    done_parts = ", ".join(f"{result.count(o)} {o.value}" for o in _DONE if result.count(o))
+    parts = [f"{done_total} done" + (f" ({done_parts})" if done_parts else "")]
+    rolled_back = result.count(Outcome.ROLLED_BACK)
+    failed = result.count(Outcome.FAILED) + rolled_back
+    parts.append(f"{failed} failed" + (f" ({rolled_back} rolled back)" if rolled_back else ""))
+    parts.append(f"{result.count(Outcome.BLOCKED)} blocked")
     if result.count(Outcome.SKIPPED):
-        problems.append(f"{result.count(Outcome.SKIPPED)} skipped")
-    failed = result.count(Outcome.FAILED) + result.count(Outcome.ROLLED_BACK)
-    problems.append(f"{failed} failed")
+        parts.append(f"{result.count(Outcome.SKIPPED)} skipped (depend on a blocked or failed one)")
     cluster_errors = sum(1 for c in result.clusters if c.error)
     if cluster_errors:
-        problems.append(f"{cluster_errors} cluster(s) not applied")
-    return f"Apply complete: {done}; {', '.join(problems)}."
+        parts.append(f"{cluster_errors} cluster(s) not applied")
+    return f"Apply finished: {', '.join(parts)}."
 
 
 def apply_result_json(result: ApplyResult) -> dict[str, Any]:
