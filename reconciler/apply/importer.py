@@ -41,19 +41,21 @@ async def import_addon(
     ``sensitive_rules`` are the declaration's (``secret()`` leaves,
     ``sensitive:``, ``not_sensitive:``); the leaves they make sensitive are hashed.
     """
+    # Looked up before the lock: a name that is not installed fails without
+    # creating the lock file (or the state directory) of a cluster never managed.
+    instances = await client.list_instances(cluster_id)
+    instance = next((i for i in instances if i.template_name == addon), None)
+    if instance is None:
+        live = ", ".join(sorted(i.template_name for i in instances)) or "none"
+        raise ImportFailed(
+            f"cluster {cluster_name} ({cluster_id}) has no {addon} add-on installed"
+            f" (installed: {live})"
+        )
     with store.lock(cluster_name, operation="import", timeout_s=lock_timeout_s):
         state = store.read(cluster_name) or store.new(cluster_name, cluster_id, project_id)
         if state.cluster_id != cluster_id:
             raise ImportFailed(
                 f"the state of {cluster_name} is for cluster {state.cluster_id}, not {cluster_id}"
-            )
-        instances = await client.list_instances(cluster_id)
-        instance = next((i for i in instances if i.template_name == addon), None)
-        if instance is None:
-            live = ", ".join(sorted(i.template_name for i in instances)) or "none"
-            raise ImportFailed(
-                f"cluster {cluster_name} ({cluster_id}) has no {addon} add-on installed"
-                f" (installed: {live})"
             )
         current = state.addons.get(addon)
         if current is not None and current.uid == instance.uid:

@@ -230,10 +230,14 @@ def _import_target(
         state = store.read(cluster)
     except StateError as err:
         raise click.ClickException(str(err)) from None
-    if state is None or not opts.endpoint:
+    if state is None:
+        known = ", ".join(store.list()) or "none"
         raise click.UsageError(
-            "without FILE, CLUSTER must already have a state file and --endpoint is"
-            " required; or give the desired-state files that declare CLUSTER"
+            f"no state for cluster {cluster!r} in {opts.state_dir} (clusters: {known});"
+            " without FILE, CLUSTER must already have a state file: or give the"
+            " desired-state files that declare it"
         )
+    if not opts.endpoint:
+        raise click.UsageError("without FILE, --endpoint is required (where CLUSTER is)")
     return ImportTarget(cluster=cluster, cluster_id=state.cluster_id,
                         project_id=state.project_id, endpoint=opts.endpoint, region=region)

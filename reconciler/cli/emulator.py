@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sized
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from reconciler.emulator.scenario import (
     ScenarioError,
     demo_scenario_path,
     generate_account,
+    load_rules,
     load_scenario,
 )
 from reconciler.masking import register
@@ -56,23 +58,34 @@ def _probability(ctx: click.Context, param: click.Parameter, value: float) -> fl
               help="Run emulated time this many times faster than real time.")
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Persist instances and tasks to this JSON file across restarts.")
-@click.option("--latency-ms", default=0.0, show_default=True, type=float,
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Delay every response.")
 @click.option("--error-rate", default=0.0, show_default=True, type=float,
               callback=_probability, help="Probability of a 500.")
 @click.option("--throttle-rate", default=0.0, show_default=True, type=float,
               callback=_probability, help="Probability of a 429 with Retry-After.")
+@click.option("--retry-after", "retry_after_s", default=1, show_default=True,
+              type=click.IntRange(min=0), metavar="SECONDS",
+              help="The Retry-After of the 429s (--throttle-rate, --rate-limit).")
 @click.option("--rate-limit", callback=_rate, help="Requests per second before 429, e.g. 50/s.")
+@click.option("--drop-rate", default=0.0, show_default=True, type=float, callback=_probability,
+              help="Probability of dropping the connection mid-response.")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML file of failure_rules / precheck_rules added to the scenario's"
+                   " (failed installs and upgrades, precheck risks; see docs/emulator.md).")
 def serve(host: str, port: int, scenario_file: Path | None, project_id: str | None,
           access_key: str | None, secret_key: str | None, token: str | None,
           time_scale: float, state_file: Path | None, latency_ms: float, error_rate: float,
-          throttle_rate: float, rate_limit: float | None) -> None:
-    """Serve the CCE add-on API emulator over HTTP.
+          throttle_rate: float, retry_after_s: int, rate_limit: float | None,
+          drop_rate: float, rules_file: Path | None) -> None:
+    """Serve the CCE add-on API emulator over HTTP, with faults on demand.
 
     \b
-    Example:
+    Examples:
       reconciler emulator serve --port 18080 --project-id P \\
           --access-key AK --secret-key SK --time-scale 10
+      reconciler emulator serve --latency-ms 200 --throttle-rate 0.1 --retry-after 2 \\
+          --error-rate 0.05 --drop-rate 0.02 --rules examples/scenarios/failures.yaml
     """
     import uvicorn  # only for serve: the other commands don't pay for loading it
 
@@ -82,6 +95,8 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
         raise click.BadParameter("must be > 0", param_hint="--time-scale")
     try:
         scenario = load_scenario(scenario_file or demo_scenario_path())
+        if rules_file is not None:
+            scenario = load_rules(rules_file, scenario)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     account = _account(scenario.account, project_id, access_key, secret_key, token)
@@ -94,7 +109,8 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
             check_writable(state_file)  # now, not as a 500 on the first write
         emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
                        faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
-                                     throttle_rate=throttle_rate, rate_limit_per_s=rate_limit))
+                                     throttle_rate=throttle_rate, retry_after_s=retry_after_s,
+                                     rate_limit_per_s=rate_limit, drop_rate=drop_rate))
     except ValueError as exc:  # an unreadable, malformed or unwritable state file
         raise click.ClickException(str(exc)) from None
     click.echo(f"CCE emulator on http://{host}:{port}  (scenario {scenario.source})")
@@ -103,8 +119,25 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     if account.secret_generated:
         click.echo(f"  secret key : {account.secret_key}  (generated)")
     click.echo(f"  token      : {account.token}")
+    faults = _faults_text(emu.faults, scenario.failure_rules, scenario.precheck_rules)
+    click.echo(f"  faults     : {faults}")
     register((account.secret_key, account.token))
     uvicorn.run(emu.app, host=host, port=port, log_level="warning")
+
+
+def _faults_text(faults: Faults, failure_rules: Sized, precheck_rules: Sized) -> str:
+    """What the banner says is injected, so a test run's setup is on record."""
+    parts = [f"latency {faults.latency_ms:g} ms"] if faults.latency_ms else []
+    if faults.error_rate:
+        parts.append(f"500s {faults.error_rate:.0%}")
+    if faults.throttle_rate:
+        parts.append(f"429s {faults.throttle_rate:.0%} (Retry-After {faults.retry_after_s}s)")
+    if faults.rate_limit_per_s:
+        parts.append(f"rate limit {faults.rate_limit_per_s:g}/s")
+    if faults.drop_rate:
+        parts.append(f"dropped connections {faults.drop_rate:.0%}")
+    parts.append(f"{len(failure_rules)} failure rule(s), {len(precheck_rules)} precheck rule(s)")
+    return ", ".join(parts)
 
 
 def _account(base: Account | None, project_id: str | None, access_key: str | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any, NoReturn
 
 import click
 
@@ -11,16 +12,55 @@ from reconciler.cli.apply import apply_command, import_command
 from reconciler.cli.config import schema, validate
 from reconciler.cli.drift import drift_command
 from reconciler.cli.emulator import emulator
+from reconciler.cli.options import env_color
 from reconciler.cli.plan import plan_command, show_command
 from reconciler.cli.state import force_unlock, state
 from reconciler.masking import register_credentials, reset_redactor
 from reconciler.masking.logs import install_log_masking
 from reconciler.masking.streams import install_stream_masking
 
-__all__ = ["cli", "main"]
+__all__ = ["EXIT_USAGE", "ReconcilerGroup", "cli", "main"]
+
+# DESIGN 4.5: 1 is "error". click exits 2 on a usage error, the code plan
+# --detailed-exitcode and drift use for "changes": a cron job that maps 2 to
+# success would pass forever on a typo'd flag.
+EXIT_USAGE = 1
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ReconcilerGroup(click.Group):
+    """The root group: every usage error, at any depth of the command tree
+    (unknown option, bad value, missing argument, wrong combination), exits 1
+    after click prints its usual message."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The root's own options and arguments (``reconciler --bogus``).
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _usage_exit(err)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Sub-groups and commands parse their arguments inside this call, and
+        # commands raise UsageError/BadParameter from their bodies.
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _usage_exit(err)
+
+
+def _usage_exit(err: click.UsageError) -> NoReturn:
+    # click's own message (usage line, hint, "Error: …"), then exit 1, not 2.
+    err.show()
+    raise SystemExit(EXIT_USAGE) from None
+
+
+@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -37,6 +77,9 @@ def cli(ctx: click.Context) -> None:
     register_credentials(os.environ)
     install_stream_masking()
     ctx.call_on_close(install_log_masking())
+    # Inherited by every sub-command's context: click.echo keeps or strips
+    # escape codes as NO_COLOR / FORCE_COLOR say, not only by isatty.
+    ctx.color = env_color()
 
 
 cli.add_command(emulator)

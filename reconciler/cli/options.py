@@ -12,6 +12,8 @@ every command taking desired-state files exposes it the same way.
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +22,15 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.masking.logs import start_verbose_logging
+from reconciler.masking.logs import start_file_logging, start_verbose_logging
 from reconciler.statemgr import DEFAULT_STATE_DIR
 
 __all__ = [
     "CommonOptions",
     "common_options",
+    "env_color",
     "lock_timeout_option",
+    "no_color_option",
     "state_dir_option",
     "use_color",
 ]
@@ -47,14 +51,46 @@ class CommonOptions:
     parallelism: int = 10
     no_color: bool = False
     verbose: int = 0
+    log_file: Path | None = None
 
     @property
     def color(self) -> bool:
         return use_color(self.no_color)
 
 
-def use_color(no_color: bool) -> bool:
-    return not no_color and sys.stdout.isatty()
+def use_color(no_color: bool = False) -> bool:
+    """Whether this run colours its output: ``--no-color``, then ``NO_COLOR``,
+    then ``FORCE_COLOR``, else only on a terminal.
+
+    The one decision every rich console and coloured view is built with."""
+    forced = env_color()
+    if no_color or forced is False:
+        return False
+    return forced is True or sys.stdout.isatty()
+
+
+def env_color() -> bool | None:
+    """The environment's colour choice: False for ``NO_COLOR`` (no-color.org:
+    any non-empty value), True for ``FORCE_COLOR`` (non-empty, not ``0``),
+    None to detect the terminal. ``NO_COLOR`` wins when both are set.
+
+    The root command hands this to click as ``ctx.color``: click.echo strips
+    escape codes from a stream that is not a terminal unless told otherwise,
+    which would undo ``FORCE_COLOR`` in a CI log.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return None
+
+
+def no_color_option(command: F) -> F:
+    """``--no-color``, on every command that prints (``NO_COLOR`` works too)."""
+    option = click.option(
+        "--no-color", is_flag=True,
+        help="Never colour the output (also: NO_COLOR=1; FORCE_COLOR=1 forces it).")
+    return option(command)
 
 
 def state_dir_option(command: F) -> F:
@@ -83,14 +119,38 @@ def lock_timeout_option(command: F) -> F:
     return option(command)
 
 
-def _verbose_logging(ctx: click.Context, param: click.Parameter, verbose: int) -> int:
+def _quiet_transport_loggers() -> Callable[[], None]:
+    """httpx logs each request at INFO with its full URL: the client's own line
+    (cloud/sender.py) already says it, with attempt, duration and request id."""
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+    previous = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+
+    def undo() -> None:
+        for logger, level in zip(loggers, previous, strict=True):
+            logger.setLevel(level)
+
+    return undo
+
+
+def _start_logging(verbose: int, log_file: Path | None) -> None:
+    """``-v`` on stderr and ``--log-file`` JSON lines, for this command run only."""
+    ctx = click.get_current_context()
     ctx.call_on_close(start_verbose_logging(verbose))
-    return verbose
+    ctx.call_on_close(_quiet_transport_loggers())
+    if log_file is None:
+        return
+    try:
+        ctx.call_on_close(start_file_logging(log_file, verbose))
+    except OSError as err:
+        raise click.BadParameter(f"{log_file}: cannot write there: {err.strerror or err}",
+                                 param_hint="--log-file (or RECONCILER_LOG)") from None
 
 
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
 _FIELDS = ("files", "variables", "var_files", "clusters", "endpoint",
-           "state_dir", "parallelism", "no_color", "verbose")
+           "state_dir", "parallelism", "no_color", "verbose", "log_file")
 
 
 def common_options(
@@ -98,7 +158,8 @@ def common_options(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the shared flags to a command and pass them as ``opts: CommonOptions``.
 
-    ``cloud=False`` leaves out the run flags (``validate`` sends nothing);
+    ``cloud=False`` leaves out the run flags (``validate`` sends nothing) but
+    keeps the output ones (``--no-color``, ``-v``);
     ``files_required=False`` makes FILE… optional and ``select=False`` leaves
     out ``--cluster`` (``import`` names its one cluster as an argument).
     """
@@ -108,7 +169,9 @@ def common_options(
         def command(**kwargs: Any) -> Any:
             # click passes tuples for repeatable options and nargs=-1: frozen as they are.
             given: dict[str, Any] = {name: kwargs.pop(name) for name in _FIELDS if name in kwargs}
-            return func(opts=CommonOptions(**given), **kwargs)
+            opts = CommonOptions(**given)
+            _start_logging(opts.verbose, opts.log_file)
+            return func(opts=opts, **kwargs)
 
         # click collects parameters on the function it decorates; the wrapper
         # carries the command's own ones (a copy, so ``func`` is left alone).
@@ -137,10 +200,15 @@ def common_options(
                 state_dir_option,
                 click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
                              show_default=True, help="Clusters processed at once."),
-                click.option("--no-color", is_flag=True, help="Never colour the output."),
-                click.option("-v", "--verbose", count=True, callback=_verbose_logging,
-                             help="More diagnostics on stderr (-vv: debug)."),
             ]
+        decorators += [
+            no_color_option,
+            click.option("-v", "--verbose", count=True,
+                         help="Log each request, retry and wait on stderr (-vv: with bodies)."),
+            click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+                         default=None, envvar="RECONCILER_LOG", metavar="PATH",
+                         help="Append the log as JSON lines to PATH, for a support case."),
+        ]
         wrapped: Callable[..., Any] = command
         for decorator in reversed(decorators):
             wrapped = decorator(wrapped)

@@ -16,7 +16,7 @@ from reconciler.cli.exits import (
     load_or_exit,
     preflight_or_exit,
 )
-from reconciler.cli.options import CommonOptions, common_options, use_color
+from reconciler.cli.options import CommonOptions, common_options, no_color_option, use_color
 from reconciler.cli.session import open_session
 from reconciler.cloud import CloudError
 from reconciler.model.desired import DesiredState
@@ -106,7 +106,7 @@ def declared_addons(desired: DesiredState) -> dict[str, list[str]]:
 @click.command("show")
 @click.argument("planfile", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@click.option("--no-color", is_flag=True, help="Never colour the output.")
+@no_color_option
 @click.option("--show-provenance", is_flag=True)
 def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool) -> None:
     """Render a saved plan file (refused if it was changed after it was written).

@@ -91,6 +91,8 @@ def state_rm(cluster: str, addon: str | None, lock_timeout: float, state_dir: Pa
         return
     store = StateStore(state_dir)
     try:
+        # Before the lock: an unknown cluster must not leave a stray lock file.
+        store.read_existing(cluster)
         with store.lock(cluster, operation="state rm", timeout_s=lock_timeout):
             current = store.read_existing(cluster)
             if addon not in current.addons:
@@ -170,6 +172,13 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path) -> None:
       reconciler force-unlock prod --yes
     """
     store = StateStore(state_dir)
+    if not store.paths(cluster).lock.exists() and not store.paths(cluster).lock_info.exists():
+        if cluster not in store.list():
+            known = ", ".join(store.list()) or "none"
+            raise click.ClickException(
+                f"no state or lock for cluster {cluster!r} in {state_dir} (clusters: {known})")
+        click.echo(f"Cluster {cluster} is not locked; nothing to unlock.")
+        return
     holder = store.lock_info(cluster)
     if not yes:
         whom = f" held by {holder.describe()}" if holder else ""

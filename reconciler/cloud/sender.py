@@ -108,6 +108,18 @@ class Limits:
         self.semaphore = asyncio.Semaphore(self.concurrency)
 
 
+_WAIT_WORTH_LOGGING_S = 0.05
+_BODY_LOG_LIMIT = 16_384
+"""Characters of a body ``-vv`` logs: enough for any add-on's values, not a
+multi-megabyte list response per request."""
+
+
+def _clip(text: str) -> str:
+    if len(text) <= _BODY_LOG_LIMIT:
+        return text
+    return f"{text[:_BODY_LOG_LIMIT]}… ({len(text) - _BODY_LOG_LIMIT} more characters)"
+
+
 def _decode(response: httpx.Response) -> JSON:
     if not response.content:
         return None
@@ -187,7 +199,15 @@ class Sender:
         limits = self._limits
         async with limits.semaphore:
             if limits.rate_limit is not None:
+                waited = time.monotonic()
                 await limits.rate_limit.acquire()
+                waited = time.monotonic() - waited
+                if waited >= _WAIT_WORTH_LOGGING_S:
+                    # The silent part of a throttled run: say where the time goes.
+                    log.info("%s %s waited %.2f s for the client rate limit",
+                             request.method.upper(), request.path, waited,
+                             extra={"method": request.method.upper(), "path": request.path,
+                                    "wait_s": round(waited, 3)})
             wire = self._build(request)  # signed late: X-Sdk-Date is checked for skew
             limits.request_count += 1
             # asyncio.timeout also bounds in-process (ASGI) calls, which httpx's
@@ -213,6 +233,7 @@ class Sender:
                     f"no answer in time from {self._host_port()}",
                 )
                 cause: BaseException = exc
+                self._log_exchange(request, attempt, started, failure=error.message)
             except httpx.TransportError as exc:
                 not_sent = isinstance(exc, httpx.ConnectError)
                 # Name the host: with several endpoints, "which one?" is the first question.
@@ -221,17 +242,10 @@ class Sender:
                     TransportError, request, exc, not_sent, message
                 )
                 cause = exc
+                self._log_exchange(request, attempt, started, failure=error.message)
             else:
                 request_id = response.headers.get("X-Request-Id")
-                log.debug(
-                    "%s %s -> %d in %.0f ms (attempt %d, request id %s)",
-                    method,
-                    request.path,
-                    response.status_code,
-                    (time.monotonic() - started) * 1000,
-                    attempt,
-                    request_id,
-                )
+                self._log_exchange(request, attempt, started, response=response)
                 if response.status_code < 400:
                     return ApiResponse(response.status_code, _decode(response), request_id)
                 cause = httpx.HTTPStatusError(
@@ -250,6 +264,8 @@ class Sender:
                 attempt,
                 policy.max_attempts - 1,
                 delay,
+                extra={"method": method, "path": request.path, "attempt": attempt,
+                       "retry_in_s": round(delay, 3), "retry_after_s": retry_after},
             )
             await asyncio.sleep(delay)
 
@@ -257,6 +273,49 @@ class Sender:
         """``host:port`` of the endpoint (the port the scheme implies when none is given)."""
         port = self._base.port or {"https": 443, "http": 80}.get(self._base.scheme)
         return f"{self._base.host}:{port}" if port else self._base.host
+
+    def _log_exchange(
+        self,
+        request: ApiRequest,
+        attempt: int,
+        started: float,
+        *,
+        response: httpx.Response | None = None,
+        failure: str = "",
+    ) -> None:
+        """One INFO line per attempt (``-v``), its bodies at DEBUG (``-vv``).
+
+        The fields also go to the record (``extra``) for ``--log-file``'s JSON
+        lines. No header is logged: they carry the signature or the token.
+        Bodies pass the log masking filter like every other message."""
+        method = request.method.upper()
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        host = self._base.netloc.decode("ascii")
+        query = canonical_query(list(request.query))
+        # The query names the cluster of /api/v3/addons: without it the lines look alike.
+        target = request.path + (f"?{query}" if query else "")
+        fields: dict[str, object] = {
+            "method": method, "host": host, "path": target, "attempt": attempt,
+            "duration_ms": duration_ms,
+        }
+        if response is not None:
+            request_id = response.headers.get("X-Request-Id")
+            fields.update(status=response.status_code, request_id=request_id)
+            log.info("%s %s -> %d in %.0f ms (attempt %d, request id %s)", method,
+                     target, response.status_code, duration_ms, attempt, request_id,
+                     extra=fields)
+        else:
+            fields.update(error=failure)
+            log.info("%s %s -> %s after %.0f ms (attempt %d)", method, target, failure,
+                     duration_ms, attempt, extra=fields)
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        if request.body is not None:
+            log.debug("%s %s request body: %s", method, target,
+                      _clip(request.body_bytes().decode()), extra=fields)
+        if response is not None and response.content:
+            log.debug("%s %s response body: %s", method, target,
+                      _clip(response.text), extra=fields)
 
     def _transport_error(
         self,

@@ -1,15 +1,32 @@
-"""Logging: a masking filter on every root handler, and the ``-v`` handler on stderr."""
+"""Logging: a masking filter on every root handler, the ``-v`` handler on
+stderr and the ``--log-file`` handler writing JSON lines."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from reconciler.masking.redactor import mask
 
-__all__ = ["MaskingFilter", "install_log_masking", "start_verbose_logging"]
+__all__ = [
+    "JsonLinesFormatter",
+    "MaskingFilter",
+    "install_log_masking",
+    "start_file_logging",
+    "start_verbose_logging",
+]
+
+# What every LogRecord has; anything else on a record came from ``extra=``
+# (the request fields: method, path, status, duration_ms, attempt, request_id…).
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName",
+}
 
 
 class MaskingFilter(logging.Filter):
@@ -72,5 +89,59 @@ def start_verbose_logging(verbose: int) -> Callable[[], None]:
     def undo() -> None:
         root.removeHandler(handler)
         root.setLevel(previous_level)
+
+    return undo
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, the record's
+    ``extra`` fields, and the traceback if any; every string masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": mask(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
+                entry[key] = mask(value) if isinstance(value, str) else _plain(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = mask(record.exc_text)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _plain(value: object) -> object:
+    """JSON scalars as they are; anything else as its masked text."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask(str(value))
+
+
+def start_file_logging(path: Path, verbose: int) -> Callable[[], None]:
+    """Append JSON lines to ``path`` (created 0600: a support file, not a
+    public one): INFO and up, DEBUG (bodies) from ``-vv``; returns the undo.
+
+    Raises OSError when the file cannot be opened, before anything is logged."""
+    level = logging.DEBUG if verbose >= 2 else logging.INFO
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    stream = os.fdopen(fd, "a", encoding="utf-8")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLinesFormatter())
+    handler.setLevel(level)
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(previous_level or logging.WARNING, level))
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        handler.close()
+        stream.close()
 
     return undo

@@ -37,26 +37,42 @@ _OPTIONAL = frozenset({Outcome.DOWNGRADED, Outcome.REPAIRED})
 
 
 def apply_summary(result: ApplyResult) -> str:
-    """``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` (one line, no newline)."""
-    parts = []
-    for o in _DONE:
-        if o in _OPTIONAL and not result.count(o):
-            continue
-        adopting = result.count_adopting(o) if o is not Outcome.ADOPTED else 0
-        parts.append(f"{result.count(o)} {o.value}" + (f" ({adopting} adopting)" if adopting
-                                                         else ""))
-    if result.count(Outcome.REFRESHED):
-        parts.append(f"{result.count(Outcome.REFRESHED)} refreshed (state only)")
-    done = ", ".join(parts)
-    problems = [f"{result.count(Outcome.BLOCKED)} blocked"]
+    """The last line of an apply, saying what happened (one line, no newline).
+
+    ``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` only when every
+    change succeeded; otherwise ``Apply finished: 3 done (…), 1 failed,
+    1 blocked.``: a run that exits 1 must not read as a success in a CI log.
+    Outcomes most runs never have are left out at 0; a write that also adopts
+    says so, like the plan's summary.
+    """
+    if result.ok:
+        return f"Apply complete: {', '.join(_done_parts(result, zeros=True))}; 0 blocked, 0 failed."
+    done_total = sum(result.count(o) for o in _DONE)
+    done_parts = ", ".join(_done_parts(result, zeros=False))
+    parts = [f"{done_total} done" + (f" ({done_parts})" if done_parts else "")]
+    rolled_back = result.count(Outcome.ROLLED_BACK)
+    failed = result.count(Outcome.FAILED) + rolled_back
+    parts.append(f"{failed} failed" + (f" ({rolled_back} rolled back)" if rolled_back else ""))
+    parts.append(f"{result.count(Outcome.BLOCKED)} blocked")
     if result.count(Outcome.SKIPPED):
-        problems.append(f"{result.count(Outcome.SKIPPED)} skipped")
-    failed = result.count(Outcome.FAILED) + result.count(Outcome.ROLLED_BACK)
-    problems.append(f"{failed} failed")
+        parts.append(f"{result.count(Outcome.SKIPPED)} skipped (depend on a blocked or failed one)")
     cluster_errors = sum(1 for c in result.clusters if c.error)
     if cluster_errors:
-        problems.append(f"{cluster_errors} cluster(s) not applied")
-    return f"Apply complete: {done}; {', '.join(problems)}."
+        parts.append(f"{cluster_errors} cluster(s) not applied")
+    return f"Apply finished: {', '.join(parts)}."
+
+
+def _done_parts(result: ApplyResult, *, zeros: bool) -> list[str]:
+    parts = []
+    for o in _DONE:
+        count = result.count(o)
+        if not count and (o in _OPTIONAL or not zeros):
+            continue
+        adopting = result.count_adopting(o) if o is not Outcome.ADOPTED else 0
+        parts.append(f"{count} {o.value}" + (f" ({adopting} adopting)" if adopting else ""))
+    if result.count(Outcome.REFRESHED):
+        parts.append(f"{result.count(Outcome.REFRESHED)} refreshed (state only)")
+    return parts
 
 
 def apply_result_json(result: ApplyResult) -> dict[str, Any]:

@@ -31,7 +31,9 @@ def test_plan_apply_plan_on_the_demo(tmp_path: Path) -> None:
     assert applied.returncode == 1, applied.stdout + applied.stderr
     assert ("demo-prod/coredns: upgrade blocked: precheck: AddonValidate (Fatal)"
             in applied.stdout)
-    assert "1 blocked, 0 failed." in applied.stdout
+    last = applied.stdout.strip().splitlines()[-1]
+    assert last.startswith("Apply finished: ") and "0 failed, 1 blocked." in last, last
+    assert "Apply complete" not in applied.stdout
 
     after = reconciler(tmp_path, "plan", "demo.yaml", "--format", "json")
     plan = json.loads(after.stdout)

@@ -57,7 +57,6 @@ def test_summary_counts_every_outcome() -> None:
     ))
     assert not result.ok
     assert apply_summary(result) == (
-        "Apply complete: 0 installed, 1 upgraded, 0 updated, 0 deleted,"
-        " 0 adopted; 1 blocked, 0 failed, 1 cluster(s) not applied."
+        "Apply finished: 1 done (1 upgraded), 0 failed, 1 blocked, 1 cluster(s) not applied."
     )
     assert apply_result_json(result)["summary"]["blocked"] == 1

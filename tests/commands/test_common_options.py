@@ -27,8 +27,10 @@ INPUT_FLAGS = ("files", "variables", "var_files", "endpoint")
 """On every command that reads desired-state files."""
 SELECT_FLAGS = ("clusters",)
 """On every such command except ``import`` (it names its cluster as an argument)."""
-RUN_FLAGS = ("state_dir", "parallelism", "no_color", "verbose")
+RUN_FLAGS = ("state_dir", "parallelism")
 """On every such command that talks to the cloud (all but ``validate``)."""
+OUTPUT_FLAGS = ("no_color", "verbose", "log_file")
+"""On every such command, ``validate`` included."""
 READERS = {"plan", "apply", "drift", "import", "validate"}
 
 
@@ -62,10 +64,10 @@ def test_the_commands_reading_desired_state_are_the_expected_ones() -> None:
 
 def test_the_flags_cover_every_field_of_the_options_object() -> None:
     fields = {f.name for f in dataclasses.fields(CommonOptions)}
-    assert fields == {*INPUT_FLAGS, *SELECT_FLAGS, *RUN_FLAGS}
+    assert fields == {*INPUT_FLAGS, *SELECT_FLAGS, *RUN_FLAGS, *OUTPUT_FLAGS}
 
 
-@pytest.mark.parametrize("flag", INPUT_FLAGS + SELECT_FLAGS + RUN_FLAGS)
+@pytest.mark.parametrize("flag", INPUT_FLAGS + SELECT_FLAGS + RUN_FLAGS + OUTPUT_FLAGS)
 def test_a_common_flag_is_declared_once_and_alike_everywhere(flag: str) -> None:
     readers = _readers()
     expected = READERS

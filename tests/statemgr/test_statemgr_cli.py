@@ -127,7 +127,15 @@ def test_force_unlock_asks_first(store: StateStore) -> None:
 
 def test_force_unlock_without_a_lock(store: StateStore) -> None:
     code, output = run(store, "force-unlock", "prod", "--yes")
+    assert code == 0 and "Cluster prod is not locked; nothing to unlock." in output
+    assert not store.paths("prod").lock.exists()
+
+
+def test_force_unlock_of_a_lock_file_without_holder_info(store: StateStore) -> None:
+    store.paths("prod").lock.touch()
+    code, output = run(store, "force-unlock", "prod", "--yes")
     assert code == 0 and "no holder was recorded" in output
+    assert not store.paths("prod").lock.exists()
 
 
 @pytest.mark.parametrize(

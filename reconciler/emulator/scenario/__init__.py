@@ -19,6 +19,7 @@ from reconciler.emulator.scenario.loader import (
     Timing,
     demo_scenario_path,
     generate_account,
+    load_rules,
     load_scenario,
     scenario_from_mapping,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "default_values",
     "demo_scenario_path",
     "generate_account",
+    "load_rules",
     "load_scenario",
     "scenario_from_mapping",
     "version_matches",

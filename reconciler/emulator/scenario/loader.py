@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +30,7 @@ __all__ = [
     "Timing",
     "demo_scenario_path",
     "generate_account",
+    "load_rules",
     "load_scenario",
     "scenario_from_mapping",
 ]
@@ -152,17 +153,39 @@ def scenario_from_mapping(data: JSON, source: str = "<scenario>") -> Scenario:
     )
 
 
+def load_rules(path: str | Path, scenario: Scenario) -> Scenario:
+    """``scenario`` with the ``failure_rules`` and ``precheck_rules`` of the YAML
+    file ``path`` appended (``emulator serve --rules``): faults on demand
+    without copying a whole scenario. Clusters are named as in the scenario."""
+    path = Path(path)
+    data = _read_yaml(path, "rules")
+    root = Reader(str(path), "", data)
+    root.check_keys({"precheck_rules", "failure_rules"})
+    clusters = {c.id: c for c in scenario.clusters}
+    return replace(
+        scenario,
+        precheck_rules=scenario.precheck_rules
+        + tuple(read_precheck_rule(r, clusters) for r in root.items("precheck_rules")),
+        failure_rules=scenario.failure_rules
+        + tuple(read_failure_rule(r, clusters) for r in root.items("failure_rules")),
+    )
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file."""
     path = Path(path)
+    return scenario_from_mapping(_read_yaml(path, "scenario"), str(path))
+
+
+def _read_yaml(path: Path, what: str) -> JSON:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from exc
+        raise ScenarioError(f"{path}: cannot read {what}: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        data: JSON = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         raise ScenarioError(f"{path}{where}: invalid YAML: {exc}") from exc
-    return scenario_from_mapping(data, str(path))
+    return data
