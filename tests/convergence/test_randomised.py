@@ -26,6 +26,7 @@ import yaml
 from reconciler.cloud import CceClient
 from reconciler.cloud.errors import CloudError
 from reconciler.emulator.scenario import FailureRule
+from reconciler.model.live import IN_PROGRESS_STATUSES
 
 from .conv_helpers import STAGING_ID, Cloud, serve_cloud
 
@@ -35,8 +36,10 @@ TIME_SCALE = 100.0
 """Emulated seconds per real second: an install or upgrade (20 s) takes 0.2 s, long
 enough for a SIGKILL to land in the middle of one, short enough to stay bounded."""
 
-STEPS = 6
-DEFAULT_SEEDS = [0, 1, 2]
+STEPS = 10
+DEFAULT_SEEDS = [1, 3, 5, 9]
+"""Chosen for coverage: SIGKILLed applies (1, 5), failed installs and upgrades
+(3, 9), a kill while a failure rule is active (5)."""
 
 VERSIONS: dict[str, list[str]] = {
     # Every version of the demo templates that supports v1.30, oldest first.
@@ -82,6 +85,7 @@ class Run:
             "metrics-server": Addon("1.3.39"), "volcano": Addon("1.13.3"),
         }
         self.original_rules = cloud.emulator.store.scenario.failure_rules
+        self.console_edited: set[str] = set()
 
     def report(self, note: str = "") -> str:
         lines = "\n".join(f"  {i}. {s}" for i, s in enumerate(self.steps, 1))
@@ -162,10 +166,12 @@ class Run:
         except CloudError as exc:
             self.steps.append(f"console: {name} {what} refused ({exc})")
             return
+        self.console_edited.add(name)
         self.steps.append(f"console: {name} {what}")
 
     def add_failure_rule(self) -> None:
-        name = self.rng.choice(sorted(VERSIONS))
+        # A declared add-on: a rule on one nothing writes to would never fire.
+        name = self.rng.choice(sorted(n for n, a in self.desired.items() if not a.absent))
         operation = self.rng.choice(["install", "upgrade"])
         rule = FailureRule(template=name, operation=operation, cluster_id=STAGING_ID,
                            reason=f"{operation.capitalize()}Failed",
@@ -194,7 +200,7 @@ class Run:
         return result.exit_code
 
     def killed_apply(self) -> None:
-        delay = round(self.rng.uniform(0.3, 1.8), 2)
+        delay = round(self.rng.uniform(0.25, 1.0), 2)
         victim = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "apply", str(self.cloud.path),
              "--auto-approve", "--endpoint", self.cloud.url, "--state-dir",
@@ -220,8 +226,24 @@ class Run:
         weights = [w for w, _ in moves]
         self.rng.choices([m for _, m in moves], weights)[0]()
 
+    def settle_console_edits(self) -> None:
+        """Wait for the console user's operations to finish. While one is in
+        flight, plan rightly has nothing to do (DESIGN: in-progress is not a
+        change) yet drift reports it `in-progress`: that is a concurrent actor,
+        not a failure to converge. Operations that killed applies left behind
+        are *not* waited for: the reconciler must handle those itself (path 8)."""
+        deadline = time.monotonic() + 10
+        while self.console_edited and time.monotonic() < deadline:
+            busy = [n for n in self.console_edited
+                    if self.cloud.status(STAGING_ID, n) in IN_PROGRESS_STATUSES]
+            if not busy:
+                break
+            time.sleep(0.02)
+        self.steps.append("console operations settled")
+
     def converge(self) -> None:
         self.lift_failure_rules()
+        self.settle_console_edits()
         for _ in range(2):
             self.apply()
             plan = self.cloud.plan("--detailed-exitcode")
@@ -279,6 +301,7 @@ def _run(seed: int, tmp_path: Path) -> None:
             for _ in range(STEPS):
                 run.step()
             run.converge()
+            print(run.report())  # shown with -s or -rP: what this seed exercised
         except AssertionError:
             raise
         except Exception as exc:
