@@ -230,7 +230,9 @@ class _ClusterRun:
                 state = dataclasses.replace(state, salt=self.salt)
 
         blocked = await self._local_checks(cluster, changes)
-        outcome = await self._server_precheck(changes, blocked)
+        settled = await self._settle_before_precheck(changes, live, blocked, state.salt)
+        outcome = await self._server_precheck(
+            [settled[c.addon][0] if c.addon in settled else c for c in changes], blocked)
 
         stopped: dict[str, str] = {}
         for change in changes:
@@ -248,7 +250,8 @@ class _ClusterRun:
                 why = ", ".join(f"{d} ({stopped[d]})" for d in bad_deps)
                 result = self._result(change, Outcome.SKIPPED, f"depends on {why}", outcome)
             else:
-                result, state = await self._execute(change, live.get(change.addon), state, outcome)
+                result, state = await self._execute(change, live.get(change.addon), state, outcome,
+                                                    settled.get(change.addon))
             if not result.outcome.ok:
                 stopped[change.addon] = result.outcome.value
             await self._record(result)
@@ -407,10 +410,13 @@ class _ClusterRun:
         instance: AddonInstance | None,
         state: StateFile,
         precheck: PrecheckOutcome,
+        settled: tuple[Change, AddonInstance] | None = None,
     ) -> tuple[AddonResult, StateFile]:
         started = time.monotonic()
         planned = change
-        if instance is not None and instance.status.status in IN_PROGRESS_STATUSES:
+        if settled is not None:
+            change, instance = settled  # waited for and re-planned before the precheck
+        elif instance is not None and instance.status.status in IN_PROGRESS_STATUSES:
             try:
                 instance = await self._settle(change, instance)
             except (AddonFailure, CloudError) as err:
@@ -462,6 +468,34 @@ class _ClusterRun:
         if change.action is Action.ADOPT and change.field_changes:
             outcome = Outcome.UPDATED  # an adopt of an older plan that wrote
         return self._result(change, outcome, "", precheck, started), state
+
+    async def _settle_before_precheck(
+        self,
+        changes: list[Change],
+        live: dict[str, AddonInstance],
+        blocked: dict[str, str],
+        salt: str,
+    ) -> dict[str, tuple[Change, AddonInstance]]:
+        """Add-on → (re-planned change, settled instance) for each write that needs a
+        server precheck on an instance mid-operation. The precheck of a busy
+        instance answers "addon status(upgrading) is not running" and blocks the
+        write the plan promised to make after the wait, so wait first. A wait or
+        re-plan that fails is left to ``_execute``, which waits again and reports it."""
+        settled: dict[str, tuple[Change, AddonInstance]] = {}
+        for change in changes:
+            instance = live.get(change.addon)
+            if (instance is None or change.addon in blocked
+                    or instance.status.status not in IN_PROGRESS_STATUSES
+                    or not needs_server_precheck(change)):
+                continue
+            try:
+                now = await self._settle(change, instance)
+            except (AddonFailure, CloudError):
+                continue
+            replanned = replan_settled(change, now, salt=salt)
+            if now is not None and not isinstance(replanned, str):
+                settled[change.addon] = (replanned, now)
+        return settled
 
     async def _settle(self, change: Change, instance: AddonInstance) -> AddonInstance | None:
         """Wait for the operation in flight on ``instance`` (bounded by the
