@@ -398,6 +398,13 @@ def _plan_undeclared(ctx: _Cluster) -> tuple[list[str], list[str]]:
         template = ctx.templates.get(name)
         if not ctx.spec.prune:
             (kept if name in recorded else unmanaged).append(name)
+            if name in recorded and ctx.state is not None:
+                # Still managed: the state follows a change made outside (as for a
+                # declared add-on), or drift would report it for ever.
+                found = refresh_change(recorded[name], instance, template, ignore=(),
+                                       declared=None, salt=ctx.state.salt)
+                if found is not None:
+                    ctx.changes.append(found)
         elif instance.status.status == "deleting":
             continue  # already going away
         elif template is not None and template.require:

@@ -37,7 +37,7 @@ TIME_SCALE = 100.0
 enough for a SIGKILL to land in the middle of one, short enough to stay bounded."""
 
 STEPS = 10
-DEFAULT_SEEDS = [1, 3, 5, 9]
+DEFAULT_SEEDS = [1, 3, 5, 9, 101]  # 101: a kept (undeclared, managed) add-on edited outside
 """Chosen for coverage: SIGKILLed applies (1, 5), failed installs and upgrades
 (3, 9), a kill while a failure rule is active (5)."""
 
