@@ -62,7 +62,7 @@ async def test_a_failed_attempt_without_an_answer_is_logged(
             await client.list_instances(PROD)
     failed = [r for r in caplog.records if getattr(r, "error", None)]
     assert [r.attempt for r in failed] == [1, 2, 3]
-    assert "connection failed" in failed[0].getMessage()
+    assert "connection to cce.local:80 failed" in failed[0].getMessage()
 
 
 async def test_bodies_only_at_debug(caplog: pytest.LogCaptureFixture) -> None:

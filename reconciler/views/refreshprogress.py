@@ -1,0 +1,76 @@
+"""The refresh progress bar of plan, drift and import: on a terminal only.
+
+Reading a big fleet, or waiting out a throttled API, takes seconds with
+nothing to show; the bar (on stderr, erased when done) says how many clusters
+are read and how many retries and throttling waits there were. Not on a
+terminal nothing is added: pipes and CI logs keep exactly the output they had
+(``-v`` logs the same events as lines).
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from reconciler.model.progress import QuietRefresh, RefreshProgress
+
+__all__ = ["TerminalRefresh", "refresh_progress_for"]
+
+
+class TerminalRefresh:
+    """One transient rich bar: clusters read of clusters started, with retries and waits."""
+
+    def __init__(self, stream: TextIO, *, color: bool) -> None:
+        console = Console(file=stream, no_color=not color, highlight=False)
+        self.bar = Progress(
+            TextColumn("Reading clusters"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("refresh", total=0, note="")
+        self.retries = 0
+        self.throttled = 0
+        self.waited_s = 0.0
+        self.bar.start()
+
+    def _note(self) -> str:
+        parts = []
+        if self.retries:
+            parts.append(f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}")
+        if self.throttled or self.waited_s:
+            parts.append(f"throttled, waited {self.waited_s:.1f}s")
+        return ", ".join(parts)
+
+    def reading(self, cluster: str) -> None:
+        total = self.bar.tasks[0].total or 0
+        self.bar.update(self.task, total=total + 1)
+
+    def read(self, cluster: str) -> None:
+        self.bar.advance(self.task)
+
+    def retrying(self, what: str, attempt: int, delay_s: float, *, throttled: bool) -> None:
+        self.retries += 1
+        if throttled:
+            self.throttled += 1
+            self.waited_s += delay_s
+        self.bar.update(self.task, note=self._note())
+
+    def waited(self, wait_s: float) -> None:
+        self.waited_s += wait_s
+        self.bar.update(self.task, note=self._note())
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def refresh_progress_for(stream: TextIO, *, color: bool) -> RefreshProgress:
+    """A bar on a terminal; nothing at all otherwise."""
+    if stream.isatty():
+        return TerminalRefresh(stream, color=color)
+    return QuietRefresh()
