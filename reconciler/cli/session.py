@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 
 from reconciler.cli.inprocess import EmulatorServices
-from reconciler.cli.options import CommonOptions
+from reconciler.cli.options import CommonOptions, env_color
 from reconciler.cloud import CloudSession, Credentials
 from reconciler.views.refreshprogress import refresh_progress_for
 
@@ -32,7 +32,10 @@ def session_with_progress(opts: CommonOptions) -> Iterator[CloudSession]:
     """``open_session`` whose refresh shows a progress bar on stderr when it is a
     terminal (nothing otherwise); the bar is removed when the block ends."""
     session = open_session(opts)
-    progress = refresh_progress_for(sys.stderr, color=opts.color)
+    # stderr is the terminal that matters here (stdout may be a pipe or a file);
+    # only an explicit "no colour" turns the bar into a plain line.
+    color = not opts.no_color and env_color() is not False
+    progress = refresh_progress_for(sys.stderr, color=color)
     session.report_to(progress)
     try:
         yield session

@@ -38,8 +38,9 @@ def _on_a_terminal(args: list[str], cwd: Path,
                    extra_env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run the real CLI with stderr on a pseudo-terminal; (exit, stdout, terminal bytes)."""
     master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", **(extra_env or {})}
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
     env.pop("NO_COLOR", None)
+    env.update(extra_env or {})
     with subprocess.Popen([sys.executable, "-m", "reconciler", *args], cwd=cwd, env=env,
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=slave) as proc:
@@ -73,7 +74,8 @@ def test_a_terminal_shows_the_refresh_bar_on_stderr(workdir: Path, command: str)
     assert code in (0, 2), terminal
     assert "Reading clusters" in terminal
     # the last frame counts every cluster the command read, all done
-    done = re.findall(r"Reading clusters \S+ (\d+)/(\d+)", terminal)[-1]
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal)
+    done = re.findall(r"Reading clusters \S+ (\d+)/(\d+)", plain)[-1]
     assert done[0] == done[1] == ("1" if command == "import" else "3"), terminal
     assert "Reading clusters" not in stdout  # stdout stays the plan / report alone
 
@@ -90,5 +92,13 @@ def test_the_bar_counts_retries_and_throttling_waits(workdir: Path) -> None:
         code, _, terminal = _on_a_terminal(["plan", "demo.yaml", "--endpoint", url], workdir,
                                            env)
     assert code == 0, terminal
-    assert re.search(r"\d+ retr(y|ies), throttled, waited \d+\.\ds", terminal), terminal
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal)
+    assert re.search(r"\d+ retr(y|ies), throttled, waited \d+\.\ds", plain), terminal
     assert emu.account.secret_key not in terminal
+
+
+def test_no_color_on_a_terminal_redraws_a_plain_line(workdir: Path) -> None:
+    code, _, terminal = _on_a_terminal(["plan", "demo.yaml"], workdir, {"NO_COLOR": "1"})
+    assert code == 0, terminal
+    assert "\x1b[" not in terminal
+    assert "\rReading clusters 3/3" in terminal
