@@ -23,7 +23,7 @@ from reconciler.cli.exits import (
 )
 from reconciler.cli.options import CommonOptions, common_options, lock_timeout_option
 from reconciler.cli.plan import FORMATS, declared_addons
-from reconciler.cli.session import open_session
+from reconciler.cli.session import open_session, session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.engine.secrets import rules_for
 from reconciler.model.apply import ApplyResult, ApplyStopped, Progress
@@ -202,9 +202,10 @@ def import_command(
     target = _import_target(cluster, addon, opts, region, store)
     preflight_or_exit([(target.endpoint, target.region)])
     try:
-        done = asyncio.run(
-            import_flow(open_session(opts), store, target, addon, lock_timeout_s=lock_timeout)
-        )
+        with session_with_progress(opts) as session:
+            done = asyncio.run(
+                import_flow(session, store, target, addon, lock_timeout_s=lock_timeout)
+            )
     except (ImportFailed, StateError, CloudError) as err:
         fail(str(err))
     click.echo(import_text(cluster, addon, version=done.addon.version, uid=done.addon.uid,

@@ -19,7 +19,7 @@ from reconciler.cli.exits import (
     preflight_or_exit,
 )
 from reconciler.cli.options import CommonOptions, common_options
-from reconciler.cli.session import open_session
+from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.masking.files import write_atomic
 from reconciler.run.drift import drift_flow
@@ -55,9 +55,10 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
     if output is not None:
         check_writable_or_exit(output, "--output")
     try:
-        report = asyncio.run(
-            drift_flow(desired, open_session(opts), StateStore(opts.state_dir), inspect=inspect)
-        )
+        with session_with_progress(opts) as session:
+            report = asyncio.run(
+                drift_flow(desired, session, StateStore(opts.state_dir), inspect=inspect)
+            )
     except CloudError as err:
         fail(str(err))
     color = opts.color and output is None

@@ -17,7 +17,7 @@ from reconciler.cli.exits import (
     preflight_or_exit,
 )
 from reconciler.cli.options import CommonOptions, common_options, no_color_option, use_color
-from reconciler.cli.session import open_session
+from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.model.desired import DesiredState
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
@@ -74,9 +74,10 @@ def plan_command(
     if out is not None:
         check_writable_or_exit(out, "--out")
     try:
-        result = asyncio.run(plan_flow(desired, open_session(opts), StateStore(opts.state_dir),
-                                       precheck=precheck, accept_risks=accept_risks,
-                                       refresh_only=refresh_only))
+        with session_with_progress(opts) as session:
+            result = asyncio.run(plan_flow(desired, session, StateStore(opts.state_dir),
+                                           precheck=precheck, accept_risks=accept_risks,
+                                           refresh_only=refresh_only))
     except CloudError as err:
         fail(str(err))
     data = plan_to_json(result.plan, salts=result.salts)

@@ -41,6 +41,7 @@ from reconciler.cloud.sharing import JsonInterner
 from reconciler.kit.signing import QueryValue, canonical_query
 from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.json import JSON
+from reconciler.model.progress import QuietRefresh, RefreshProgress
 
 __all__ = ["ApiRequest", "ApiResponse", "Limits", "Sender", "path"]
 
@@ -100,6 +101,8 @@ class Limits:
     request_count: int = 0
     interner: JsonInterner = field(default_factory=JsonInterner)
     """Shares equal subtrees of the add-on values read in this session."""
+    progress: RefreshProgress = field(default_factory=QuietRefresh)
+    """Told of retries and rate-limit waits (a terminal shows them)."""
     semaphore: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -203,6 +206,7 @@ class Sender:
                 await limits.rate_limit.acquire()
                 waited = time.monotonic() - waited
                 if waited >= _WAIT_WORTH_LOGGING_S:
+                    limits.progress.waited(waited)
                     # The silent part of a throttled run: say where the time goes.
                     log.info("%s %s waited %.2f s for the client rate limit",
                              request.method.upper(), request.path, waited,
@@ -256,6 +260,8 @@ class Sender:
             if not retryable or attempt >= policy.max_attempts:
                 raise error from cause
             delay = policy.delay_s(attempt, retry_after)
+            self._limits.progress.retrying(f"{method} {request.path}", attempt, delay,
+                                           throttled=error.status == 429)
             log.info(
                 "%s %s failed (%s); retry %d/%d in %.2f s",
                 method,

@@ -26,6 +26,7 @@ from reconciler.cloud.sender import Limits, Sender
 from reconciler.cloud.transport import AsgiApp, InProcessTransport, default_transport
 from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.desired import default_endpoint
+from reconciler.model.progress import RefreshProgress
 
 __all__ = ["EMULATOR_SCHEME", "CloudSession", "InProcessResolver", "InProcessService"]
 
@@ -75,6 +76,15 @@ class CloudSession:
         self._in_process = in_process
         self._http: httpx.AsyncClient | None = None
         self._services: dict[str, tuple[InProcessService, httpx.AsyncClient]] = {}
+
+    def report_to(self, progress: RefreshProgress) -> None:
+        """Tell ``progress`` of this session's retries and rate-limit waits; the
+        run also reports the clusters it reads through it (``progress``)."""
+        self._limits.progress = progress
+
+    @property
+    def progress(self) -> RefreshProgress:
+        return self._limits.progress
 
     @property
     def request_count(self) -> int:

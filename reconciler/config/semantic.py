@@ -19,7 +19,19 @@ from reconciler.model.diagnostics import Diagnostic
 
 __all__ = ["addons_of", "clusters_of", "defaults_of", "semantic_diagnostics"]
 
-_IGNORE_PATH = re.compile(r"^(basic|custom|flavor)(\.[^.\s\[\]]+)+$")
+_VALUE_PATH = re.compile(r"^(basic|custom|flavor)(\.[^.\s\[\]]+)+$")
+# ignore_changes also takes `*` for one key and `[*]` (or `[N]`) for list items:
+# the engine expands them over the live tree (engine.paths.expand).
+_IGNORE_PATH = re.compile(r"^(basic|custom|flavor)(\.(\*|[^.\s\[\]*]+)|\[(\*|\d+)\])+$")
+_PATH_RULES = {
+    "ignore_changes": (_IGNORE_PATH, "a dotted path into values that starts with basic., "
+                       "custom. or flavor.; `*` stands for one key and `[*]` for every list "
+                       "item, e.g. custom.tolerations[*].tolerationSeconds"),
+    "sensitive": (_VALUE_PATH, "a dotted path into values that starts with basic., custom. or "
+                  "flavor., e.g. custom.feature_gates"),
+    "not_sensitive": (_VALUE_PATH, "a dotted path into values that starts with basic., custom. "
+                      "or flavor., e.g. custom.token"),
+}
 
 
 def clusters_of(source: SourceFile) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -130,18 +142,16 @@ def _addon_references(
                     )
                 else:
                     edges[addon].append(target)
-        # sensitive/not_sensitive take the same value paths as ignore_changes.
-        for key in ("ignore_changes", "sensitive", "not_sensitive"):
+        for key, (pattern, valid) in _PATH_RULES.items():
             entries = block.get(key)
             if not isinstance(entries, list):
                 continue
             for index, entry in enumerate(entries):
-                if isinstance(entry, str) and not _IGNORE_PATH.match(entry):
+                if isinstance(entry, str) and not pattern.match(entry):
                     yield source.diagnostic(
                         (*base, addon, key, index),
                         f"invalid {key} path {entry!r}",
-                        "a dotted path into values that starts with basic., custom. or flavor., "
-                        "e.g. custom.tolerations",
+                        valid,
                         at_value=True,
                     )
     for cycle in _cycles(edges):

@@ -25,6 +25,7 @@ __all__ = [
     "dependency_problems",
     "diagnostic",
     "find_cycle",
+    "ignore_paths",
     "install_problem",
     "listing",
     "mid_operation",
@@ -222,6 +223,60 @@ def _compare_types(value: JSON, default: JSON, path: str, segments: list[str],
     found.append(diagnostic(
         cluster, addon, path,
         f"is a {actual}, but the template default of `{addon.name}` is a {expected}", hint))
+
+
+def ignore_paths(cluster: ClusterSpec, addon: AddonSpec, version: str,
+                 defaults: Mapping[str, JSON]) -> list[Diagnostic]:
+    """``ignore_changes`` paths that name nothing in the template's default values
+    (a typo would otherwise silently ignore nothing). Below a placeholder (``null``,
+    ``""``), an empty map or an empty list the template says nothing, so any path
+    is accepted there (``custom.stub_domains.*``, ``custom.tolerations[*].x``)."""
+    found: list[Diagnostic] = []
+    for index, pattern in enumerate(addon.ignore_changes):
+        problem = _unmatched(defaults, pattern, "")
+        if problem is None:
+            continue
+        where, valid = problem
+        found.append(diagnostic(
+            cluster, addon, f"ignore_changes[{index}]",
+            f"ignore_changes path `{pattern}` matches nothing in the default values of "
+            f"`{addon.name}` {version}",
+            f"valid at `{where or 'values'}`: {valid}"))
+    return found
+
+
+def _unmatched(node: JSON, rest: str, where: str) -> tuple[str, str] | None:
+    """None if ``rest`` can name something under ``node``, else (where it fails,
+    what would be valid there)."""
+    rest = rest.removeprefix(".")
+    if not rest or node is None or node == "" or node == {} or node == []:
+        return None
+    if rest.startswith("["):
+        end = rest.find("]")
+        if isinstance(node, Mapping):
+            return where, f"keys, not list items: {_level(node)}"
+        if not isinstance(node, list):
+            return where, f"nothing: it is a {type_name(node)}"
+        # any item may be the one the path runs through (defaults show one shape)
+        problems = [_unmatched(item, rest[end + 1:], f"{where}[*]") for item in node]
+        return None if None in problems else problems[0]
+    if not isinstance(node, Mapping):
+        return where, f"nothing: it is a {type_name(node)}"
+    if rest.startswith("*") and (len(rest) == 1 or rest[1] in ".["):
+        problems = [_unmatched(child, rest[1:], f"{where}.{key}".lstrip("."))
+                    for key, child in node.items()]
+        return None if None in problems else problems[0]
+    keys = [k for k in node if rest == k or rest.startswith((f"{k}.", f"{k}["))]
+    if not keys:
+        return where, _level(node)
+    key = max(keys, key=len)  # keys may contain dots: the longest wins, as in paths.resolve
+    return _unmatched(node[key], rest[len(key):], f"{where}.{key}".lstrip("."))
+
+
+def _level(node: JSON) -> str:
+    if isinstance(node, Mapping):
+        return listing(sorted(str(k) for k in node)) + (", or `*` for any key")
+    return "`[*]` or an index"
 
 
 def dependency_problems(cluster: ClusterSpec) -> list[Diagnostic]:

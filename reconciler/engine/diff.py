@@ -59,9 +59,14 @@ def diff_values(live: Mapping[str, JSON], full: Mapping[str, JSON], *, ignore: S
 
 
 def _drop(tree: dict[str, JSON], path: str) -> None:
-    segments = paths.resolve(tree, path)
-    if segments:
-        paths.pop(tree, segments)
+    # Deepest and last first, so popping list items leaves the other indexes valid.
+    for segments in sorted(paths.expand(tree, path), key=_pop_order, reverse=True):
+        if segments:
+            paths.pop(tree, segments)
+
+
+def _pop_order(segments: list[paths.Segment]) -> list[tuple[int, int, str]]:
+    return [(0, s, "") if isinstance(s, int) else (1, 0, s) for s in segments]
 
 
 def _translate(report_type: str, level: Any, sensitive: SensitiveRules,

@@ -19,6 +19,7 @@ __all__ = [
     "copy_json",
     "covered_by_any",
     "covers",
+    "expand",
     "format_path",
     "get",
     "is_map",
@@ -112,6 +113,52 @@ def resolve(tree: JSON, path: str) -> list[Segment] | None:
         if rest.startswith("."):
             rest = rest[1:]
     return segments
+
+
+def expand(tree: JSON, pattern: str) -> list[list[Segment]]:
+    """Every node ``pattern`` names in ``tree``: a path where ``*`` stands for any
+    one map key and ``[*]`` for every list item (``custom.tolerations[*].tolerationSeconds``).
+    Without wildcards it is :func:`resolve`. Order: tree order, depth first."""
+    found: list[list[Segment]] = []
+    _expand(tree, pattern, [], found)
+    return found
+
+
+def _expand(node: JSON, rest: str, segments: list[Segment], found: list[list[Segment]]) -> None:
+    if rest.startswith("."):
+        rest = rest[1:]
+    if not rest:
+        found.append(segments)
+        return
+    if rest.startswith("[*]"):
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                _expand(item, rest[3:], [*segments, index], found)
+        return
+    if rest.startswith("*") and (len(rest) == 1 or rest[1] in ".["):
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                _expand(child, rest[1:], [*segments, key], found)
+        return
+    # up to the next wildcard: resolved as a plain path (keys may contain dots)
+    cut = _next_wildcard(rest)
+    head, tail = rest[:cut].rstrip("."), rest[cut:]
+    if not head:
+        return
+    inner = resolve(node, head)
+    if inner is not None:
+        _expand(get(node, inner), tail, [*segments, *inner], found)
+
+
+def _next_wildcard(rest: str) -> int:
+    """Where the first ``*`` segment or ``[*]`` of ``rest`` starts (or its length)."""
+    for i in range(len(rest)):
+        if rest.startswith("[*]", i):
+            return i
+        if rest[i] == "*" and (i == 0 or rest[i - 1] == ".") and (
+                i + 1 == len(rest) or rest[i + 1] in ".["):
+            return i
+    return len(rest)
 
 
 def _longest_key(node: Mapping[str, JSON], rest: str) -> str | None:

@@ -242,6 +242,7 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     defaults = defaults_for(version, live_values, addon)
     desired_values = normalise(addon.values, defaults.values)
     type_errors = checks.value_types(ctx.spec, addon, desired_values, defaults.values)
+    type_errors += checks.ignore_paths(ctx.spec, addon, version.version, defaults.values)
     if type_errors:
         ctx.errors.extend(type_errors)
         return

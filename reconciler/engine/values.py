@@ -243,21 +243,25 @@ def _derive(result: dict[str, JSON], version: TemplateVersion, cluster: Cluster,
 def _restore_ignored(result: dict[str, JSON], live: Mapping[str, JSON],
                      ignored: tuple[str, ...], origin: dict[str, str]) -> None:
     """``ignore_changes`` paths keep whatever live has, wherever it came from."""
-    for path in ignored:
-        segments = paths.resolve(live, path)
-        if segments is None:
-            continue  # nothing live to keep: the merged value stands
-        first_index = next((i for i, s in enumerate(segments) if isinstance(s, int)), None)
-        if first_index is not None and not _fits(result, segments):
-            # lists are replaced whole: keep the whole live list the path runs through
-            segments = segments[:first_index]
-        value = paths.copy_json(paths.get(live, segments))
-        paths.put(result, segments, value)
-        path = paths.format_path(segments)
-        for depth in range(1, len(segments)):
-            origin.pop(paths.format_path(segments[:depth]), None)  # was a leaf, now a map
-        _forget(origin, path)
-        _record(value, origin, LIVE, path)
+    for pattern in ignored:
+        # nothing live to keep (no match): the merged value stands
+        for segments in paths.expand(live, pattern):
+            _restore_one(result, live, segments, origin)
+
+
+def _restore_one(result: dict[str, JSON], live: Mapping[str, JSON],
+                 segments: list[paths.Segment], origin: dict[str, str]) -> None:
+    first_index = next((i for i, s in enumerate(segments) if isinstance(s, int)), None)
+    if first_index is not None and not _fits(result, segments):
+        # lists are replaced whole: keep the whole live list the path runs through
+        segments = segments[:first_index]
+    value = paths.copy_json(paths.get(live, segments))
+    paths.put(result, segments, value)
+    path = paths.format_path(segments)
+    for depth in range(1, len(segments)):
+        origin.pop(paths.format_path(segments[:depth]), None)  # was a leaf, now a map
+    _forget(origin, path)
+    _record(value, origin, LIVE, path)
 
 
 def _fits(tree: JSON, segments: list[paths.Segment]) -> bool:

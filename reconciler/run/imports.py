@@ -39,8 +39,12 @@ async def import_flow(
     changed on the cluster in any case."""
     async with session:
         client = session.client(target.endpoint, target.region, target.project_id)
-        return await import_addon(
-            client, store, cluster_name=target.cluster, cluster_id=target.cluster_id,
-            project_id=target.project_id, addon=addon,
-            sensitive_rules=target.sensitive_rules, lock_timeout_s=lock_timeout_s,
-        )
+        session.progress.reading(target.cluster)
+        try:
+            return await import_addon(
+                client, store, cluster_name=target.cluster, cluster_id=target.cluster_id,
+                project_id=target.project_id, addon=addon,
+                sensitive_rules=target.sensitive_rules, lock_timeout_s=lock_timeout_s,
+            )
+        finally:
+            session.progress.read(target.cluster)

@@ -85,13 +85,18 @@ def templates_for(
 
 
 async def read_cluster(session: CloudSession, spec: ClusterSpec) -> LiveCluster | Diagnostic:
+    """The cluster and its add-on instances; the session's progress (a terminal
+    bar) hears of the start and the end, so a big or throttled fleet is not silent."""
     client = client_for(session, spec)
+    session.progress.reading(spec.name)
     try:
         cluster, instances = await asyncio.gather(
             client.get_cluster(spec.cluster_id), client.list_instances(spec.cluster_id)
         )
     except CloudError as err:
         return cluster_error(spec, "read", err)
+    finally:
+        session.progress.read(spec.name)
     return LiveCluster(cluster=cluster, instances=tuple(instances))
 
 

@@ -4,15 +4,16 @@ from a Jinja2 template and the report's canonical JSON."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import jinja2
 
 from reconciler.model.json import JSON
-from reconciler.views.drifttext import addon_lines, summary_line
+from reconciler.views.drifttext import addon_lines, show_value, summary_line
 
-__all__ = ["DRIFT_MARKER", "render_drift_markdown"]
+__all__ = ["DRIFT_MARKER", "GITHUB_COMMENT_LIMIT", "diff_lines", "render_drift_markdown"]
 
 
 DRIFT_MARKER = "<!-- reconciler-drift -->"
@@ -20,7 +21,17 @@ DRIFT_MARKER = "<!-- reconciler-drift -->"
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _BACKTICKS = re.compile(r"`+")
+# GitHub refuses comments over 65,536 characters; the plan's Markdown keeps the same margin.
+GITHUB_COMMENT_LIMIT = 65_000
+# Room for the note, the "sections omitted" line and the final newline.
+_NOTE_RESERVE = 300
 _STATUS_MARK = {"clean": "✅", "drifted": "⚠️", "error": "⛔"}
+
+
+@dataclass(frozen=True)
+class _Section:
+    full: str
+    collapsed: str
 
 
 def _md(value: object) -> str:
@@ -59,28 +70,117 @@ def _with_fences(lines: list[tuple[str, list[str]]]) -> list[tuple[str, list[str
     return out
 
 
-def render_drift_markdown(report: Mapping[str, JSON]) -> str:
-    clusters = []
-    for c in report["clusters"]:
-        drifted = [a for a in c["addons"] if a["kinds"]]
-        clusters.append({
-            "name": c["name"],
-            "status": c["status"],
-            "mark": _STATUS_MARK[c["status"]],
-            "addon_names": [f"{_code(a['addon'])} ({', '.join(a['kinds'])})" for a in drifted],
-            "errors": [_diagnostic(d) for d in c["errors"]],
-            "warnings": [_diagnostic(d) for d in c["warnings"]],
-            "addons": [{"name": a["addon"], "lines": _with_fences(addon_lines(a))}
-                       for a in drifted],
-        })
+def diff_lines(change: Mapping[str, JSON]) -> list[str]:
+    """A value change as ``-`` (last applied) and ``+`` (live) lines: GitHub's
+    ``diff`` highlighting colours only those, not ``~``."""
+    path = change["path"]
+    if change.get("sensitive"):
+        return [f"- {path}: (sensitive)", f"+ {path}: (sensitive)"]
+    if change["kind"] == "added":
+        return [f"+ {path}: {show_value(change['after'])}"]
+    if change["kind"] == "removed":
+        return [f"- {path}: {show_value(change['before'])}"]
+    return [f"- {path}: {show_value(change['before'])}",
+            f"+ {path}: {show_value(change['after'])}"]
+
+
+def _cluster_context(c: Mapping[str, JSON]) -> dict[str, JSON]:
+    drifted = [a for a in c["addons"] if a["kinds"]]
+    return {
+        "name": c["name"],
+        "status": c["status"],
+        "mark": _STATUS_MARK[c["status"]],
+        "addon_names": [f"{_code(a['addon'])} ({', '.join(a['kinds'])})" for a in drifted],
+        "errors": [_diagnostic(d) for d in c["errors"]],
+        "warnings": [_diagnostic(d) for d in c["warnings"]],
+        "addons": [{"name": a["addon"], "lines": _with_fences(addon_lines(a, diff_lines))}
+                   for a in drifted],
+    }
+
+
+def _collapsed_line(c: Mapping[str, JSON]) -> str:
+    addons = c["addons"]
+    assert isinstance(addons, list)
+    return (f"{len(c['errors'])} error(s), {len(addons)} drifted add-on(s): "
+            "details left out to fit the comment size limit")
+
+
+def render_drift_markdown(report: Mapping[str, JSON], *,
+                          max_chars: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The report as Markdown under ``max_chars`` (GitHub rejects comments over
+    65,536): the largest cluster sections are collapsed to one line, then the
+    last ones dropped, then clean rows left out of the table, and a note says so."""
+    env = _environment()
+    clusters = [_cluster_context(c) for c in report["clusters"]]
+    section = env.get_template("drift-cluster.md.j2")
+    sections = [
+        _Section(section.render(c=c, collapsed=""),
+                 section.render(c=c, collapsed=_collapsed_line(c)))
+        for c in clusters if c["status"] != "clean"
+    ]
     drifted = report["summary"]["drifted"]
     title = "Drift detected" if drifted else "No drift"
     if report["summary"]["error"]:
         title += " (some clusters could not be checked)"
-    text = _environment().get_template("drift.md.j2").render(
-        marker=DRIFT_MARKER,
-        title=title,
-        summary=summary_line(report),
-        clusters=clusters,
-    )
-    return text.rstrip("\n")
+
+    def header(rows: list[dict[str, JSON]], note: str) -> str:
+        return env.get_template("drift.md.j2").render(
+            marker=DRIFT_MARKER, title=title, summary=summary_line(report),
+            clusters=rows, note=note).strip("\n")
+
+    rows, hidden = _table_rows(clusters, lambda r: len(header(r, "")), max_chars // 2)
+    head = header(rows, "")
+    chosen, truncated, omitted = _fit(sections, max_chars - len(head) - _NOTE_RESERVE)
+    note = _note(truncated, omitted, hidden)
+    if note:
+        head = header(rows, note)
+    parts = [head, *chosen]
+    if omitted:
+        parts.append(f"… {omitted} more cluster section(s) omitted.")
+    return "\n\n".join(p.strip("\n") for p in parts)
+
+
+def _table_rows(clusters: list[dict[str, JSON]], size: Callable[[list[dict[str, JSON]]], int],
+                budget: int) -> tuple[list[dict[str, JSON]], int]:
+    """The table's rows, clean clusters left out (then the last rows) if it alone
+    would take more than ``budget``; returns the rows and how many were left out."""
+    if size(clusters) <= budget:
+        return clusters, 0
+    rows = [c for c in clusters if c["status"] != "clean"]
+    while rows and size(rows) > budget:
+        rows = rows[: len(rows) * 3 // 4]
+    return rows, len(clusters) - len(rows)
+
+
+def _fit(sections: Sequence[_Section], budget: int) -> tuple[list[str], int, int]:
+    """Collapse the largest sections first, then drop from the end, until under budget."""
+    chosen = [s.full for s in sections]
+    total = sum(len(text) + 2 for text in chosen)
+    truncated = 0
+    for i in sorted(range(len(sections)), key=lambda i: (-len(sections[i].full), i)):
+        if total <= budget:
+            break
+        saving = len(sections[i].full) - len(sections[i].collapsed)
+        if saving > 0:
+            chosen[i] = sections[i].collapsed
+            total -= saving
+            truncated += 1
+    omitted = 0
+    while chosen and total > budget:
+        total -= len(chosen.pop()) + 2
+        omitted += 1
+    return chosen, truncated, omitted
+
+
+def _note(truncated: int, omitted: int, hidden: int) -> str:
+    parts = []
+    if truncated:
+        parts.append(f"{truncated} cluster section(s) truncated")
+    if omitted:
+        parts.append(f"{omitted} cluster section(s) omitted")
+    if hidden:
+        parts.append(f"{hidden} table row(s) left out")
+    if not parts:
+        return ""
+    return ("The report is shortened to fit a comment: " + ", ".join(parts)
+            + "; run `reconciler drift --format json` for the full report.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from reconciler.model.json import JSON
 from reconciler.views.ansi import style
@@ -48,8 +48,17 @@ def summary_line(report: Mapping[str, JSON]) -> str:
             f"(checked {report['generated_at']}).")
 
 
-def addon_lines(addon: Mapping[str, JSON]) -> list[tuple[str, list[str]]]:
-    """One (headline, detail lines) per drift kind of the add-on."""
+def _one_line(change: Mapping[str, JSON]) -> list[str]:
+    return [change_line(change)]
+
+
+ChangeLines = Callable[[Mapping[str, JSON]], list[str]]
+
+
+def addon_lines(addon: Mapping[str, JSON],
+                changes: ChangeLines = _one_line) -> list[tuple[str, list[str]]]:
+    """One (headline, detail lines) per drift kind of the add-on; ``changes``
+    renders one value change (the Markdown view wants ``-``/``+`` pairs)."""
     out: list[tuple[str, list[str]]] = []
     state = addon["state"] or {}
     live = addon["live"] or {}
@@ -61,7 +70,7 @@ def addon_lines(addon: Mapping[str, JSON]) -> list[tuple[str, list[str]]]:
             out.append((f"{word}: {v['before']} → {v['after']} (last applied → live)", []))
         elif kind == "values":
             out.append((f"{word} (last applied → live)",
-                        [change_line(c) for c in changed["values"]]))
+                        [line for c in changed["values"] for line in changes(c)]))
         elif kind == "missing":
             out.append((f"{word}: in state (version {state['version']}, uid {state['uid']}) "
                         "but not live", []))
@@ -72,7 +81,8 @@ def addon_lines(addon: Mapping[str, JSON]) -> list[tuple[str, list[str]]]:
         elif kind == "pending":
             p = addon["pending"]
             # An install's "changes" are every key of a new add-on: not worth a line each.
-            details = [] if p["action"] == "install" else [change_line(c) for c in p["values"]]
+            details = [] if p["action"] == "install" else [
+                line for c in p["values"] for line in changes(c)]
             out.append((f"{word}: the plan would {p['action']} ({p['reason']})", details))
         elif kind == "in-progress":
             out.append((f"{word}: {live['status']} (live is not yet what was last applied; "

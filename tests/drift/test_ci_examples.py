@@ -6,8 +6,11 @@ plan, drift --output."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -105,9 +108,17 @@ def test_github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan(
     assert "updateComment" in comment["with"]["script"]
     assert "<!-- reconciler-plan -->" in comment["with"]["script"]
 
+    # A pinned reconciler, never "whatever is newest" (nor the config repository itself).
+    pin = workflow["env"]["RECONCILER_PIP"]
+    pinned = r"reconciler(==[\d.]+| @ git\+https://\S+@(v[\d.]+|[0-9a-f]{40}))"
+    assert re.fullmatch(pinned, pin), pin
+    installs = [s["run"] for s in plan_steps + apply_steps if "pip install" in s.get("run", "")]
+    assert installs == ['pip install "$RECONCILER_PIP"'] * 2
+
     mapping = {"$DESIRED": "desired.yaml", "$VAR_FILE": "vars.yaml", "$STATE_DIR": "state"}
     (plan_cmd,) = [c for s in plan_steps for c in invocations(s.get("run", ""))]
     (apply_cmd,) = [c for s in apply_steps for c in invocations(s.get("run", ""))]
+    assert "--precheck" in plan_cmd
     planned = run(plan_cmd, mapping)
     assert planned.exit_code == 0, planned.output
     assert planned.stdout.startswith("### Plan: 0 to install")
@@ -179,3 +190,60 @@ def test_documented_json_report_has_the_real_shape(workdir: Path) -> None:
     assert set(example["clusters"][0]) == set(real["clusters"][0])
     assert _shape(doc_addon) == _shape(real_addon)
     assert example["format_version"] == real["format_version"]
+
+
+def _cronjob_container() -> tuple[dict[str, Any], dict[str, Any]]:
+    pod = load("cronjob.yaml")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return pod, container
+
+
+def test_cronjob_runs_as_non_root_and_writes_only_its_own_dirs() -> None:
+    pod, container = _cronjob_container()
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] is True and pod["securityContext"]["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    writable = {m["name"] for m in container["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {"textfile", "tmp"}
+    assert "emptyDir" in volumes["tmp"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    tmp = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "tmp")
+    assert env["HOME"] == env["TMPDIR"] == tmp
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    ("", 0),                                                   # clean
+    ("volcano", 0),                                            # drift (2) is a success
+    ("--format prometheus", 1),                                # a typo'd flag fails the job
+])
+def test_cronjob_script_fails_the_job_on_errors_only(workdir: Path, edit: str,
+                                                      expected: int) -> None:
+    """The container's real shell script, run by sh with the real reconciler."""
+    run(["apply", "desired.yaml", "--auto-approve", "--state-dir", "state"], {})
+    _, container = _cronjob_container()
+    script = container["args"][0]
+    (cmd,) = invocations(script)
+    for arg, local in ((cmd[1], "desired.yaml"), (cmd[cmd.index("--var-file") + 1], "vars.yaml"),
+                       (cmd[cmd.index("--state-dir") + 1], "state"),
+                       (cmd[cmd.index("--output") + 1], "job.prom")):
+        script = script.replace(arg, local)
+    if edit == "volcano":
+        (workdir / "desired.yaml").write_text(
+            DESIRED.replace("volcano: {}", "volcano: {version: 1.15.8}"), encoding="utf-8")
+    elif edit:
+        script = script.replace(edit, "--formt prometheus")
+        assert "--formt" in script
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+           "NO_COLOR": "1"}
+    done = subprocess.run(["/bin/sh", "-c", script], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == expected, done.stderr
+    if expected == 0:
+        prom = (workdir / "job.prom").read_text(encoding="utf-8")
+        drifted = 'reconciler_cluster_drifted{cluster="demo-staging"} 1'
+        assert (drifted in prom) == (edit == "volcano"), prom
+    else:
+        assert "--formt" in done.stderr

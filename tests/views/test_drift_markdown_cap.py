@@ -1,0 +1,72 @@
+"""The drift report's Markdown at fleet size: under GitHub's comment limit with
+a note saying what was left out, and ``diff`` blocks GitHub can colour."""
+
+from __future__ import annotations
+
+import re
+
+from reconciler.model.drift import AddonDrift, ClusterDrift, DriftKind, DriftReport
+from reconciler.model.plan import FieldChange, FieldChangeKind
+from reconciler.views.drift import render_drift
+from reconciler.views.driftjson import drift_to_json
+
+LIMIT = 65_000
+
+
+def _addon(name: str, keys: int) -> AddonDrift:
+    changes = tuple(
+        FieldChange(path=f"custom.stub_domains.zone{k}.example.internal",
+                    kind=FieldChangeKind.CHANGED,
+                    before=[f"10.0.{k}.1", f"10.0.{k}.2"], after=[f"10.1.{k}.1"])
+        for k in range(keys)
+    )
+    return AddonDrift(addon=name, kinds=(DriftKind.VALUES,), declared=True, managed=True,
+                      state_version="1.30.33", state_uid="u1", live_version="1.30.33",
+                      live_uid="u1", status="running", value_changes=changes)
+
+
+def _report(clusters: int, keys: int) -> DriftReport:
+    return DriftReport(
+        clusters=tuple(
+            ClusterDrift(name=f"prod-{i:04d}", cluster_id=f"id-{i:04d}",
+                         addons=(_addon("coredns", keys), _addon("everest", keys)))
+            for i in range(clusters)
+        ),
+        generated_at="2026-11-27T12:00:00Z", tool_version="0.1.0")
+
+
+def test_a_big_fleet_fits_under_the_limit_and_says_what_was_shortened() -> None:
+    md = render_drift(drift_to_json(_report(250, 6)), "markdown")
+    assert len(md) < LIMIT
+    assert "The report is shortened to fit a comment:" in md
+    assert "run `reconciler drift --format json` for the full report." in md
+    # Every cluster is still in the table; sections are collapsed or dropped, not cut mid-fence.
+    assert md.count("| ⚠️ drifted |") == 250
+    assert md.count("```") % 2 == 0
+    assert "details left out to fit the comment size limit" in md
+
+
+def test_a_huge_fleet_leaves_table_rows_out_and_counts_them() -> None:
+    md = render_drift(drift_to_json(_report(3000, 1)), "markdown")
+    assert len(md) < LIMIT
+    hidden = re.search(r"(\d+) table row\(s\) left out", md)
+    assert hidden is not None
+    assert md.count("| ⚠️ drifted |") + int(hidden.group(1)) == 3000
+
+
+def test_a_small_report_is_whole_and_has_no_note() -> None:
+    md = render_drift(drift_to_json(_report(3, 2)), "markdown")
+    assert "shortened" not in md
+    assert md.count("### prod-") == 3
+
+
+def test_diff_blocks_use_minus_and_plus_lines_only() -> None:
+    md = render_drift(drift_to_json(_report(1, 2)), "markdown")
+    blocks = re.findall(r"```diff\n(.*?)\n *```", md, flags=re.S)
+    assert blocks
+    for block in blocks:
+        for line in block.splitlines():
+            assert line.strip()[0] in "-+", line
+    assert '- custom.stub_domains.zone1.example.internal: ["10.0.1.1", "10.0.1.2"]' in md
+    assert '+ custom.stub_domains.zone1.example.internal: ["10.1.1.1"]' in md
+    assert "~ " not in md
