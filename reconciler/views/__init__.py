@@ -11,14 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.planfile.codec import dumps_plan_json
-from reconciler.views.markdown import render_markdown
+from reconciler.views.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from reconciler.views.text import render_text
 
 __all__ = ["FORMATS", "GITHUB_COMMENT_LIMIT", "render_plan"]
 
 FORMATS = ("text", "markdown", "json")
-# GitHub refuses comments over 65,536 characters; keep a margin for wrappers.
-GITHUB_COMMENT_LIMIT = 65_000
 
 
 def render_plan(

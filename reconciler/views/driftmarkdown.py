@@ -12,6 +12,7 @@ import jinja2
 
 from reconciler.model.json import JSON
 from reconciler.views.drifttext import addon_lines, show_value, summary_line
+from reconciler.views.markdown import GITHUB_COMMENT_LIMIT
 
 __all__ = ["DRIFT_MARKER", "GITHUB_COMMENT_LIMIT", "diff_lines", "render_drift_markdown"]
 
@@ -21,8 +22,6 @@ DRIFT_MARKER = "<!-- reconciler-drift -->"
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _BACKTICKS = re.compile(r"`+")
-# GitHub refuses comments over 65,536 characters; the plan's Markdown keeps the same margin.
-GITHUB_COMMENT_LIMIT = 65_000
 # Room for the note, the "sections omitted" line and the final newline.
 _NOTE_RESERVE = 300
 _STATUS_MARK = {"clean": "✅", "drifted": "⚠️", "error": "⛔"}

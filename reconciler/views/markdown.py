@@ -20,7 +20,11 @@ import jinja2
 
 from reconciler.views import planview as pv
 
-__all__ = ["render_markdown"]
+__all__ = [
+    "GITHUB_COMMENT_LIMIT","render_markdown"]
+
+# GitHub refuses comments over 65,536 characters; keep a margin for wrappers.
+GITHUB_COMMENT_LIMIT = 65_000
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _BACKTICK_RUN = re.compile(r"`+")
