@@ -9,7 +9,7 @@ from reconciler.cloud import CceClient
 from reconciler.engine.secrets import sensitive_leaves
 from reconciler.model.sensitive import NO_RULES, SensitiveRules
 from reconciler.model.state import ManagedAddon
-from reconciler.statemgr import Journal, StateStore
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = ["ImportFailed", "Imported", "import_addon"]
 
@@ -27,7 +27,7 @@ class Imported:
 
 async def import_addon(
     client: CceClient,
-    store: StateStore,
+    store: StateBackend,
     *,
     cluster_name: str,
     cluster_id: str,
@@ -70,7 +70,8 @@ async def import_addon(
             plan_id="",
         )
         written = store.put_addon(state, entry)
-        Journal(store.state_dir, cluster_name).append(
+        store.append_journal(
+            cluster_name,
             journal_record(
                 cluster=cluster_name,
                 addon=addon,

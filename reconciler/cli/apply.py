@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from reconciler.apply.importer import ImportFailed
+from reconciler.cli.backend import open_state
 from reconciler.cli.exits import (
     accept_risks_or_exit,
     desired_endpoints,
@@ -42,7 +43,8 @@ from reconciler.run.applyflow import (
 from reconciler.run.imports import ImportTarget, import_flow
 from reconciler.run.plan import PlanResult
 from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
-from reconciler.statemgr import StateError, StateStore
+from reconciler.statemgr import StateError
+from reconciler.statemgr.backend import StateBackend
 from reconciler.views import render_plan
 from reconciler.views.apply import APPROVAL_PROMPT, apply_result_text, import_text, stopped_text
 from reconciler.views.progress import progress_for
@@ -99,7 +101,7 @@ def apply_command(
       reconciler apply plans/demo.plan.json
     """
     color = opts.color
-    store = StateStore(opts.state_dir)
+    store = open_state(opts.state, opts.state_dir)
 
     def progress() -> Progress:
         return progress_for(sys.stderr, color=color)
@@ -126,6 +128,12 @@ def apply_command(
             plan = load_plan(opts.files[0])
         except PlanFileError as err:
             fail(str(err))
+        if plan.state_backend != store.identity:
+            # Its serials and lineages are another store's: checked against this
+            # one, the plan could look fresh (or stale) for the wrong reason.
+            fail(f"the plan was made against the state in {plan.state_backend}, but this"
+                 f" apply uses {store.identity}: apply it with --state (or RECONCILER_STATE)"
+                 " naming that store, or plan again against this one")
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
         try:
             check_plan_endpoints(plan, opts.endpoint)
@@ -198,7 +206,7 @@ def import_command(
       reconciler import prod-eu coredns examples/prod.yaml
       reconciler import demo-prod everest --endpoint emulator://demo
     """
-    store = StateStore(opts.state_dir)
+    store = open_state(opts.state, opts.state_dir)
     target = _import_target(cluster, addon, opts, region, store)
     preflight_or_exit([(target.endpoint, target.region)])
     try:
@@ -213,7 +221,7 @@ def import_command(
 
 
 def _import_target(
-    cluster: str, addon: str, opts: CommonOptions, region: str, store: StateStore
+    cluster: str, addon: str, opts: CommonOptions, region: str, store: StateBackend
 ) -> ImportTarget:
     """The cluster from the desired-state files, else from its state file and --endpoint."""
     if opts.files:
@@ -234,7 +242,7 @@ def _import_target(
     if state is None:
         known = ", ".join(store.list()) or "none"
         raise click.UsageError(
-            f"no state for cluster {cluster!r} in {opts.state_dir} (clusters: {known});"
+            f"no state for cluster {cluster!r} in {store.description} (clusters: {known});"
             " without FILE, CLUSTER must already have a state file: or give the"
             " desired-state files that declare it"
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.backend import open_state
 from reconciler.cli.exits import (
     check_writable_or_exit,
     desired_endpoints,
@@ -23,7 +24,6 @@ from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.masking.files import write_atomic
 from reconciler.run.drift import drift_flow
-from reconciler.statemgr import StateStore
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json
 
@@ -54,10 +54,12 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
     preflight_or_exit(desired_endpoints(desired))
     if output is not None:
         check_writable_or_exit(output, "--output")
+    # Read only, never locked: a cron drift never waits for (or blocks) an apply.
+    store = open_state(opts.state, opts.state_dir)
     try:
         with session_with_progress(opts) as session:
             report = asyncio.run(
-                drift_flow(desired, session, StateStore(opts.state_dir), inspect=inspect)
+                drift_flow(desired, session, store, inspect=inspect)
             )
     except CloudError as err:
         fail(str(err))

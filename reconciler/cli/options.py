@@ -32,6 +32,7 @@ __all__ = [
     "lock_timeout_option",
     "no_color_option",
     "state_dir_option",
+    "state_option",
     "use_color",
 ]
 
@@ -48,6 +49,8 @@ class CommonOptions:
     clusters: tuple[str, ...] = ()
     endpoint: str | None = None
     state_dir: Path = DEFAULT_STATE_DIR
+    state: str | None = None
+    """``--state URL`` / ``RECONCILER_STATE``: wins over ``state_dir`` (cli/backend.py)."""
     parallelism: int = 10
     no_color: bool = False
     verbose: int = 0
@@ -106,6 +109,20 @@ def state_dir_option(command: F) -> F:
     return option(command)
 
 
+def state_option(command: F) -> F:
+    """``--state URL``, beside ``--state-dir`` on every command that touches state."""
+    option = click.option(
+        "--state",
+        default=None,
+        envvar="RECONCILER_STATE",
+        metavar="URL",
+        help="Where states, locks and journals live: a directory, s3://BUCKET/PREFIX?"
+             "endpoint=URL&region=R or postgres://USER@HOST:PORT/DB"
+             " (docs/state-backends.md; wins over --state-dir).",
+    )
+    return option(command)
+
+
 def lock_timeout_option(command: F) -> F:
     """``--lock-timeout``, shared by every command that takes a cluster's lock."""
     option = click.option(
@@ -150,7 +167,7 @@ def _start_logging(verbose: int, log_file: Path | None) -> None:
 
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
 _FIELDS = ("files", "variables", "var_files", "clusters", "endpoint",
-           "state_dir", "parallelism", "no_color", "verbose", "log_file")
+           "state_dir", "state", "parallelism", "no_color", "verbose", "log_file")
 
 
 def common_options(
@@ -198,6 +215,7 @@ def common_options(
         if cloud:
             decorators += [
                 state_dir_option,
+                state_option,
                 click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
                              show_default=True, help="Clusters processed at once."),
             ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from reconciler.cli.backend import open_state
 from reconciler.cli.exits import (
     accept_risks_or_exit,
     check_writable_or_exit,
@@ -23,7 +25,6 @@ from reconciler.model.desired import DesiredState
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import plan_flow
-from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
 from reconciler.views.diagnostics import plan_errors_text
 
@@ -73,17 +74,20 @@ def plan_command(
     preflight_or_exit(desired_endpoints(desired))
     if out is not None:
         check_writable_or_exit(out, "--out")
+    store = open_state(opts.state, opts.state_dir)
     try:
         with session_with_progress(opts) as session:
-            result = asyncio.run(plan_flow(desired, session, StateStore(opts.state_dir),
+            result = asyncio.run(plan_flow(desired, session, store,
                                            precheck=precheck, accept_risks=accept_risks,
                                            refresh_only=refresh_only))
     except CloudError as err:
         fail(str(err))
-    data = plan_to_json(result.plan, salts=result.salts)
+    # Bound to the store it was planned against: apply refuses it on another.
+    plan = dataclasses.replace(result.plan, state_backend=store.identity)
+    data = plan_to_json(plan, salts=result.salts)
     if out is not None:
         try:
-            digest = save_plan(out, result.plan, salts=result.salts)
+            digest = save_plan(out, plan, salts=result.salts)
         except OSError as err:
             fail(f"--out {out}: cannot write the plan: {err.strerror or err}")
         click.echo(f"Saved the plan to {out} (digest {digest});"

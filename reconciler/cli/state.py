@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.options import lock_timeout_option, state_dir_option
+from reconciler.cli.backend import open_state
+from reconciler.cli.options import lock_timeout_option, state_dir_option, state_option
+from reconciler.statemgr.backend import StateBackend
 from reconciler.statemgr.errors import StateError
-from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.local import LocalBackend
 from reconciler.statemgr.statefile import to_json
-from reconciler.statemgr.store import StateStore
 from reconciler.views.state import render_state, state_list_text
 
 __all__ = ["force_unlock", "state"]
@@ -32,26 +32,28 @@ def state() -> None:
 
 @state.command("list")
 @state_dir_option
-def state_list(state_dir: Path) -> None:
+@state_option
+def state_list(state_dir: Path, state: str | None) -> None:
     """List the clusters that have a state file, with the cluster id each is bound to.
 
     \b
     Example:
       reconciler state list --state-dir .reconciler/state
     """
-    store = StateStore(state_dir)
+    store = open_state(state, state_dir)
     try:
         states = [store.read_existing(name) for name in store.list()]
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(state_list_text(state_dir, states), nl=False)
+    click.echo(state_list_text(store.description, states), nl=False)
 
 
 @state.command("show")
 @click.argument("cluster")
 @click.option("--json", "as_json", is_flag=True, help="Print the state file's JSON.")
 @state_dir_option
-def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
+@state_option
+def state_show(cluster: str, as_json: bool, state_dir: Path, state: str | None) -> None:
     """Show what the reconciler last applied to CLUSTER (secrets are hashed).
 
     \b
@@ -59,7 +61,7 @@ def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
       reconciler state show prod --json
     """
     try:
-        current = StateStore(state_dir).read_existing(cluster)
+        current = open_state(state, state_dir).read_existing(cluster)
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -73,7 +75,10 @@ def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
 @click.argument("addon", required=False)
 @lock_timeout_option
 @state_dir_option
-def state_rm(cluster: str, addon: str | None, lock_timeout: float, state_dir: Path) -> None:
+@state_option
+def state_rm(
+    cluster: str, addon: str | None, lock_timeout: float, state_dir: Path, state: str | None
+) -> None:
     """Forget ADDON of CLUSTER, or without ADDON the whole state of CLUSTER;
     the installed add-ons themselves are left untouched.
 
@@ -87,9 +92,9 @@ def state_rm(cluster: str, addon: str | None, lock_timeout: float, state_dir: Pa
       reconciler state rm prod
     """
     if addon is None:
-        _forget_cluster(cluster, lock_timeout, state_dir)
+        _forget_cluster(cluster, lock_timeout, open_state(state, state_dir))
         return
-    store = StateStore(state_dir)
+    store = open_state(state, state_dir)
     try:
         # Before the lock: an unknown cluster must not leave a stray lock file.
         store.read_existing(cluster)
@@ -101,19 +106,17 @@ def state_rm(cluster: str, addon: str | None, lock_timeout: float, state_dir: Pa
                     f"cluster {cluster!r} does not manage add-on {addon!r} (managed: {managed})"
                 )
             written = store.remove_addon(current, addon)
-            Journal(state_dir, cluster).append(
-                {"action": "state rm", "addon": addon, "result": "ok", "serial": written.serial}
-            )
+            store.append_journal(cluster, {"action": "state rm", "addon": addon, "result": "ok",
+                                           "serial": written.serial})
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed {addon} from the state of {cluster} (serial {written.serial}).")
 
 
-def _forget_cluster(cluster: str, lock_timeout: float, state_dir: Path) -> None:
-    backend = LocalBackend(state_dir)
+def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) -> None:
     try:
         with backend.lock(cluster, operation="state rm", timeout_s=lock_timeout):
-            current = backend.store.read_existing(cluster)
+            current = backend.read_existing(cluster)
             backend.remove(cluster)
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -127,7 +130,8 @@ def _forget_cluster(cluster: str, lock_timeout: float, state_dir: Path) -> None:
 @click.argument("new")
 @lock_timeout_option
 @state_dir_option
-def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path) -> None:
+@state_option
+def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: str | None) -> None:
     """Rename the state of cluster OLD to NEW (after renaming its key in the files).
 
     The state, its backup and its journal move together, under both
@@ -139,14 +143,14 @@ def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path) -> None:
     """
     if old == new:
         raise click.ClickException(f"OLD and NEW are both {old!r}: nothing to move")
-    backend = LocalBackend(state_dir)
+    backend = open_state(state, state_dir)
     try:
         with ExitStack() as held:
             # Both locks, always in the same order, so two moves can't deadlock.
             for name in sorted((old, new)):
                 held.enter_context(
                     backend.lock(name, operation="state mv", timeout_s=lock_timeout))
-            backend.store.read_existing(old)
+            backend.read_existing(old)
             moved = backend.move(old, new)
             backend.append_journal(new, {"action": "state mv", "from": old, "to": new,
                                          "result": "ok", "serial": moved.serial})
@@ -160,7 +164,8 @@ def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path) -> None:
 @click.argument("cluster")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @state_dir_option
-def force_unlock(cluster: str, yes: bool, state_dir: Path) -> None:
+@state_option
+def force_unlock(cluster: str, yes: bool, state_dir: Path, state: str | None) -> None:
     """Break the lock of CLUSTER left by a run that is gone or hung.
 
     A crashed run releases its lock by itself; use this only when a run hangs
@@ -171,21 +176,37 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path) -> None:
     Example:
       reconciler force-unlock prod --yes
     """
-    store = StateStore(state_dir)
-    if not store.paths(cluster).lock.exists() and not store.paths(cluster).lock_info.exists():
-        if cluster not in store.list():
-            known = ", ".join(store.list()) or "none"
-            raise click.ClickException(
-                f"no state or lock for cluster {cluster!r} in {state_dir} (clusters: {known})")
-        click.echo(f"Cluster {cluster} is not locked; nothing to unlock.")
-        return
-    holder = store.lock_info(cluster)
+    store = open_state(state, state_dir)
+    try:
+        if not _may_be_locked(store, cluster):
+            if cluster not in store.list():
+                known = ", ".join(store.list()) or "none"
+                raise click.ClickException(f"no state or lock for cluster {cluster!r} in"
+                                           f" {store.description} (clusters: {known})")
+            click.echo(f"Cluster {cluster} is not locked; nothing to unlock.")
+            return
+        holder = store.lock_info(cluster)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not yes:
         whom = f" held by {holder.describe()}" if holder else ""
         click.confirm(f"Break the lock of cluster {cluster!r}{whom}?", abort=True)
-    holder = store.force_unlock(cluster)
+    try:
+        holder = store.force_unlock(cluster)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
     if holder is None:
         click.echo(f"Unlocked {cluster}; no holder was recorded.")
         return
     gone = " (that process is no longer running)" if holder.holder_is_gone() else ""
     click.echo(f"Unlocked {cluster}; it was held by {holder.describe()}{gone}.")
+
+
+def _may_be_locked(store: StateBackend, cluster: str) -> bool:
+    """Whether there is a lock to break. A local lock file may exist without its
+    holder info (a holder killed between the two); remote locks record their
+    holder with the lock itself."""
+    if isinstance(store, LocalBackend):
+        paths = store.store.paths(cluster)
+        return paths.lock.exists() or paths.lock_info.exists()
+    return store.lock_info(cluster) is not None

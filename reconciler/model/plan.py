@@ -223,6 +223,8 @@ class Plan:
     files: tuple[str, ...] = ()
     format_version: int = PLAN_FORMAT_VERSION
     errors: tuple[Diagnostic, ...] = ()
+    state_backend: str = "local"
+    """The state store planned against (``StateBackend.identity``, never credentials)."""
 
     @property
     def has_errors(self) -> bool:

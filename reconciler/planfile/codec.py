@@ -79,6 +79,10 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
             for c in plan.clusters
         ],
     }
+    if plan.state_backend != "local":
+        # Written only for a remote store, so a local plan is byte-identical to
+        # one made before backends existed (and reads back as "local").
+        data["state_backend"] = plan.state_backend
     data["digest"] = plan_digest(data)
     return data
 
@@ -115,6 +119,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         files=tuple(data["files"]),
         format_version=version,
         errors=tuple(_diagnostic_from_json(d) for d in data["errors"]),
+        state_backend=data.get("state_backend", "local"),
     )
 
 

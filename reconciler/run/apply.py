@@ -57,7 +57,8 @@ from reconciler.run.prechecks import (
     needs_server_precheck,
     precheck_cluster,
 )
-from reconciler.statemgr import Journal, LockError, StateError, StateStore
+from reconciler.statemgr import LockError, StateError
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = ["ApplyOptions", "apply_plan", "stale_plan_reasons"]
 
@@ -82,7 +83,7 @@ TemplatesFn = Callable[[CceClient, ClusterPlan], Awaitable[Mapping[str, AddonTem
 async def apply_plan(
     plan: Plan,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     *,
     salts: Mapping[str, str],
     options: ApplyOptions,
@@ -118,7 +119,7 @@ async def apply_plan(
 async def stale_plan_reasons(
     plan: Plan,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     *,
     environ: Mapping[str, str] | None = None,
 ) -> list[str]:
@@ -156,7 +157,7 @@ class _ClusterRun:
         cp: ClusterPlan,
         plan_id: str,
         client: CceClient,
-        store: StateStore,
+        store: StateBackend,
         salt: str | None,
         options: ApplyOptions,
         progress: Progress,
@@ -170,7 +171,6 @@ class _ClusterRun:
         self.options = options
         self.progress = progress
         self.templates = templates
-        self.journal = Journal(store.state_dir, cp.name)
         self.writer = AddonWriter(client, cp.cluster_id, cp.name, options.wait, progress)
         self.results: list[AddonResult] = []
         self.started = time.monotonic()
@@ -358,7 +358,7 @@ class _ClusterRun:
     async def _journal(self, record: Mapping[str, object]) -> None:
         # State and journal writes fsync: off the event loop, so that a hundred
         # clusters finishing together don't queue behind each other's disk.
-        await asyncio.to_thread(self.journal.append, record)
+        await asyncio.to_thread(self.store.append_journal, self.cp.name, record)
 
     def _result(
         self,

@@ -20,7 +20,7 @@ from reconciler.model.desired import DesiredState, default_endpoint
 from reconciler.model.plan import ClusterPlan, Plan
 from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.run.plan import PlanResult, make_plan
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = [
     "apply_files",
@@ -82,7 +82,7 @@ def apply_options(
 async def apply_files(
     desired: DesiredState,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     options: ApplyOptions,
     *,
     accept_risks: Sequence[str],
@@ -108,7 +108,7 @@ async def apply_files(
 async def apply_saved(
     plan: Plan,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     options: ApplyOptions,
     *,
     progress: Callable[[], Progress],
@@ -127,7 +127,7 @@ async def apply_saved(
 async def _run(
     plan: Plan,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     salts: Mapping[str, str],
     options: ApplyOptions,
     progress_for: Callable[[], Progress],

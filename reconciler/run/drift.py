@@ -27,7 +27,7 @@ from reconciler.model.live import AddonPrecheckTask, AddonTemplate, LiveCluster
 from reconciler.model.plan import ClusterPlan, FindingLevel, FindingStatus, PrecheckFinding
 from reconciler.model.state import StateFile
 from reconciler.run.refresh import client_for, endpoint_key, read_states, refresh, templates_for
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = ["INSPECT_TIMEOUT_S", "detect_drift", "drift_flow", "inspect_cluster"]
 
@@ -35,7 +35,7 @@ INSPECT_TIMEOUT_S = 300.0
 
 
 async def drift_flow(
-    desired: DesiredState, session: CloudSession, store: StateStore, *, inspect: bool
+    desired: DesiredState, session: CloudSession, store: StateBackend, *, inspect: bool
 ) -> DriftReport:
     """``reconciler drift``: ``detect_drift`` within ``session``, which it closes."""
     async with session:
@@ -45,7 +45,7 @@ async def drift_flow(
 async def detect_drift(
     desired: DesiredState,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     *,
     inspect: bool = False,
     now: datetime | None = None,

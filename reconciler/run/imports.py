@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from reconciler.apply.importer import Imported, import_addon
 from reconciler.cloud import CloudSession
 from reconciler.model.sensitive import NO_RULES, SensitiveRules
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = ["ImportTarget", "import_flow"]
 
@@ -27,7 +27,7 @@ class ImportTarget:
 
 async def import_flow(
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     target: ImportTarget,
     addon: str,
     *,

@@ -34,7 +34,7 @@ from reconciler.run.refresh import (
     read_templates,
     templates_for,
 )
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = ["PlanResult", "make_plan", "plan_flow"]
 
@@ -49,7 +49,7 @@ class PlanResult:
 async def plan_flow(
     desired: DesiredState,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     *,
     precheck: bool = False,
     accept_risks: Sequence[str] = (),
@@ -66,7 +66,7 @@ async def plan_flow(
 async def make_plan(
     desired: DesiredState,
     session: CloudSession,
-    store: StateStore,
+    store: StateBackend,
     *,
     precheck: bool = False,
     accept_risks: Sequence[str] = (),

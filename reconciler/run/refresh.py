@@ -17,7 +17,8 @@ from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import AddonTemplate, LiveCluster
 from reconciler.model.state import StateFile
-from reconciler.statemgr import StateError, StateStore
+from reconciler.statemgr import StateError
+from reconciler.statemgr.backend import StateBackend
 
 __all__ = [
     "Refreshed",
@@ -122,7 +123,7 @@ async def refresh(desired: DesiredState, session: CloudSession) -> Refreshed:
 
 
 def read_states(
-    desired: DesiredState, store: StateStore
+    desired: DesiredState, store: StateBackend
 ) -> tuple[dict[str, StateFile | None], dict[str, Diagnostic]]:
     """State files of the selected clusters; unreadable ones become diagnostics.
 
@@ -176,7 +177,7 @@ def _state_problem(spec: ClusterSpec, message: str) -> Diagnostic:
                       message=message)
 
 
-def _names_by_cluster_id(store: StateStore, skip: set[str]) -> dict[str, str]:
+def _names_by_cluster_id(store: StateBackend, skip: set[str]) -> dict[str, str]:
     """Cluster id → name of the state files not declared in this run. Read
     once per run, and only when some declared cluster has no state."""
     found: dict[str, str] = {}

@@ -20,17 +20,20 @@ apply (many writes) from interleaving with another.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import dataclasses
+import secrets
 import time
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from reconciler.model.state import StateFile
-from reconciler.statemgr.errors import LockError, StateConflictError
+from reconciler.model.state import ManagedAddon, StateFile
+from reconciler.statemgr.errors import LockError, StateConflictError, StateError
 from reconciler.statemgr.lock import LockInfo, lock_info_from_json, lock_info_to_json
 from reconciler.statemgr.redaction import assert_no_clear_secrets
 
@@ -84,6 +87,11 @@ class StateBackend(ABC):
 
     description: str
     """The store, for messages: ``/path``, ``s3://bucket/prefix``, ``postgres://u@h/db``."""
+
+    identity: str = "local"
+    """Which store, across machines, for a saved plan to be bound to: ``local``,
+    ``s3://BUCKET/PREFIX`` or ``postgres://HOST:PORT/DB``; never credentials.
+    ``open_backend`` sets it from the URL."""
 
     @abstractmethod
     def list(self) -> list[str]:
@@ -162,10 +170,62 @@ class StateBackend(ABC):
         self.remove(cluster_name)
         return moved
 
+    def read_existing(self, cluster_name: str) -> StateFile:
+        """The cluster's state; ``StateError`` naming the known clusters if it has none.
+
+        For the commands that act on a state the user named (``state show``,
+        ``state rm``): a missing one is their input error, not an empty state.
+        """
+        current = self.read(cluster_name)
+        if current is None:
+            known = ", ".join(self.list()) or "none"
+            raise StateError(
+                f"no state for cluster {cluster_name!r} in {self.description} (clusters: {known})"
+            )
+        return current
+
+    def new(self, cluster_name: str, cluster_id: str, project_id: str = "") -> StateFile:
+        """A fresh state (new lineage, serial 0, random salt); not written yet."""
+        return StateFile(
+            lineage=str(uuid.uuid4()),
+            serial=0,
+            cluster_name=cluster_name,
+            cluster_id=cluster_id,
+            project_id=project_id,
+            salt=secrets.token_hex(16),
+        )
+
+    def put_addon(self, state: StateFile, addon: ManagedAddon) -> StateFile:
+        """Record ``addon`` as applied and write; returns the written state."""
+        return self.write(
+            dataclasses.replace(state, addons={**state.addons, addon.name: addon})
+        )
+
+    def remove_addon(self, state: StateFile, addon_name: str) -> StateFile:
+        """Forget ``addon_name`` (the instance is not touched) and write."""
+        if addon_name not in state.addons:
+            raise KeyError(addon_name)
+        kept = {name: a for name, a in state.addons.items() if name != addon_name}
+        return self.write(dataclasses.replace(state, addons=kept))
+
     def lock(
         self, cluster_name: str, operation: str = "apply", timeout_s: float = 0.0
     ) -> AbstractContextManager[LockInfo]:
         return self.locker.lock(cluster_name, operation, timeout_s)
+
+    @asynccontextmanager
+    async def lock_async(
+        self, cluster_name: str, operation: str = "apply", timeout_s: float = 0.0
+    ) -> AsyncIterator[LockInfo]:
+        """``lock`` for async callers: waiting (and the lock's own I/O) happens in a
+        thread, not on the event loop.
+
+        Cancelled while waiting, the thread may still get the lock; it is then
+        held until the process exits, so keep timeouts finite.
+        """
+        with ExitStack() as stack:
+            held = self.lock(cluster_name, operation, timeout_s)
+            yield await asyncio.to_thread(stack.enter_context, held)
 
     def lock_info(self, cluster_name: str) -> LockInfo | None:
         return self.locker.lock_info(cluster_name)

@@ -54,6 +54,11 @@ class LocalConfig:
     def describe(self) -> str:
         return str(self.path)
 
+    def identity(self) -> str:
+        # A directory is relative to where a run starts: "local" is all two
+        # machines can compare (the state's lineage tells two directories apart).
+        return "local"
+
 
 @dataclass(frozen=True)
 class PostgresConfig:
@@ -65,6 +70,10 @@ class PostgresConfig:
 
     def describe(self) -> str:
         return f"postgres://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def identity(self) -> str:
+        """Which database, whoever connects to it (no user, no password)."""
+        return f"postgres://{self.host}:{self.port}/{self.database}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,10 @@ class S3Config:
     def describe(self) -> str:
         where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         return f"{where} at {self.endpoint}" if self.endpoint else where
+
+    def identity(self) -> str:
+        """Which state objects: the bucket and prefix (the same through any endpoint)."""
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
 
 BackendConfig = LocalConfig | S3Config | PostgresConfig

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from reconciler.statemgr.backend import Locker, StateBackend
 from reconciler.statemgr.backendurl import (
+    BackendConfig,
     LocalConfig,
     PostgresConfig,
     S3Config,
@@ -30,6 +31,12 @@ def open_backend(url_or_path: str, env: Mapping[str, str] | None = None) -> Stat
     """
     environ = os.environ if env is None else env
     config = parse_backend_url(url_or_path, environ)
+    backend = _open(config, environ)
+    backend.identity = config.identity()
+    return backend
+
+
+def _open(config: BackendConfig, environ: Mapping[str, str]) -> StateBackend:
     if isinstance(config, LocalConfig):
         return LocalBackend(config.path)
     try:

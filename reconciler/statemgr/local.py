@@ -25,6 +25,7 @@ from reconciler.statemgr.backend import Locker, StateBackend, check_expected
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.lock import LockInfo
+from reconciler.statemgr.paths import ClusterPaths
 from reconciler.statemgr.statefile import from_json, to_json
 from reconciler.statemgr.store import StateStore
 
@@ -60,6 +61,14 @@ class LocalBackend(StateBackend):
         self.store = StateStore(state_dir)
         self.description = str(self.store.state_dir)
         self._locker = LocalLocker(self.store)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.store.state_dir
+
+    def paths(self, cluster_name: str) -> ClusterPaths:
+        """Where the cluster's files are (for tests and the local-only commands)."""
+        return self.store.paths(cluster_name)
 
     @property
     def locker(self) -> Locker:

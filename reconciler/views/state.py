@@ -12,7 +12,7 @@ from reconciler.model.state import StateFile
 __all__ = ["render_state", "state_list_text"]
 
 
-def state_list_text(state_dir: Path, states: Sequence[StateFile]) -> str:
+def state_list_text(state_dir: Path | str, states: Sequence[StateFile]) -> str:
     """One aligned row per state file (newline-terminated), or a line saying there are none."""
     if not states:
         return f"No state files in {state_dir}.\n"

@@ -19,7 +19,8 @@ from reconciler.model.apply import ApplyResult
 from reconciler.model.plan import Plan
 from reconciler.run.apply import ApplyOptions, apply_plan
 from reconciler.run.plan import PlanResult, make_plan
-from reconciler.statemgr import Journal, StateStore
+from reconciler.statemgr import Journal
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.progress import LogProgress
 
 SCENARIO = Path(__file__).with_name("scenario.yaml")
@@ -80,13 +81,13 @@ def options(**overrides: Any) -> ApplyOptions:
                         **overrides)
 
 
-async def plan(session: CloudSession, store: StateStore, path: Path,
+async def plan(session: CloudSession, store: LocalBackend, path: Path,
                environ: Mapping[str, str] | None = None) -> PlanResult:
     desired = load_desired([path], environ=environ)
     return await make_plan(desired, session, store)
 
 
-async def plan_and_apply(session: CloudSession, store: StateStore, path: Path,
+async def plan_and_apply(session: CloudSession, store: LocalBackend, path: Path,
                          environ: Mapping[str, str] | None = None,
                          **opts: Any) -> tuple[Plan, ApplyResult, str]:
     """Plan ``path`` and apply the plan; returns the plan, result and progress log."""
@@ -97,7 +98,7 @@ async def plan_and_apply(session: CloudSession, store: StateStore, path: Path,
     return planned.plan, result, log.getvalue()
 
 
-def journal(store: StateStore, cluster: str) -> list[dict[str, Any]]:
+def journal(store: LocalBackend, cluster: str) -> list[dict[str, Any]]:
     return Journal(store.state_dir, cluster).read()
 
 

@@ -18,7 +18,8 @@ from conftest import serve_emulator
 
 from reconciler.emulator import Emulator
 from reconciler.planfile import save_plan
-from reconciler.statemgr import Journal, StateStore
+from reconciler.statemgr import Journal
+from reconciler.statemgr.local import LocalBackend
 
 from .apply_helpers import FATAL_ID, MAIN_ID, DesiredFiles, new_emulator
 
@@ -77,7 +78,7 @@ def test_apply_asks_and_only_yes_applies(
         " 0 adopted; 0 blocked, 0 failed." in done.stdout
     # Plain progress lines on stderr when it isn't a terminal.
     assert "t-main: volcano: install 1.15.8: installed" in done.stderr
-    state = StateStore(tmp_path / "state").read("t-main")
+    state = LocalBackend(tmp_path / "state").read("t-main")
     assert state is not None and set(state.addons) == {"metrics-server", "volcano"}
 
 
@@ -123,7 +124,7 @@ def test_saved_plan_applies_exactly_then_is_stale(
     from .apply_helpers import plan, session_for
 
     path = desired(MAIN)
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
 
     async def make(out: Path) -> None:
         async with session_for(cloud.emulator) as session:
@@ -155,7 +156,7 @@ def test_saved_plan_refused_when_live_changed(
     from .apply_helpers import plan, session_for
 
     path = desired(MAIN)
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     planfile = tmp_path / "plan.json"
 
     async def make() -> None:
@@ -186,7 +187,7 @@ def test_second_apply_on_a_locked_cluster_fails_naming_the_holder(
     cloud: Cloud, tmp_path: Path
 , desired: DesiredFiles) -> None:
     path = desired(MAIN)
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time\n"
@@ -226,7 +227,7 @@ def test_import_adopts_without_changing(
     after = {i.id: (i.version, dict(i.values), i.updated)
              for i in cloud.emulator.store.list_instances(MAIN_ID, time.time())}
     assert after == before
-    state = StateStore(tmp_path / "state").read("t-main")
+    state = LocalBackend(tmp_path / "state").read("t-main")
     assert state is not None and state.addons["npd"].uid == "1b000000-0000-4000-8000-000000000003"
     assert Journal(tmp_path / "state", "t-main").read()[-1]["action"] == "import"
     again = run(cloud, tmp_path, "import", "t-main", "npd", "--endpoint", cloud.url)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import serve_emulator
 
-from reconciler.statemgr import Journal, StateStore
+from reconciler.statemgr import Journal
+from reconciler.statemgr.local import LocalBackend
 
 from .apply_helpers import MAIN_ID, DesiredFiles, new_emulator
 
@@ -75,7 +76,7 @@ def test_sigkill_then_rerun_converges(
         assert sorted(templates) == sorted(set(templates)), "an add-on was installed twice"
         assert set(templates) == {"coredns", "metrics-server", "npd", "volcano", "autoscaler"}
         assert all(i.status == "running" for i in instances)
-        state = StateStore(state_dir).read("t-main")
+        state = LocalBackend(state_dir).read("t-main")
         assert state is not None
         assert {n: (a.uid, a.version) for n, a in state.addons.items()} == {
             i.template: (i.id, i.version) for i in instances

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.statemgr import Journal, StateStore
+from reconciler.statemgr import Journal
+from reconciler.statemgr.local import LocalBackend
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,7 @@ def test_plan_apply_plan_on_the_demo(tmp_path: Path) -> None:
                       "--cluster", "demo-staging", "--cluster", "demo-legacy")
     assert rest.returncode == 0, rest.stdout + rest.stderr
 
-    store = StateStore(tmp_path / ".reconciler" / "state")
+    store = LocalBackend(tmp_path / ".reconciler" / "state")
     assert store.list() == ["demo-legacy", "demo-prod", "demo-staging"]
     prod = store.read("demo-prod")
     assert prod is not None and "npd" not in prod.addons

@@ -13,7 +13,7 @@ from reconciler.cloud import CloudSession, RetryPolicy
 from reconciler.cloud.transport import InProcessTransport
 from reconciler.emulator import Faults
 from reconciler.run.apply import apply_plan
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.apply import apply_summary
 from reconciler.views.progress import LogProgress
 
@@ -45,7 +45,7 @@ async def test_apply_converges_through_a_storm(
     faults: Faults, tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired(DESIRED)
     log = io.StringIO()
     async with CloudSession(concurrency=10, credentials=credentials(emu), retry=STORM_RETRY,

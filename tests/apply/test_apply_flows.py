@@ -9,7 +9,7 @@ from builders.desired import cluster
 from builders.desired import secret as secret_ref
 
 from reconciler.model.apply import Outcome
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.apply import apply_result_json, apply_summary
 
 from .apply_helpers import (
@@ -42,7 +42,7 @@ async def test_install_upgrade_adopt_then_nothing_left(
     tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired(MAIN_ALL)
     async with session_for(emu) as session:
         planned, result, log = await plan_and_apply(session, store, path)
@@ -89,7 +89,7 @@ async def test_install_upgrade_adopt_then_nothing_left(
 
 async def test_update_and_delete(tmp_path: Path, desired: DesiredFiles) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     first = desired({"metrics-server": {}, "npd": {}})
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(session, store, first)
@@ -116,7 +116,7 @@ async def test_fatal_and_unaccepted_warning_block_dependents_but_not_others(
     tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired(clusters={
         "t-main": cluster(MAIN_ID, {
             "coredns": {"version": "1.30.33"},
@@ -153,7 +153,7 @@ async def test_command_line_acceptance_lets_a_warning_pass(
     tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired({"coredns": {"version": "1.30.33"}})
     async with session_for(emu) as session:
         _, result, log = await plan_and_apply(
@@ -170,7 +170,7 @@ async def test_failed_upgrade_is_reported_and_state_keeps_last_good(
     tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     adopt = desired({"npd": {}, "metrics-server": {}})
     upgrade = desired({"npd": {"version": "1.19.9"}, "metrics-server": {"version": "1.3.68"}},
                       name="upgrade.yaml")
@@ -192,7 +192,7 @@ async def test_on_failure_rollback_rolls_back_and_waits(
     tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     # The scenario makes every npd upgrade to 1.19.9 on t-main fail.
     path = desired({"npd": {"version": "1.19.9", "on_failure": "rollback"}})
     async with session_for(emu) as session:
@@ -209,7 +209,7 @@ async def test_secrets_never_reach_state_journal_or_output(
     tmp_path: Path, desired: DesiredFiles,
 ) -> None:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     secret = "s3cr3t-Value-Never-Shown"
     path = desired({"autoscaler": {"values": {"custom": {
         "maxNodesTotal": 50, "password": secret_ref("AUTOSCALER_PASSWORD"),
@@ -238,7 +238,7 @@ async def test_state_behind_a_noop_is_caught_up(tmp_path: Path, desired: Desired
     the state behind; the next plan shows a state-only refresh and apply
     records what is live, sending nothing."""
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     old = desired({"metrics-server": {}})
     new = desired({"metrics-server": {"version": "1.3.68"}}, name="new.yaml")
     async with session_for(emu) as session:

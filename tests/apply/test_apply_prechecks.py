@@ -21,7 +21,7 @@ from reconciler.run.prechecks import (
     parse_accept_risks,
     run_readiness_check,
 )
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.local import LocalBackend
 
 from .apply_helpers import (
     FAST_RETRY,
@@ -57,7 +57,7 @@ class RecordingApp:
 async def test_a_precheck_that_never_finishes_blocks(tmp_path: Path, desired: DesiredFiles) -> None:
     # Emulated time barely moves: the precheck task stays in Init/Running.
     emu = new_emulator(time_scale=0.001)
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired(UPGRADE_COREDNS)
     async with session_for(emu) as session:
         _, result, _log = await plan_and_apply(session, store, path, precheck_timeout_s=0.4)
@@ -74,7 +74,7 @@ async def test_polling_is_at_most_once_per_interval_per_task_and_instance(
 ) -> None:
     emu = new_emulator(time_scale=10)
     app = RecordingApp(emu)
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired(UPGRADE_COREDNS)
     async with CloudSession(credentials=credentials(emu), retry=FAST_RETRY,
                             transport=httpx.ASGITransport(app=app)) as session:
@@ -141,7 +141,7 @@ async def test_plan_time_precheck_findings_are_shown(tmp_path: Path, desired: De
     from reconciler.run.plan import make_plan
 
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     path = desired({**UPGRADE_COREDNS,
                     "coredns": {"version": "1.30.33", "precheck": {"accept": []}}})
     async with session_for(emu) as session:

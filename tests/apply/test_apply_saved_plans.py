@@ -12,7 +12,7 @@ from builders.desired import secret
 from reconciler.emulator import Emulator
 from reconciler.planfile import load_plan, save_plan
 from reconciler.run.apply import apply_plan, stale_plan_reasons
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.progress import LogProgress
 
 from .apply_helpers import (
@@ -34,9 +34,9 @@ WITH_SECRET = {
 }
 
 
-async def _saved_plan(tmp_path: Path) -> tuple[Emulator, StateStore, Path]:
+async def _saved_plan(tmp_path: Path) -> tuple[Emulator, LocalBackend, Path]:
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     async with session_for(emu) as session:
         # A first apply gives the cluster a state, whose salt the plan uses.
         await plan_and_apply(session, store, desired_file(tmp_path, BASE))
@@ -100,7 +100,7 @@ async def test_first_run_saved_plan_checks_secrets_and_seeds_the_state_salt(
 ) -> None:
     # No state yet: the plan's salt travels in the plan file.
     emu = new_emulator()
-    store = StateStore(tmp_path / "state")
+    store = LocalBackend(tmp_path / "state")
     async with session_for(emu) as session:
         planned = await plan(session, store, desired_file(tmp_path, WITH_SECRET, name="s.yaml"),
                              environ={"AUTOSCALER_PASSWORD": SECRET})

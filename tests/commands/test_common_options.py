@@ -27,7 +27,7 @@ INPUT_FLAGS = ("files", "variables", "var_files", "endpoint")
 """On every command that reads desired-state files."""
 SELECT_FLAGS = ("clusters",)
 """On every such command except ``import`` (it names its cluster as an argument)."""
-RUN_FLAGS = ("state_dir", "parallelism")
+RUN_FLAGS = ("state_dir", "state", "parallelism")
 """On every such command that talks to the cloud (all but ``validate``)."""
 OUTPUT_FLAGS = ("no_color", "verbose", "log_file")
 """On every such command, ``validate`` included."""
@@ -82,11 +82,12 @@ def test_a_common_flag_is_declared_once_and_alike_everywhere(flag: str) -> None:
         assert info == first, f"{name}'s {flag} differs from the others'"
 
 
-def test_state_dir_is_the_same_option_as_the_state_commands() -> None:
+def test_state_and_state_dir_are_the_same_options_as_the_state_commands() -> None:
     commands = _commands(cli)
-    ours = _params(commands["plan"])["state_dir"]
-    for name in ("state list", "state show", "state rm", "state mv", "force-unlock"):
-        assert _params(commands[name])["state_dir"] == ours, name
+    for flag in ("state_dir", "state"):
+        ours = _params(commands["plan"])[flag]
+        for name in ("state list", "state show", "state rm", "state mv", "force-unlock"):
+            assert _params(commands[name])[flag] == ours, (name, flag)
 
 
 @pytest.mark.parametrize("argv", [

@@ -115,7 +115,10 @@ def test_github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan(
     installs = [s["run"] for s in plan_steps + apply_steps if "pip install" in s.get("run", "")]
     assert installs == ['pip install "$RECONCILER_PIP"'] * 2
 
-    mapping = {"$DESIRED": "desired.yaml", "$VAR_FILE": "vars.yaml", "$STATE_DIR": "state"}
+    # The jobs share a remote state; here (no RECONCILER_STATE) the local default stands in.
+    assert workflow["env"]["RECONCILER_STATE"].startswith("s3://")
+    assert "--state-dir" not in str(workflow) and "git push" not in str(workflow)
+    mapping = {"$DESIRED": "desired.yaml", "$VAR_FILE": "vars.yaml"}
     (plan_cmd,) = [c for s in plan_steps for c in invocations(s.get("run", ""))]
     (apply_cmd,) = [c for s in apply_steps for c in invocations(s.get("run", ""))]
     assert "--precheck" in plan_cmd
@@ -128,11 +131,11 @@ def test_github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan(
 
     applied = run(apply_cmd, mapping)
     assert applied.exit_code == 0, applied.output
-    assert (workdir / "state" / "demo-staging.json").is_file()
+    assert (workdir / ".reconciler" / "state" / "demo-staging.json").is_file()
 
 
 def test_crontab_and_cronjob_write_the_metrics_file(workdir: Path) -> None:
-    run(["apply", "desired.yaml", "--auto-approve", "--state-dir", "state"], {})
+    run(["apply", "desired.yaml", "--auto-approve"], {})
     lines = [ln for ln in (CI / "crontab").read_text(encoding="utf-8").splitlines()
              if ln and not ln.startswith("#") and "=" not in ln.split()[0]]
     (entry,) = lines
@@ -150,14 +153,17 @@ def test_crontab_and_cronjob_write_the_metrics_file(workdir: Path) -> None:
     output = job_cmd[job_cmd.index("--output") + 1]
     assert Path(output).parent == Path(mounts["textfile"])
     assert {v["name"] for v in pod["volumes"]} == set(mounts)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["RECONCILER_STATE"].startswith("s3://") and "state" not in mounts
 
     for cmd, out in ((cron_cmd, "cron.prom"), (job_cmd, "job.prom")):
         assert cmd[:1] == ["drift"] and "prometheus" in cmd
         target = cmd[cmd.index("--output") + 1]
         files = [a for a in cmd[1:] if not a.startswith("-")][:1]
         mapping = {files[0]: "desired.yaml", target: out,
-                   cmd[cmd.index("--var-file") + 1]: "vars.yaml",
-                   cmd[cmd.index("--state-dir") + 1]: "state"}
+                   cmd[cmd.index("--var-file") + 1]: "vars.yaml"}
+        if "--state-dir" in cmd:  # the crontab runs on the host that applies
+            mapping[cmd[cmd.index("--state-dir") + 1]] = ".reconciler/state"
         result = run(cmd, mapping)
         assert result.exit_code == 0, result.output
         names = {f.name for f in text_string_to_metric_families(
@@ -226,7 +232,6 @@ def test_cronjob_script_fails_the_job_on_errors_only(workdir: Path, edit: str,
     script = container["args"][0]
     (cmd,) = invocations(script)
     for arg, local in ((cmd[1], "desired.yaml"), (cmd[cmd.index("--var-file") + 1], "vars.yaml"),
-                       (cmd[cmd.index("--state-dir") + 1], "state"),
                        (cmd[cmd.index("--output") + 1], "job.prom")):
         script = script.replace(arg, local)
     if edit == "volcano":
@@ -236,8 +241,9 @@ def test_cronjob_script_fails_the_job_on_errors_only(workdir: Path, edit: str,
         script = script.replace(edit, "--formt prometheus")
         assert "--formt" in script
     bindir = str(Path(sys.executable).parent)
+    # The job's remote RECONCILER_STATE; here the local state the apply above wrote.
     env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-           "NO_COLOR": "1"}
+           "NO_COLOR": "1", "RECONCILER_STATE": "state"}
     done = subprocess.run(["/bin/sh", "-c", script], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == expected, done.stderr

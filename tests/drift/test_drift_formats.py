@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from reconciler.cloud import CloudSession, Credentials, RetryPolicy
 from reconciler.config import load_desired
 from reconciler.run.drift import detect_drift
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.drift import render_drift
 from reconciler.views.driftjson import drift_to_json
 from reconciler.views.driftmarkdown import DRIFT_MARKER
@@ -187,7 +187,7 @@ def test_unreachable_endpoint_is_an_error_and_the_others_still_report(cloud: Clo
                                         secret_key=account.secret_key,
                                         project_id=account.project_id, region="ap-southeast-1"),
                 retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01)) as s:
-            found = await detect_drift(desired, s, StateStore(cloud.state_dir))
+            found = await detect_drift(desired, s, LocalBackend(cloud.state_dir))
         return drift_to_json(found)
 
     data = asyncio.run(go())

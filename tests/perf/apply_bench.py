@@ -31,7 +31,7 @@ from reconciler.emulator.scenario import scenario_from_mapping
 from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
 from reconciler.run.apply import ApplyOptions, apply_plan
 from reconciler.run.plan import make_plan
-from reconciler.statemgr import StateStore
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.apply import apply_summary
 from reconciler.views.progress import LogProgress
 
@@ -85,7 +85,7 @@ async def run(clusters: int, time_scale: float) -> dict[str, float]:
                               secret_key=emu.account.secret_key, project_id=project)
     options = ApplyOptions(parallelism=clusters, wait=WaitPolicy(poll_interval_s=1.0))
     with tempfile.TemporaryDirectory() as tmp:
-        store = StateStore(Path(tmp) / "state")
+        store = LocalBackend(Path(tmp) / "state")
         async with CloudSession(concurrency=2 * clusters, credentials=credentials,
                                 transport=httpx.ASGITransport(app=app)) as session:
             planned = await make_plan(desired, session, store)

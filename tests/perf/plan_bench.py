@@ -105,12 +105,12 @@ async def _plan(desired_path: Path, token: str, concurrency: int,
     from reconciler.model.plan import Action
     from reconciler.run.plan import make_plan
     from reconciler.run.refresh import read_states, refresh
-    from reconciler.statemgr import StateStore
+    from reconciler.statemgr.local import LocalBackend
 
     t0 = time.perf_counter()
     desired = load_desired([desired_path], environ={})
     load_s = time.perf_counter() - t0
-    store = StateStore(Path(tempfile.mkdtemp()) / "state")
+    store = LocalBackend(Path(tempfile.mkdtemp()) / "state")
     creds = Credentials(token=token)
     async with CloudSession(concurrency=concurrency, credentials=creds) as session:
         server0, t0, c0 = _cpu_s(server_pid), time.perf_counter(), time.process_time()
