@@ -119,9 +119,10 @@ def apply_command(
         if refresh_only:
             fail("--refresh-only plans from the desired-state files; a saved plan is applied"
                  " as it was planned (save one with `plan --refresh-only --out`)")
-        if opts.variables or opts.var_files or opts.clusters:
-            fail("--var, --var-file and --cluster don't apply to a saved plan: it is applied"
-                 " exactly as it was planned (--endpoint only confirms one of its endpoints)")
+        if opts.variables or opts.var_files or opts.clusters or opts.addons:
+            fail("--var, --var-file, --cluster and --addon don't apply to a saved plan: it is"
+                 " applied exactly as it was planned, with its own targets (--endpoint only"
+                 " confirms one of its endpoints)")
         try:
             plan = load_plan(opts.files[0])
         except PlanFileError as err:
@@ -149,7 +150,8 @@ def apply_command(
             apply_files(desired, open_session(opts), store, options(accepted),
                         accept_risks=accept_risks, show=show,
                         approve=(lambda: True) if auto_approve else _approved,
-                        progress=progress, refresh_only=refresh_only)
+                        progress=progress, refresh_only=refresh_only,
+                        targets=opts.addons)
         )
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)

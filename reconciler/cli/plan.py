@@ -23,6 +23,7 @@ from reconciler.model.desired import DesiredState
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import plan_flow
+from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
 from reconciler.statemgr import StateStore
 from reconciler.views import render_plan
 from reconciler.views.diagnostics import plan_errors_text
@@ -41,7 +42,12 @@ FORMATS = click.Choice(["text", "markdown", "json"])
               help="Exit 2 when there are changes, state-only refreshes included"
                    " (0 none, 1 error).")
 @click.option("--precheck", is_flag=True,
-              help="Also run the server add-on prechecks and show their risks.")
+              help="Also run the server add-on prechecks and show their risks; a blocked"
+                   " add-on is counted in the summary and still is a change (exit 2 with"
+                   " --detailed-exitcode).")
+@click.option("--precheck-timeout", type=click.FloatRange(min=1),
+              default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
+              help="How long a server precheck may take; an unfinished one blocks.")
 @click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
               help="Treat a Warning risk as accepted (repeatable).")
 @click.option("--show-provenance", is_flag=True,
@@ -55,6 +61,7 @@ def plan_command(
     out: Path | None,
     detailed_exitcode: bool,
     precheck: bool,
+    precheck_timeout: float,
     accept_risks: Sequence[str],
     show_provenance: bool,
     refresh_only: bool,
@@ -76,7 +83,9 @@ def plan_command(
     try:
         result = asyncio.run(plan_flow(desired, open_session(opts), StateStore(opts.state_dir),
                                        precheck=precheck, accept_risks=accept_risks,
-                                       refresh_only=refresh_only))
+                                       refresh_only=refresh_only,
+                                       precheck_timeout_s=precheck_timeout,
+                                       targets=opts.addons))
     except CloudError as err:
         fail(str(err))
     data = plan_to_json(result.plan, salts=result.salts)

@@ -223,6 +223,8 @@ class Plan:
     files: tuple[str, ...] = ()
     format_version: int = PLAN_FORMAT_VERSION
     errors: tuple[Diagnostic, ...] = ()
+    targets: tuple[str, ...] = ()
+    """``--addon`` names this plan was limited to (empty: every declared add-on)."""
 
     @property
     def has_errors(self) -> bool:
@@ -234,6 +236,11 @@ class Plan:
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.clusters for ch in c.changes if ch.action is action)
+
+    def count_blocked(self) -> int:
+        """Changes a server precheck finding would stop (``plan --precheck``)."""
+        return sum(1 for c in self.clusters for ch in c.changes
+                   if any(f.blocking for f in ch.findings))
 
     def count_adopting(self, action: Action) -> int:
         """Changes of ``action`` that also adopt their instance."""
