@@ -60,7 +60,8 @@ __all__ = ["apply_command", "import_command"]
 @lock_timeout_option
 @click.option("--timeout", "addon_timeout", type=click.FloatRange(min=1), default=1800.0,
               show_default=True, metavar="SECONDS",
-              help="How long an add-on may take to become healthy (timeout_seconds overrides).")
+              help="How long an add-on may take to become healthy"
+                   " (an add-on's `timeout` key overrides).")
 @click.option("--precheck-timeout", type=click.FloatRange(min=1),
               default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="How long a server precheck may take; an unfinished one blocks.")
@@ -94,9 +95,11 @@ def apply_command(
     \b
     Examples:
       reconciler apply examples/demo.yaml
-      reconciler apply examples/demo.yaml --auto-approve --accept-risk prod-eu/coredns:AddonStatus
-      reconciler plan examples/demo.yaml --out plans/demo.plan.json
-      reconciler apply plans/demo.plan.json
+      reconciler apply examples/demo.yaml --auto-approve \\
+          --accept-risk demo-staging/coredns:AddonStatus
+      reconciler apply examples/demo.yaml --auto-approve --addon everest --cluster demo-prod
+      reconciler plan examples/demo.yaml --out demo.plan.json
+      reconciler apply demo.plan.json
     """
     color = opts.color
     store = StateStore(opts.state_dir)
@@ -197,7 +200,7 @@ def import_command(
 
     \b
     Examples:
-      reconciler import prod-eu coredns examples/prod.yaml
+      reconciler import demo-prod coredns examples/demo.yaml
       reconciler import demo-prod everest --endpoint emulator://demo
     """
     store = StateStore(opts.state_dir)

@@ -71,8 +71,10 @@ def plan_command(
     \b
     Examples:
       reconciler plan examples/demo.yaml
-      reconciler plan examples/demo.yaml --format markdown --out plans/demo.plan.json
-      reconciler plan envs/ --var-file envs/prod.vars.yaml --cluster prod-eu --detailed-exitcode
+      reconciler plan examples/demo.yaml --format markdown --out demo.plan.json
+      reconciler plan examples/demo.yaml --var nameserver=10.0.0.3 --cluster demo-prod \\
+          --detailed-exitcode
+      reconciler plan examples/demo.yaml --addon coredns --precheck --precheck-timeout 60
     """
     desired = load_or_exit(opts)
     # Everything that can be known before a request is sent is checked first.
@@ -122,7 +124,7 @@ def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool
 
     \b
     Example:
-      reconciler show plans/demo.plan.json --format markdown
+      reconciler show demo.plan.json --format markdown
     """
     try:
         plan, digest = load_plan_with_digest(planfile)

@@ -24,8 +24,8 @@ def state() -> None:
     \b
     Examples:
       reconciler state list
-      reconciler state show prod
-      reconciler state rm prod coredns
+      reconciler state show demo-prod
+      reconciler state rm demo-prod everest
       reconciler state mv demo-legacy legacy
     """
 
@@ -56,7 +56,7 @@ def state_show(cluster: str, as_json: bool, state_dir: Path) -> None:
 
     \b
     Example:
-      reconciler state show prod --json
+      reconciler state show demo-prod --json
     """
     try:
         current = StateStore(state_dir).read_existing(cluster)
@@ -83,8 +83,8 @@ def state_rm(cluster: str, addon: str | None, lock_timeout: float, state_dir: Pa
 
     \b
     Examples:
-      reconciler state rm prod coredns
-      reconciler state rm prod
+      reconciler state rm demo-prod everest
+      reconciler state rm demo-prod
     """
     if addon is None:
         _forget_cluster(cluster, lock_timeout, state_dir)
@@ -169,7 +169,7 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path) -> None:
 
     \b
     Example:
-      reconciler force-unlock prod --yes
+      reconciler force-unlock demo-prod --yes
     """
     store = StateStore(state_dir)
     if not store.paths(cluster).lock.exists() and not store.paths(cluster).lock_info.exists():
