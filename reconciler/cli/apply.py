@@ -62,7 +62,8 @@ __all__ = ["apply_command", "import_command"]
 @lock_timeout_option
 @click.option("--timeout", "addon_timeout", type=click.FloatRange(min=1), default=1800.0,
               show_default=True, metavar="SECONDS",
-              help="How long an add-on may take to become healthy (timeout_seconds overrides).")
+              help="How long an add-on may take to become healthy"
+                   " (an add-on's `timeout` key overrides).")
 @click.option("--precheck-timeout", type=click.FloatRange(min=1),
               default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="How long a server precheck may take; an unfinished one blocks.")
@@ -96,9 +97,11 @@ def apply_command(
     \b
     Examples:
       reconciler apply examples/demo.yaml
-      reconciler apply examples/demo.yaml --auto-approve --accept-risk prod-eu/coredns:AddonStatus
-      reconciler plan examples/demo.yaml --out plans/demo.plan.json
-      reconciler apply plans/demo.plan.json
+      reconciler apply examples/demo.yaml --auto-approve \\
+          --accept-risk demo-staging/coredns:AddonStatus
+      reconciler apply examples/demo.yaml --auto-approve --addon everest --cluster demo-prod
+      reconciler plan examples/demo.yaml --out demo.plan.json
+      reconciler apply demo.plan.json
     """
     color = opts.color
     store = open_state(opts.state, opts.state_dir)
@@ -121,9 +124,10 @@ def apply_command(
         if refresh_only:
             fail("--refresh-only plans from the desired-state files; a saved plan is applied"
                  " as it was planned (save one with `plan --refresh-only --out`)")
-        if opts.variables or opts.var_files or opts.clusters:
-            fail("--var, --var-file and --cluster don't apply to a saved plan: it is applied"
-                 " exactly as it was planned (--endpoint only confirms one of its endpoints)")
+        if opts.variables or opts.var_files or opts.clusters or opts.addons:
+            fail("--var, --var-file, --cluster and --addon don't apply to a saved plan: it is"
+                 " applied exactly as it was planned, with its own targets (--endpoint only"
+                 " confirms one of its endpoints)")
         try:
             plan = load_plan(opts.files[0])
         except PlanFileError as err:
@@ -157,7 +161,8 @@ def apply_command(
             apply_files(desired, open_session(opts), store, options(accepted),
                         accept_risks=accept_risks, show=show,
                         approve=(lambda: True) if auto_approve else _approved,
-                        progress=progress, refresh_only=refresh_only)
+                        progress=progress, refresh_only=refresh_only,
+                        targets=opts.addons)
         )
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)
@@ -203,7 +208,7 @@ def import_command(
 
     \b
     Examples:
-      reconciler import prod-eu coredns examples/prod.yaml
+      reconciler import demo-prod coredns examples/demo.yaml
       reconciler import demo-prod everest --endpoint emulator://demo
     """
     store = open_state(opts.state, opts.state_dir)

@@ -29,7 +29,7 @@ def validate(opts: CommonOptions) -> None:
 
     \b
     Example:
-      reconciler validate examples/ --var-file envs/prod.yaml --cluster prod-eu
+      reconciler validate examples/demo.yaml --var nameserver=10.0.0.3 --cluster demo-prod
     """
     try:
         desired = load_from_options(

@@ -47,9 +47,13 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
     \b
     Examples:
       reconciler drift examples/demo.yaml
-      reconciler drift envs/ --format prometheus --output /var/lib/node_exporter/reconciler.prom
-      reconciler drift envs/ --inspect --format markdown
+      reconciler drift examples/demo.yaml --format prometheus --output reconciler.prom
+      reconciler drift examples/demo.yaml --inspect --format markdown --cluster demo-staging
     """
+    if opts.addons:
+        # Drift watches every managed add-on; a targeted report would hide drift.
+        fail("--addon targets plan and apply; drift always reports every add-on"
+             " (filter its JSON output instead)")
     desired = load_or_exit(opts)
     preflight_or_exit(desired_endpoints(desired))
     if output is not None:

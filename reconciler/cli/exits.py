@@ -59,6 +59,7 @@ def load_or_exit(opts: CommonOptions, *, clusters: Sequence[str] | None = None) 
             var_files=[str(f) for f in opts.var_files],
             clusters=opts.clusters if clusters is None else clusters,
             endpoint=opts.endpoint,
+            addons=opts.addons,
         )
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)

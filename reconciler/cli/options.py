@@ -1,7 +1,7 @@
 """The options every command shares, declared once.
 
 ``common_options`` puts the desired-state inputs (FILE…, ``--var``,
-``--var-file``, ``--cluster``, ``--endpoint``) and, for the commands that talk
+``--var-file``, ``--cluster``, ``--addon``, ``--endpoint``) and, for the commands that talk
 to the cloud, the run flags (``--state-dir``, ``--parallelism``, ``--no-color``,
 ``-v``) on a command and hands it one frozen ``CommonOptions`` as ``opts``.
 A new common flag is a field here and one ``click.option`` below: nothing
@@ -47,6 +47,7 @@ class CommonOptions:
     variables: tuple[str, ...] = ()
     var_files: tuple[Path, ...] = ()
     clusters: tuple[str, ...] = ()
+    addons: tuple[str, ...] = ()
     endpoint: str | None = None
     state_dir: Path = DEFAULT_STATE_DIR
     state: str | None = None
@@ -166,7 +167,7 @@ def _start_logging(verbose: int, log_file: Path | None) -> None:
 
 
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
-_FIELDS = ("files", "variables", "var_files", "clusters", "endpoint",
+_FIELDS = ("files", "variables", "var_files", "clusters", "addons", "endpoint",
            "state_dir", "state", "parallelism", "no_color", "verbose", "log_file")
 
 
@@ -178,7 +179,8 @@ def common_options(
     ``cloud=False`` leaves out the run flags (``validate`` sends nothing) but
     keeps the output ones (``--no-color``, ``-v``);
     ``files_required=False`` makes FILE… optional and ``select=False`` leaves
-    out ``--cluster`` (``import`` names its one cluster as an argument).
+    out ``--cluster`` and ``--addon`` (``import`` names its cluster and add-on
+    as arguments).
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -209,6 +211,10 @@ def common_options(
             decorators.append(click.option("--cluster", "clusters", multiple=True, metavar="NAME",
                                            help="Only these clusters: names or glob patterns "
                                                 "like prod-* (repeatable)."))
+            decorators.append(click.option(
+                "--addon", "addons", multiple=True, metavar="NAME",
+                help="Only the changes of these declared add-ons, like Terraform's -target"
+                     " (repeatable; the plan says it is targeted)."))
         decorators.append(click.option(
             "--endpoint", default=None, metavar="URL",
             help="Override every cluster's endpoint (https://… or emulator://NAME)."))

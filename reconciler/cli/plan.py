@@ -25,6 +25,7 @@ from reconciler.model.desired import DesiredState
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import plan_flow
+from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
 from reconciler.views import render_plan
 from reconciler.views.diagnostics import plan_errors_text
 
@@ -42,7 +43,12 @@ FORMATS = click.Choice(["text", "markdown", "json"])
               help="Exit 2 when there are changes, state-only refreshes included"
                    " (0 none, 1 error).")
 @click.option("--precheck", is_flag=True,
-              help="Also run the server add-on prechecks and show their risks.")
+              help="Also run the server add-on prechecks and show their risks; a blocked"
+                   " add-on is counted in the summary and still is a change (exit 2 with"
+                   " --detailed-exitcode).")
+@click.option("--precheck-timeout", type=click.FloatRange(min=1),
+              default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
+              help="How long a server precheck may take; an unfinished one blocks.")
 @click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
               help="Treat a Warning risk as accepted (repeatable).")
 @click.option("--show-provenance", is_flag=True,
@@ -56,6 +62,7 @@ def plan_command(
     out: Path | None,
     detailed_exitcode: bool,
     precheck: bool,
+    precheck_timeout: float,
     accept_risks: Sequence[str],
     show_provenance: bool,
     refresh_only: bool,
@@ -65,8 +72,10 @@ def plan_command(
     \b
     Examples:
       reconciler plan examples/demo.yaml
-      reconciler plan examples/demo.yaml --format markdown --out plans/demo.plan.json
-      reconciler plan envs/ --var-file envs/prod.vars.yaml --cluster prod-eu --detailed-exitcode
+      reconciler plan examples/demo.yaml --format markdown --out demo.plan.json
+      reconciler plan examples/demo.yaml --var nameserver=10.0.0.3 --cluster demo-prod \\
+          --detailed-exitcode
+      reconciler plan examples/demo.yaml --addon coredns --precheck --precheck-timeout 60
     """
     desired = load_or_exit(opts)
     # Everything that can be known before a request is sent is checked first.
@@ -79,7 +88,9 @@ def plan_command(
         with session_with_progress(opts) as session:
             result = asyncio.run(plan_flow(desired, session, store,
                                            precheck=precheck, accept_risks=accept_risks,
-                                           refresh_only=refresh_only))
+                                           refresh_only=refresh_only,
+                                           precheck_timeout_s=precheck_timeout,
+                                           targets=opts.addons))
     except CloudError as err:
         fail(str(err))
     # Bound to the store it was planned against: apply refuses it on another.
@@ -118,7 +129,7 @@ def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool
 
     \b
     Example:
-      reconciler show plans/demo.plan.json --format markdown
+      reconciler show demo.plan.json --format markdown
     """
     try:
         plan, digest = load_plan_with_digest(planfile)

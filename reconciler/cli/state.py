@@ -24,8 +24,8 @@ def state() -> None:
     \b
     Examples:
       reconciler state list
-      reconciler state show prod
-      reconciler state rm prod coredns
+      reconciler state show demo-prod
+      reconciler state rm demo-prod everest
       reconciler state mv demo-legacy legacy
     """
 
@@ -58,7 +58,7 @@ def state_show(cluster: str, as_json: bool, state_dir: Path, state: str | None) 
 
     \b
     Example:
-      reconciler state show prod --json
+      reconciler state show demo-prod --json
     """
     try:
         current = open_state(state, state_dir).read_existing(cluster)
@@ -88,8 +88,8 @@ def state_rm(
 
     \b
     Examples:
-      reconciler state rm prod coredns
-      reconciler state rm prod
+      reconciler state rm demo-prod everest
+      reconciler state rm demo-prod
     """
     if addon is None:
         _forget_cluster(cluster, lock_timeout, open_state(state, state_dir))
@@ -174,7 +174,7 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path, state: str | None) ->
 
     \b
     Example:
-      reconciler force-unlock prod --yes
+      reconciler force-unlock demo-prod --yes
     """
     store = open_state(state, state_dir)
     try:

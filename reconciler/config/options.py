@@ -14,7 +14,7 @@ from reconciler.config.loader import load_desired
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 
-__all__ = ["load_from_options", "parse_var_assignments"]
+__all__ = ["check_addon_targets", "load_from_options", "parse_var_assignments"]
 
 
 def parse_var_assignments(assignments: Sequence[str]) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -47,8 +47,12 @@ def load_from_options(
     clusters: Sequence[str],
     endpoint: str | None,
     need_secrets: bool = True,
+    addons: Sequence[str] = (),
 ) -> DesiredState:
-    """``load_desired`` from command-line options; raises InputError with every problem."""
+    """``load_desired`` from command-line options; raises InputError with every problem.
+
+    ``addons`` (``--addon``) must each name an add-on declared on a selected
+    cluster (``check_addon_targets``); the planner keeps only their changes."""
     variables, problems = parse_var_assignments(var_assignments)
     try:
         desired = load_desired(
@@ -61,6 +65,24 @@ def load_from_options(
         )
     except InputError as err:
         raise InputError([*problems, *err.diagnostics]) from None
+    problems += check_addon_targets(desired, addons)
     if problems:
         raise InputError(problems)
     return desired
+
+
+def check_addon_targets(desired: DesiredState, addons: Sequence[str]) -> list[Diagnostic]:
+    """A diagnostic per ``--addon`` name declared on none of the selected clusters.
+
+    A typo must not plan nothing and exit 0 (\"no changes\"): it is an error
+    naming what would be valid."""
+    known = sorted({a.name for spec in desired.clusters for a in spec.addons})
+    return [
+        Diagnostic(
+            "--addon", 0, 0, "",
+            f"--addon {name!r} is not declared on any selected cluster",
+            "known add-ons: " + (", ".join(known) if known else "(none)"),
+        )
+        for name in dict.fromkeys(addons)
+        if name not in known
+    ]

@@ -225,6 +225,8 @@ class Plan:
     errors: tuple[Diagnostic, ...] = ()
     state_backend: str = "local"
     """The state store planned against (``StateBackend.identity``, never credentials)."""
+    targets: tuple[str, ...] = ()
+    """``--addon`` names this plan was limited to (empty: every declared add-on)."""
 
     @property
     def has_errors(self) -> bool:
@@ -236,6 +238,11 @@ class Plan:
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.clusters for ch in c.changes if ch.action is action)
+
+    def count_blocked(self) -> int:
+        """Changes a server precheck finding would stop (``plan --precheck``)."""
+        return sum(1 for c in self.clusters for ch in c.changes
+                   if any(f.blocking for f in ch.findings))
 
     def count_adopting(self, action: Action) -> int:
         """Changes of ``action`` that also adopt their instance."""

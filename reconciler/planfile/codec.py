@@ -73,6 +73,9 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
         "files": list(plan.files),
         "errors": [_diagnostic_to_json(d) for d in plan.errors],
         "summary": _summary(plan),
+        # Only when targeted, so an untargeted plan is byte-identical to one
+        # made before --addon existed (docs/plan-json.md).
+        **({"targets": list(plan.targets)} if plan.targets else {}),
         "clusters": [
             _cluster_to_json(c, salted_hasher(salts.get(c.name) or c.salt or None, c.name),
                              salts.get(c.name) or c.salt)
@@ -120,6 +123,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         format_version=version,
         errors=tuple(_diagnostic_from_json(d) for d in data["errors"]),
         state_backend=data.get("state_backend", "local"),
+        targets=tuple(data.get("targets", ())),
     )
 
 
@@ -135,6 +139,9 @@ def _summary(plan: Plan) -> JSONDict:
     diagnostics = [*plan.errors, *(d for c in plan.clusters for d in c.errors)]
     counts: JSONDict = {action.value: plan.count(action) for action in Action
                         if action not in _OPTIONAL_COUNTS or plan.count(action)}
+    if blocked := plan.count_blocked():
+        # Written only when non-zero, like the optional action counts.
+        counts["blocked"] = blocked
     counts.update(
         clusters=len(plan.clusters),
         clusters_with_changes=sum(1 for c in plan.clusters if c.has_changes),

@@ -90,12 +90,14 @@ async def apply_files(
     approve: Callable[[], bool],
     progress: Callable[[], Progress],
     refresh_only: bool = False,
+    targets: Sequence[str] = (),
 ) -> ApplyResult | ApplyStopped:
     """Plan, ``show`` the plan, ``approve`` it, apply it (within ``session``);
-    ``refresh_only`` plans and applies only state-only refreshes."""
+    ``refresh_only`` plans and applies only state-only refreshes, ``targets``
+    only the changes of those add-ons (``--addon``)."""
     async with session:
         planned = await make_plan(desired, session, store, accept_risks=accept_risks,
-                                  refresh_only=refresh_only)
+                                  refresh_only=refresh_only, targets=targets)
         show(planned)
         plan = planned.plan
         if not plan.has_changes:

@@ -23,7 +23,12 @@ from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import LiveCluster
 from reconciler.model.plan import ClusterPlan, Plan, PrecheckFinding
-from reconciler.run.prechecks import parse_accept_risks, run_addon_prechecks, run_readiness_check
+from reconciler.run.prechecks import (
+    DEFAULT_PRECHECK_TIMEOUT_S,
+    parse_accept_risks,
+    run_addon_prechecks,
+    run_readiness_check,
+)
 from reconciler.run.refresh import (
     Refreshed,
     client_for,
@@ -54,12 +59,14 @@ async def plan_flow(
     precheck: bool = False,
     accept_risks: Sequence[str] = (),
     refresh_only: bool = False,
+    precheck_timeout_s: float = DEFAULT_PRECHECK_TIMEOUT_S,
+    targets: Sequence[str] = (),
 ) -> PlanResult:
     """``reconciler plan``: ``make_plan`` within ``session``, which it closes."""
     async with session:
         return await make_plan(
             desired, session, store, precheck=precheck, accept_risks=accept_risks,
-            refresh_only=refresh_only,
+            refresh_only=refresh_only, precheck_timeout_s=precheck_timeout_s, targets=targets,
         )
 
 
@@ -73,6 +80,8 @@ async def make_plan(
     plan_id: str | None = None,
     new_salts: Mapping[str, str] | None = None,
     refresh_only: bool = False,
+    precheck_timeout_s: float = DEFAULT_PRECHECK_TIMEOUT_S,
+    targets: Sequence[str] = (),
 ) -> PlanResult:
     """Refresh, read states and plan every selected cluster.
 
@@ -87,6 +96,12 @@ async def make_plan(
     otherwise a random one is drawn. ``refresh_only`` keeps only state-only
     ``refresh`` changes, one per managed add-on that moved away from its state
     (``engine.refresh.refresh_only``; ``--refresh-only``).
+
+    ``targets`` (``--addon``) keeps only the changes of those add-ons, like
+    Terraform's ``-target``: the others are neither planned for writing nor
+    prechecked, and the plan records the targets so that applying it saved
+    follows them. Names are checked against the declared add-ons before this
+    (``config.options.check_addon_targets``).
     """
     states, state_errors = read_states(desired, store)
     salts = {
@@ -123,10 +138,10 @@ async def make_plan(
             tool_version=__version__,
             salts=salts,
         )
+        cp = one.clusters[0]
         if refresh_only and isinstance(planned, LiveCluster):
-            return refresh_only_plan(one.clusters[0], spec, planned, templates,
-                                     states[spec.name])
-        return one.clusters[0]
+            cp = refresh_only_plan(cp, spec, planned, templates, states[spec.name])
+        return _targeted(cp, targets)
 
     try:
         ordered = list(await asyncio.gather(*(read_and_plan(spec) for spec in desired.clusters)))
@@ -137,9 +152,10 @@ async def make_plan(
         live={spec.name: live[spec.name] for spec in desired.clusters},
         templates={key: read.result() for key, read in template_reads.items()},
     )
-    plan_id = plan_id or _content_id(desired, ordered)
+    plan_id = plan_id or _content_id(desired, ordered, targets)
     ordered = await _attach_server_checks(
-        desired, session, refreshed, ordered, precheck=precheck, accept_risks=accept_risks
+        desired, session, refreshed, ordered, precheck=precheck, accept_risks=accept_risks,
+        timeout_s=precheck_timeout_s,
     )
     plan = Plan(
         plan_id=plan_id,
@@ -147,6 +163,7 @@ async def make_plan(
         desired_digest=desired.digest,
         clusters=tuple(ordered),
         files=desired.files,
+        targets=tuple(sorted(set(targets))),
     )
     return PlanResult(plan=plan, salts=salts)
 
@@ -154,8 +171,21 @@ async def make_plan(
 _PENDING_ID = "pending"
 
 
-def _content_id(desired: DesiredState, cluster_plans: Sequence[ClusterPlan]) -> str:
+def _targeted(cp: ClusterPlan, targets: Sequence[str]) -> ClusterPlan:
+    """``cp`` with only the changes of ``targets`` (all of them when none)."""
+    if not targets:
+        return cp
+    wanted = set(targets)
+    return dataclasses.replace(cp, changes=tuple(ch for ch in cp.changes if ch.addon in wanted))
+
+
+def _content_id(
+    desired: DesiredState, cluster_plans: Sequence[ClusterPlan], targets: Sequence[str] = ()
+) -> str:
     digest = hashlib.sha256(desired.digest.encode())
+    if targets:
+        # A targeted plan is a different plan from the same inputs.
+        digest.update(("\0targets\0" + ",".join(sorted(set(targets)))).encode())
     for cp in cluster_plans:
         digest.update(
             f"\0{cp.name}\0{cp.state_lineage}\0{cp.state_serial}\0{cp.live_fingerprint}".encode()
@@ -171,6 +201,7 @@ async def _attach_server_checks(
     *,
     precheck: bool,
     accept_risks: Sequence[str],
+    timeout_s: float,
 ) -> list[ClusterPlan]:
     extra = parse_accept_risks(accept_risks)
     specs = {spec.name: spec for spec in desired.clusters}
@@ -186,7 +217,8 @@ async def _attach_server_checks(
                 a.name: set(a.precheck_accept) | extra.get(cp.name, {}).get(a.name, set())
                 for a in spec.addons
             }
-            findings = await run_addon_prechecks(client, spec.cluster_id, cp.changes, accept=accept)
+            findings = await run_addon_prechecks(client, spec.cluster_id, cp.changes,
+                                                 accept=accept, timeout_s=timeout_s)
             by_addon: dict[str, list[PrecheckFinding]] = {}
             for f in findings:
                 by_addon.setdefault(f.addon, []).append(f)

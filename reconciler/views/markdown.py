@@ -169,6 +169,7 @@ def _header_context(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "problems_heading": pv.problems_heading(all_diagnostics),
         "headline": pv.headline(summary),
+        "targets_warning": pv.targets_warning(plan),
         "deletions": deletions,
         "risks": risks,
         "errors": errors,

@@ -33,6 +33,7 @@ __all__ = [
     "problems_heading",
     "provenance_rows",
     "summary_line",
+    "targets_warning",
     "version_text",
 ]
 
@@ -76,7 +77,20 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     parts = [count(a) for a in SUMMARY_ACTIONS if a not in OPTIONAL_ACTIONS or summary.get(a, 0)]
     if summary.get("refresh"):
         parts.append(f"{summary['refresh']} to refresh (state only)")
-    return f"Plan: {', '.join(parts)} across {plural(clusters, 'cluster')}."
+    line = f"Plan: {', '.join(parts)} across {plural(clusters, 'cluster')}."
+    if summary.get("blocked"):
+        # Still changes (apply would try them and stop): said, not subtracted.
+        line += f" {summary['blocked']} blocked by precheck."
+    return line
+
+
+def targets_warning(plan: Mapping[str, Any]) -> str:
+    """Terraform's "-target is in effect" warning, for a plan made with ``--addon``."""
+    targets = plan.get("targets") or []
+    if not targets:
+        return ""
+    return (f"Targeting is in effect (--addon {', '.join(targets)}): only these add-ons are"
+            " planned; the plan may be incomplete. Don't use it for routine changes.")
 
 
 def headline(summary: Mapping[str, Any]) -> tuple[str, str]:

@@ -68,6 +68,8 @@ def _line(indent: int, *parts: Segment) -> Line:
 
 def _plan_lines(plan: Mapping[str, Any], show_provenance: bool) -> list[Line]:
     lines: list[Line] = []
+    if warning := pv.targets_warning(plan):
+        lines.extend([_line(0, ("Warning: " + warning, "bold yellow")), []])
     if plan["errors"]:
         lines.append(_line(0, (pv.problems_heading(plan["errors"]) + ":", _problems_style(plan))))
         lines.extend(_diagnostic_line(2, d) for d in plan["errors"])

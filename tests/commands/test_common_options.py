@@ -25,8 +25,8 @@ DEMO = ROOT / "examples" / "demo.yaml"
 
 INPUT_FLAGS = ("files", "variables", "var_files", "endpoint")
 """On every command that reads desired-state files."""
-SELECT_FLAGS = ("clusters",)
-"""On every such command except ``import`` (it names its cluster as an argument)."""
+SELECT_FLAGS = ("clusters", "addons")
+"""On every such command except ``import`` (it names its cluster and add-on as arguments)."""
 RUN_FLAGS = ("state_dir", "state", "parallelism")
 """On every such command that talks to the cloud (all but ``validate``)."""
 OUTPUT_FLAGS = ("no_color", "verbose", "log_file")

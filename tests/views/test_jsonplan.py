@@ -83,6 +83,8 @@ def test_summary_counts_every_action_and_error() -> None:
         "has_changes": True,
         "has_errors": True,
         "adopting": {"update": 1},
+        # The builder's Fatal precheck finding: counted, still a change.
+        "blocked": 1,
     }
 
 
