@@ -1,4 +1,4 @@
-"""CLI commands of the state layer: ``state list|show|rm|mv`` and ``force-unlock``."""
+"""CLI commands of the state layer: ``state list|show|rm|mv|migrate`` and ``force-unlock``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.backend import open_state
+from reconciler.cli.backend import open_state, state_location
 from reconciler.cli.options import lock_timeout_option, state_dir_option, state_option
 from reconciler.statemgr.backend import StateBackend
 from reconciler.statemgr.errors import StateError
+from reconciler.statemgr.factory import open_backend
 from reconciler.statemgr.local import LocalBackend
+from reconciler.statemgr.migrate import migrate
 from reconciler.statemgr.statefile import to_json
-from reconciler.views.state import render_state, state_list_text
+from reconciler.views.state import migrate_text, render_state, state_list_text
 
 __all__ = ["force_unlock", "state"]
 
@@ -27,6 +29,7 @@ def state() -> None:
       reconciler state show demo-prod
       reconciler state rm demo-prod everest
       reconciler state mv demo-legacy legacy
+      reconciler state migrate --to migrated-state
     """
 
 
@@ -123,6 +126,40 @@ def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) ->
     names = ", ".join(sorted(current.addons)) or "no add-ons"
     click.echo(f"Forgot the state of {cluster} (cluster {current.cluster_id or '-'}: {names});"
                " the add-ons themselves are untouched.")
+
+
+@state.command("migrate")
+@click.option("--to", "to", required=True, metavar="URL",
+              help="The backend to copy to: a path, s3://BUCKET/PREFIX?… or postgres://…")
+@lock_timeout_option
+@state_dir_option
+@state_option
+def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | None) -> None:
+    """Copy every cluster's state and journal to another backend.
+
+    Each cluster is copied under its lock on both sides and read back to
+    verify it; a re-run skips what is already there and brings forward a
+    target that fell behind. A target holding another lineage is refused
+    (remove that state first): which copy is right is yours to decide.
+    Then point --state / RECONCILER_STATE at the new backend.
+
+    \b
+    Example:
+      reconciler state migrate --to migrated-state
+    """
+    source = open_state(state, state_dir)
+    try:
+        target = open_backend(to)
+    except StateError as err:
+        raise click.ClickException(f"--to: {err}") from err
+    click.get_current_context().call_on_close(target.close)
+    if target.identity == source.identity and target.identity != "local":
+        raise click.ClickException("--to names the backend the state already lives in")
+    try:
+        results = migrate(source, target, lock_timeout_s=lock_timeout)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(migrate_text(state_location(state, state_dir), to, results))
 
 
 @state.command("mv")

@@ -8,8 +8,9 @@ from pathlib import Path
 import yaml
 
 from reconciler.model.state import StateFile
+from reconciler.statemgr.migrate import Migrated
 
-__all__ = ["render_state", "state_list_text"]
+__all__ = ["migrate_text", "render_state", "state_list_text"]
 
 
 def state_list_text(state_dir: Path | str, states: Sequence[StateFile]) -> str:
@@ -54,4 +55,14 @@ def render_state(current: StateFile) -> str:
         # Values in state are already hashed where sensitive; YAML reads best for nesting.
         dumped = yaml.safe_dump(dict(addon.values), sort_keys=True, allow_unicode=True)
         lines += ["    " + line for line in dumped.rstrip("\n").splitlines()]
+    return "\n".join(lines)
+
+
+def migrate_text(source: str, target: str, results: Sequence[Migrated]) -> str:
+    """What ``state migrate`` did, a line per cluster and a total."""
+    lines = [f"{m.cluster_name}: {m.state} (journal: {m.journal_records_copied} record(s) copied)"
+             for m in results]
+    copied = sum(1 for m in results if m.state != "unchanged")
+    lines.append(f"Migrated {copied} of {len(results)} cluster state(s) from {source} to {target};"
+                 " verified by reading them back. Nothing was removed from the source.")
     return "\n".join(lines)
