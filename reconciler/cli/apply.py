@@ -28,6 +28,7 @@ from reconciler.cli.session import open_session, session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.engine.secrets import rules_for
 from reconciler.model.apply import ApplyResult, ApplyStopped, Progress
+from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
 from reconciler.model.sensitive import NO_RULES
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
@@ -104,7 +105,6 @@ def apply_command(
       reconciler apply demo.plan.json
     """
     color = opts.color
-    store = open_state(opts.state, opts.state_dir)
 
     def progress() -> Progress:
         return progress_for(sys.stderr, color=color)
@@ -132,6 +132,7 @@ def apply_command(
             plan = load_plan(opts.files[0])
         except PlanFileError as err:
             fail(str(err))
+        store = open_state(opts.state, opts.state_dir)
         if plan.state_backend != store.identity:
             # Its serials and lineages are another store's: checked against this
             # one, the plan could look fresh (or stale) for the wrong reason.
@@ -151,6 +152,7 @@ def apply_command(
         desired = load_or_exit(opts)
         accepted = accept_risks_or_exit(accept_risks, declared_addons(desired))
         preflight_or_exit(desired_endpoints(desired))
+        store = open_state(opts.state, opts.state_dir, desired.state_url)
 
         def show(planned: PlanResult) -> None:
             shown = render_plan(plan_to_json(planned.plan, salts=planned.salts), fmt, color=color)
@@ -211,8 +213,9 @@ def import_command(
       reconciler import demo-prod coredns examples/demo.yaml
       reconciler import demo-prod everest --endpoint emulator://demo
     """
-    store = open_state(opts.state, opts.state_dir)
-    target = _import_target(cluster, addon, opts, region, store)
+    desired = load_or_exit(opts, clusters=(cluster,)) if opts.files else None
+    store = open_state(opts.state, opts.state_dir, desired.state_url if desired else None)
+    target = _import_target(cluster, addon, opts, region, store, desired)
     preflight_or_exit([(target.endpoint, target.region)])
     try:
         with session_with_progress(opts) as session:
@@ -226,11 +229,11 @@ def import_command(
 
 
 def _import_target(
-    cluster: str, addon: str, opts: CommonOptions, region: str, store: StateBackend
+    cluster: str, addon: str, opts: CommonOptions, region: str, store: StateBackend,
+    desired: DesiredState | None,
 ) -> ImportTarget:
     """The cluster from the desired-state files, else from its state file and --endpoint."""
-    if opts.files:
-        desired = load_or_exit(opts, clusters=(cluster,))
+    if desired is not None:
         spec = next((c for c in desired.clusters if c.name == cluster), None)
         if spec is None:
             raise click.UsageError(f"cluster {cluster!r} is not declared in the given files")

@@ -59,7 +59,7 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
     if output is not None:
         check_writable_or_exit(output, "--output")
     # Read only, never locked: a cron drift never waits for (or blocks) an apply.
-    store = open_state(opts.state, opts.state_dir)
+    store = open_state(opts.state, opts.state_dir, desired.state_url)
     try:
         with session_with_progress(opts) as session:
             report = asyncio.run(

@@ -83,7 +83,7 @@ def plan_command(
     preflight_or_exit(desired_endpoints(desired))
     if out is not None:
         check_writable_or_exit(out, "--out")
-    store = open_state(opts.state, opts.state_dir)
+    store = open_state(opts.state, opts.state_dir, desired.state_url)
     try:
         with session_with_progress(opts) as session:
             result = asyncio.run(plan_flow(desired, session, store,

@@ -98,6 +98,7 @@ def _load(
             problems.extend(schema_diagnostics(source))
             sources.append(source)
     problems.extend(semantic_diagnostics(sources))
+    state_url = _state_block(sources, problems)
     specs = (
         [spec for source in sources for spec in build_clusters(source, endpoint)]
         if not any(p.severity == "error" for p in problems)
@@ -111,7 +112,29 @@ def _load(
         clusters=tuple(selected),
         files=tuple(str(f) for f in files),
         digest=_digest(sources, clusters, endpoint),
+        state_url=state_url,
     )
+
+
+def _state_block(sources: Sequence[SourceFile], problems: list[Diagnostic]) -> str | None:
+    """The one ``state: {url: …}`` of the files; two files naming different stores
+    is an error (a run can't write to both)."""
+    first: tuple[SourceFile, str] | None = None
+    for source in sources:
+        block = source.data.get("state") if isinstance(source.data, dict) else None
+        url = block.get("url") if isinstance(block, dict) else None
+        if not isinstance(url, str):
+            continue
+        if first is None:
+            first = (source, url)
+        elif url != first[1]:
+            problems.append(source.diagnostic(
+                ("state", "url"),
+                f"conflicting `state:` blocks: {first[0].path} says {first[1]!r}, this file"
+                f" says {url!r}",
+                "give the state block in one file only (or the same URL in each)",
+                at_value=True))
+    return first[1] if first else None
 
 
 def expand_paths(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[str]:

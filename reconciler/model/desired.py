@@ -134,6 +134,8 @@ class DesiredState:
 
     clusters: tuple[ClusterSpec, ...]
     files: tuple[str, ...] = ()
+    state_url: str | None = None
+    """The files' ``state:`` block (the same in every file that has one), if any."""
     digest: str = ""
     """sha256 of the rendered documents with secret values replaced by their
     hashes: changes when the input (or a secret) changes, reveals nothing."""
