@@ -23,9 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
-import secrets
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
@@ -36,6 +34,7 @@ from reconciler.model.state import ManagedAddon, StateFile
 from reconciler.statemgr.errors import LockError, StateConflictError, StateError
 from reconciler.statemgr.lock import LockInfo, lock_info_from_json, lock_info_to_json
 from reconciler.statemgr.redaction import assert_no_clear_secrets
+from reconciler.statemgr.statefile import new_state
 
 __all__ = [
     "Locker",
@@ -186,14 +185,7 @@ class StateBackend(ABC):
 
     def new(self, cluster_name: str, cluster_id: str, project_id: str = "") -> StateFile:
         """A fresh state (new lineage, serial 0, random salt); not written yet."""
-        return StateFile(
-            lineage=str(uuid.uuid4()),
-            serial=0,
-            cluster_name=cluster_name,
-            cluster_id=cluster_id,
-            project_id=project_id,
-            salt=secrets.token_hex(16),
-        )
+        return new_state(cluster_name, cluster_id, project_id)
 
     def put_addon(self, state: StateFile, addon: ManagedAddon) -> StateFile:
         """Record ``addon`` as applied and write; returns the written state."""

@@ -30,6 +30,8 @@ silently losing a field on the next write is worse than a clear error.
 from __future__ import annotations
 
 import json
+import secrets
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,19 @@ from typing import Any
 from reconciler.model.state import STATE_FORMAT_VERSION, ManagedAddon, StateFile
 from reconciler.statemgr.errors import CorruptStateError, UnsupportedFormatError
 
-__all__ = ["from_json", "to_dict", "to_json"]
+__all__ = ["from_json", "new_state", "to_dict", "to_json"]
+
+
+def new_state(cluster_name: str, cluster_id: str, project_id: str = "") -> StateFile:
+    """A fresh state (new lineage, serial 0, random salt); not written yet."""
+    return StateFile(
+        lineage=str(uuid.uuid4()),
+        serial=0,
+        cluster_name=cluster_name,
+        cluster_id=cluster_id,
+        project_id=project_id,
+        salt=secrets.token_hex(16),
+    )
 
 _TOP_KEYS = (
     "format_version",

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 from reconciler.masking.files import write_atomic
 from reconciler.model.state import ManagedAddon, StateFile
-from reconciler.statemgr.errors import CorruptStateError, StateConflictError, StateError
+from reconciler.statemgr.errors import CorruptStateError, StateConflictError
 from reconciler.statemgr.lock import LockInfo, cluster_lock, read_lock_info, remove_lock
 from reconciler.statemgr.paths import STATE_SUFFIX, ClusterPaths, decode_cluster_name
 from reconciler.statemgr.redaction import assert_no_clear_secrets
-from reconciler.statemgr.statefile import from_json, to_json
+from reconciler.statemgr.statefile import from_json, new_state, to_json
 
 __all__ = ["DEFAULT_STATE_DIR", "StateStore", "with_addon", "without_addon"]
 
@@ -64,30 +62,9 @@ class StateStore:
             raise CorruptStateError(paths.state, str(exc), backup=paths.backup) from exc
         return self._parse(paths, data)
 
-    def read_existing(self, cluster_name: str) -> StateFile:
-        """The cluster's state; ``StateError`` naming the known clusters if it has none.
-
-        For the commands that act on a state the user named (``state show``,
-        ``state rm``): a missing one is their input error, not an empty state.
-        """
-        current = self.read(cluster_name)
-        if current is None:
-            known = ", ".join(self.list()) or "none"
-            raise StateError(
-                f"no state for cluster {cluster_name!r} in {self.state_dir} (clusters: {known})"
-            )
-        return current
-
     def new(self, cluster_name: str, cluster_id: str, project_id: str = "") -> StateFile:
         """A fresh state (new lineage, serial 0, random salt); not written yet."""
-        return StateFile(
-            lineage=str(uuid.uuid4()),
-            serial=0,
-            cluster_name=cluster_name,
-            cluster_id=cluster_id,
-            project_id=project_id,
-            salt=secrets.token_hex(16),
-        )
+        return new_state(cluster_name, cluster_id, project_id)
 
     def write(self, state: StateFile) -> StateFile:
         """Write ``state`` with ``serial + 1``; returns what was written.

@@ -4,15 +4,14 @@ from a Jinja2 template and the report's canonical JSON."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from functools import cache
 
 import jinja2
 
 from reconciler.model.json import JSON
 from reconciler.views.drifttext import addon_lines, show_value, summary_line
-from reconciler.views.markdown import GITHUB_COMMENT_LIMIT
+from reconciler.views.markdown import GITHUB_COMMENT_LIMIT, Section, fit_sections
 
 __all__ = ["DRIFT_MARKER", "GITHUB_COMMENT_LIMIT", "diff_lines", "render_drift_markdown"]
 
@@ -25,12 +24,6 @@ _BACKTICKS = re.compile(r"`+")
 # Room for the note, the "sections omitted" line and the final newline.
 _NOTE_RESERVE = 300
 _STATUS_MARK = {"clean": "✅", "drifted": "⚠️", "error": "⛔"}
-
-
-@dataclass(frozen=True)
-class _Section:
-    full: str
-    collapsed: str
 
 
 def _md(value: object) -> str:
@@ -113,7 +106,7 @@ def render_drift_markdown(report: Mapping[str, JSON], *,
     clusters = [_cluster_context(c) for c in report["clusters"]]
     section = env.get_template("drift-cluster.md.j2")
     sections = [
-        _Section(section.render(c=c, collapsed=""),
+        Section(section.render(c=c, collapsed=""),
                  section.render(c=c, collapsed=_collapsed_line(c)))
         for c in clusters if c["status"] != "clean"
     ]
@@ -129,7 +122,7 @@ def render_drift_markdown(report: Mapping[str, JSON], *,
 
     rows, hidden = _table_rows(clusters, lambda r: len(header(r, "")), max_chars // 2)
     head = header(rows, "")
-    chosen, truncated, omitted = _fit(sections, max_chars - len(head) - _NOTE_RESERVE)
+    chosen, truncated, omitted = fit_sections(sections, max_chars - len(head) - _NOTE_RESERVE)
     note = _note(truncated, omitted, hidden)
     if note:
         head = header(rows, note)
@@ -149,26 +142,6 @@ def _table_rows(clusters: list[dict[str, JSON]], size: Callable[[list[dict[str, 
     while rows and size(rows) > budget:
         rows = rows[: len(rows) * 3 // 4]
     return rows, len(clusters) - len(rows)
-
-
-def _fit(sections: Sequence[_Section], budget: int) -> tuple[list[str], int, int]:
-    """Collapse the largest sections first, then drop from the end, until under budget."""
-    chosen = [s.full for s in sections]
-    total = sum(len(text) + 2 for text in chosen)
-    truncated = 0
-    for i in sorted(range(len(sections)), key=lambda i: (-len(sections[i].full), i)):
-        if total <= budget:
-            break
-        saving = len(sections[i].full) - len(sections[i].collapsed)
-        if saving > 0:
-            chosen[i] = sections[i].collapsed
-            total -= saving
-            truncated += 1
-    omitted = 0
-    while chosen and total > budget:
-        total -= len(chosen.pop()) + 2
-        omitted += 1
-    return chosen, truncated, omitted
 
 
 def _note(truncated: int, omitted: int, hidden: int) -> str:

@@ -20,8 +20,7 @@ import jinja2
 
 from reconciler.views import planview as pv
 
-__all__ = [
-    "GITHUB_COMMENT_LIMIT","render_markdown"]
+__all__ = ["GITHUB_COMMENT_LIMIT", "Section", "fit_sections", "render_markdown"]
 
 # GitHub refuses comments over 65,536 characters; keep a margin for wrappers.
 GITHUB_COMMENT_LIMIT = 65_000
@@ -78,7 +77,9 @@ def _environment() -> jinja2.Environment:
 
 
 @dataclass(frozen=True)
-class _Section:
+class Section:
+    """One collapsible part of a Markdown document, and its one-line stand-in."""
+
     full: str
     collapsed: str
 
@@ -92,7 +93,7 @@ def render_markdown(plan: Mapping[str, Any], *, show_provenance: bool, max_chars
         header = env.get_template("plan.md.j2").render(header_context, cap=cap, note="")
         if len(header) <= max_chars // 2:
             break
-    chosen, truncated, omitted = _fit(sections, max_chars - len(header) - _NOTE_RESERVE)
+    chosen, truncated, omitted = fit_sections(sections, max_chars - len(header) - _NOTE_RESERVE)
     note = _truncation_note(truncated, omitted)
     if note:
         header = env.get_template("plan.md.j2").render(header_context, cap=cap, note=note)
@@ -102,7 +103,7 @@ def render_markdown(plan: Mapping[str, Any], *, show_provenance: bool, max_chars
     return "\n\n".join(p.strip("\n") for p in parts)
 
 
-def _fit(sections: Sequence[_Section], budget: int) -> tuple[list[str], int, int]:
+def fit_sections(sections: Sequence[Section], budget: int) -> tuple[list[str], int, int]:
     """Collapse the largest sections first, then drop from the end, until under budget."""
     chosen = [s.full for s in sections]
     total = sum(len(text) + 2 for text in chosen)
@@ -184,7 +185,7 @@ def _has_section(cluster: Mapping[str, Any]) -> bool:
 
 def _sections(
     env: jinja2.Environment, plan: Mapping[str, Any], show_provenance: bool, max_chars: int
-) -> list[_Section]:
+) -> list[Section]:
     template = env.get_template("cluster.md.j2")
     sections = []
     for cluster in plan["clusters"]:
@@ -193,7 +194,7 @@ def _sections(
         context = _cluster_context(cluster, show_provenance)
         collapsed = _collapsed_line(pv.changed(cluster), max_chars)
         sections.append(
-            _Section(
+            Section(
                 full=template.render(context, collapsed=""),
                 collapsed=template.render(context, collapsed=collapsed),
             )
@@ -207,7 +208,7 @@ def _sections(
     if unchanged:
         template = env.get_template("unchanged.md.j2")
         sections.append(
-            _Section(
+            Section(
                 full=template.render(entries=unchanged, collapsed="",
                                      kept_text=pv.MANAGED_UNDECLARED),
                 collapsed=template.render(
