@@ -294,6 +294,8 @@ class Sender:
         The fields also go to the record (``extra``) for ``--log-file``'s JSON
         lines. No header is logged: they carry the signature or the token.
         Bodies pass the log masking filter like every other message."""
+        if not log.isEnabledFor(logging.INFO):
+            return  # most runs: no -v, and this runs for every request
         method = request.method.upper()
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         host = self._base.netloc.decode("ascii")
