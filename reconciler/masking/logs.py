@@ -79,6 +79,11 @@ def start_verbose_logging(verbose: int) -> Callable[[], None]:
     level = logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    return _attach(handler, level)
+
+
+def _attach(handler: logging.Handler, level: int) -> Callable[[], None]:
+    """Put a masking ``handler`` at ``level`` on the root logger; returns its undo."""
     handler.setLevel(level)
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
@@ -89,6 +94,7 @@ def start_verbose_logging(verbose: int) -> Callable[[], None]:
     def undo() -> None:
         root.removeHandler(handler)
         root.setLevel(previous_level)
+        handler.close()  # a StreamHandler leaves its stream open
 
     return undo
 
@@ -131,17 +137,10 @@ def start_file_logging(path: Path, verbose: int) -> Callable[[], None]:
     stream = os.fdopen(fd, "a", encoding="utf-8")
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLinesFormatter())
-    handler.setLevel(level)
-    handler.addFilter(MaskingFilter())
-    root = logging.getLogger()
-    previous_level = root.level
-    root.addHandler(handler)
-    root.setLevel(min(previous_level or logging.WARNING, level))
+    detach = _attach(handler, level)
 
     def undo() -> None:
-        root.removeHandler(handler)
-        root.setLevel(previous_level)
-        handler.close()
+        detach()
         stream.close()
 
     return undo
