@@ -10,8 +10,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reconciler.model.json import JSON
+
+if TYPE_CHECKING:
+    from reconciler.model.rollout import Rollout
 
 __all__ = [
     "AddonSpec",
@@ -64,6 +68,14 @@ class AddonSpec:
     version: str | None = None
     """Exact template version; ``None`` keeps the live version (or, on install,
     the newest stable version supporting the cluster)."""
+    version_constraint: str | None = None
+    """``latest``, ``~1.30`` or ``>=1.30,<1.31`` as written (then ``version`` is
+    None): the planner resolves it per cluster to the newest template version
+    that satisfies it and supports the cluster (and its readiness target)."""
+    profile_origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Dotted path (``version``, ``flavor``, ``values.custom.servers[0]``, in the
+    engine's spelling) → the name of the profile it came from; paths the
+    cluster's own ``addons`` set (last, winning) are absent."""
     flavor: str | None = None
     """Name of a flavor preset of the target version (``str(preset["name"])``)."""
     values: Mapping[str, JSON] = field(default_factory=dict, repr=False)
@@ -123,6 +135,10 @@ class ClusterSpec:
     """Delete live add-ons that are not declared."""
     upgrade_readiness: UpgradeReadiness | None = None
     location: SourceLocation | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """``labels:``, matched by selectors (``env=prod``) wherever clusters are chosen."""
+    profiles: tuple[str, ...] = ()
+    """``profiles:`` merged into ``addons`` in this order (for provenance and display)."""
 
     def addon(self, name: str) -> AddonSpec | None:
         return next((a for a in self.addons if a.name == name), None)
@@ -136,6 +152,8 @@ class DesiredState:
     files: tuple[str, ...] = ()
     state_url: str | None = None
     """The files' ``state:`` block (the same in every file that has one), if any."""
+    rollout: Rollout | None = None
+    """The files' ``rollout:`` block, if any (the same in every file that has one)."""
     digest: str = ""
     """sha256 of the rendered documents with secret values replaced by their
     hashes: changes when the input (or a secret) changes, reveals nothing."""

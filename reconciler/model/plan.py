@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from reconciler.model.desired import OnFailure
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
+from reconciler.model.rollout import Rollout
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -181,6 +182,9 @@ class Change:
     adopting: bool = False
     """Apply also takes the instance under management (it is not in the state,
     or the state knows another uid); always so for ``adopt``."""
+    version_constraint: str = ""
+    """The declared constraint ``after_version`` was resolved from (``latest``,
+    ``~1.30``); empty when the file pinned the version. Shown ``1.30.15 (from latest)``."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,10 @@ class ClusterPlan:
     still managed, kept; ``prune: true`` would delete them."""
     errors: tuple[Diagnostic, ...] = ()
     readiness: ReadinessReport | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The cluster's ``labels:`` (for selectors, grouping and reports)."""
+    wave: str = ""
+    """The rollout wave the cluster is in ("" without a ``rollout:`` block)."""
 
     @property
     def has_changes(self) -> bool:
@@ -227,6 +235,8 @@ class Plan:
     """The state store planned against (``StateBackend.identity``, never credentials)."""
     targets: tuple[str, ...] = ()
     """``--addon`` names this plan was limited to (empty: every declared add-on)."""
+    rollout: Rollout | None = None
+    """The waves apply follows (a saved plan pins them); None: every cluster at once."""
 
     @property
     def has_errors(self) -> bool:
