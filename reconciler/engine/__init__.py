@@ -10,7 +10,8 @@ randomness. Modules:
 - ``checks``: plan-time checks (DESIGN 4.2) as diagnostics;
 - ``order``: apply order (``depends_on``, then file order);
 - ``fingerprint``: the live-instances fingerprint a saved plan is bound to;
-- ``planner``: ``plan_changes`` (DESIGN 4.1);
+- ``constraints``: a version constraint (``latest``, ``~1.30``) resolved per cluster;
+- ``planner``: ``plan_changes`` (DESIGN 4.1), ``cluster_waves``;
 - ``replan``: what is left of a change once an operation in flight settled.
 """
 
@@ -19,11 +20,12 @@ from __future__ import annotations
 from reconciler.engine.diff import diff_values
 from reconciler.engine.fingerprint import fingerprint_instances
 from reconciler.engine.normalise import normalise
-from reconciler.engine.planner import plan_changes
+from reconciler.engine.planner import cluster_waves, plan_changes
 from reconciler.engine.values import FullValues, full_values
 
 __all__ = [
     "FullValues",
+    "cluster_waves",
     "diff_values",
     "fingerprint_instances",
     "full_values",

@@ -11,7 +11,9 @@ Per declared add-on, the action is:
   ``repair``, whatever the diff says (docs/actions.md);
 - live version ≠ target version: ``upgrade``, or ``downgrade`` when the target
   is lower (the target is the declared version; none declared keeps the live
-  one); a downgrade without ``allow_downgrade: true`` is planned *and* gets an
+  one; a constraint such as ``latest`` or ``~1.30`` resolves per cluster to the
+  newest fitting version, engine/constraints.py, so a newer one upgrades); a
+  downgrade without ``allow_downgrade: true`` is planned *and* gets an
   error, so the plan shows it and apply refuses it;
 - not in the cluster's state file (or the state records another uid: it was
   re-created out of band): ``adopt`` when values match; when they differ it is
@@ -45,6 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.engine import checks, secrets
+from reconciler.engine.constraints import resolve_constraint
 from reconciler.engine.diff import diff_values
 from reconciler.engine.fingerprint import fingerprint_instances
 from reconciler.engine.normalise import normalise
@@ -64,9 +67,10 @@ from reconciler.model.live import (
     TemplateVersion,
 )
 from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessReport
+from reconciler.model.rollout import assign_waves
 from reconciler.model.state import StateFile
 
-__all__ = ["plan_changes"]
+__all__ = ["cluster_waves", "plan_changes"]
 
 
 def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
@@ -79,12 +83,22 @@ def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnos
     (by cluster name) hash sensitive values; by default the state file's salt.
     Pure."""
     clusters = []
+    waves = cluster_waves(desired)
     for spec in desired.clusters:
         state = states.get(spec.name)
         salt = (salts or {}).get(spec.name) or (state.salt if state else "")
-        clusters.append(_plan_cluster(spec, live.get(spec.name), templates, state, salt))
+        planned = _plan_cluster(spec, live.get(spec.name), templates, state, salt)
+        clusters.append(replace(planned, wave=waves.get(spec.name, "")))
     return Plan(plan_id=plan_id, tool_version=tool_version, desired_digest=desired.digest,
-                clusters=tuple(clusters), files=desired.files)
+                clusters=tuple(clusters), files=desired.files, rollout=desired.rollout)
+
+
+def cluster_waves(desired: DesiredState) -> dict[str, str]:
+    """Cluster name → its rollout wave, over the clusters of ``desired`` (those
+    ``--cluster`` selected); empty without a ``rollout:`` block."""
+    if desired.rollout is None:
+        return {}
+    return assign_waves(desired.rollout, ((s.name, s.labels) for s in desired.clusters))
 
 
 @dataclass
@@ -109,6 +123,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
         name=spec.name, cluster_id=spec.cluster_id, endpoint=spec.endpoint,
         project_id=spec.project_id, region=spec.region,
         state_lineage=state.lineage if state else "", state_serial=state.serial if state else 0,
+        labels=dict(spec.labels),
     )
     if not isinstance(live, LiveCluster):
         return replace(header, errors=(_unread(spec, live),))
@@ -197,7 +212,17 @@ def _target_version(ctx: _Cluster, addon: AddonSpec, template: AddonTemplate,
                     instance: AddonInstance | None) -> TemplateVersion | None:
     """The version to run, after the existence and support checks (None: an error)."""
     cluster = ctx.live.cluster
-    if addon.version is not None:
+    chosen: TemplateVersion | None
+    if addon.version_constraint is not None:
+        # Resolved per cluster, the newest fitting version even when live already
+        # satisfies the constraint: `latest` means tracking the newest.
+        resolved = resolve_constraint(ctx.spec, addon, template, cluster,
+                                      addon.version_constraint)
+        if isinstance(resolved, Diagnostic):
+            ctx.errors.append(resolved)
+            return None
+        chosen = resolved
+    elif addon.version is not None:
         chosen = template.version(addon.version)
         if chosen is None:
             ctx.errors.append(checks.unknown_version(ctx.spec, addon, template, cluster,
@@ -266,7 +291,8 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     if action is Action.NOOP:
         assert instance is not None
         ctx.changes.append(_refresh(ctx, addon, instance)
-                           or _noop(addon, instance.version, reason, instance.uid))
+                           or replace(_noop(addon, instance.version, reason, instance.uid),
+                                      version_constraint=addon.version_constraint or ""))
         return
     values: Mapping[str, JSON] = full.values
     if live_values is not None and not field_changes and values == live_values:
@@ -291,6 +317,7 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         on_failure=addon.on_failure,
         timeout_seconds=addon.timeout_seconds,
         adopting=instance is not None and bool(_not_managed(ctx, addon, instance)),
+        version_constraint=addon.version_constraint or "",
     ))
 
 
@@ -336,7 +363,8 @@ def _choose(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         # and only the status tells that the add-on is not what was declared.
         return Action.REPAIR, checks.repair_reason(instance, version.version) + adopting
     if instance.version != version.version:
-        reason = f"version {instance.version} → {version.version}" + adopting
+        resolved = f" (from {addon.version_constraint})" if addon.version_constraint else ""
+        reason = f"version {instance.version} → {version.version}{resolved}" + adopting
         lower = checks.is_downgrade(instance.version, version.version)
         return (Action.DOWNGRADE if lower else Action.UPGRADE), reason
     if not_managed and values_differ:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from reconciler import __version__
 from reconciler.cloud import CloudSession
-from reconciler.engine import plan_changes
+from reconciler.engine import cluster_waves, plan_changes
 from reconciler.engine.refresh import refresh_only as refresh_only_plan
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
@@ -157,6 +157,10 @@ async def make_plan(
         desired, session, refreshed, ordered, precheck=precheck, accept_risks=accept_risks,
         timeout_s=precheck_timeout_s,
     )
+    # Each cluster was planned alone above: its wave is assigned here, over
+    # every selected cluster, and the plan carries the waves apply follows.
+    waves = cluster_waves(desired)
+    ordered = [dataclasses.replace(cp, wave=waves.get(cp.name, "")) for cp in ordered]
     plan = Plan(
         plan_id=plan_id,
         tool_version=__version__,
@@ -164,6 +168,7 @@ async def make_plan(
         clusters=tuple(ordered),
         files=desired.files,
         targets=tuple(sorted(set(targets))),
+        rollout=desired.rollout,
     )
     return PlanResult(plan=plan, salts=salts)
 
