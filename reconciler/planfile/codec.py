@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.kit.selectors import SelectorError, parse_pattern
 from reconciler.model.desired import OnFailure
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.plan import (
@@ -36,6 +37,7 @@ from reconciler.model.plan import (
     ReadinessItem,
     ReadinessReport,
 )
+from reconciler.model.rollout import PauseMode, Rollout, Wave
 from reconciler.model.sensitive import SensitiveRules, sensitive_leaves
 from reconciler.planfile.integrity import plan_digest
 from reconciler.planfile.redact import Hasher, path_is_sensitive, redact, salted_hasher
@@ -76,6 +78,9 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
         # Only when targeted, so an untargeted plan is byte-identical to one
         # made before --addon existed (docs/plan-json.md).
         **({"targets": list(plan.targets)} if plan.targets else {}),
+        # Always written (null without a rollout: block): a saved plan pins the
+        # waves its apply follows, and the digest seals them.
+        "rollout": None if plan.rollout is None else _rollout_to_json(plan.rollout),
         "clusters": [
             _cluster_to_json(c, salted_hasher(salts.get(c.name) or c.salt or None, c.name),
                              salts.get(c.name) or c.salt)
@@ -114,7 +119,10 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
     problems = schema_problems(data)
     if problems:
         raise PlanFormatError(f"not a valid plan: {problems}")
-    return Plan(
+    # Optional when read: a plan written before rollouts existed has none and
+    # applies every cluster at once, as it did then.
+    rollout = data.get("rollout")
+    plan = Plan(
         plan_id=data["plan_id"],
         tool_version=data["tool_version"],
         desired_digest=data["desired_digest"],
@@ -124,7 +132,29 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         errors=tuple(_diagnostic_from_json(d) for d in data["errors"]),
         state_backend=data.get("state_backend", "local"),
         targets=tuple(data.get("targets", ())),
+        rollout=None if rollout is None else _rollout_from_json(rollout),
     )
+    _check_waves(plan)
+    return plan
+
+
+def _check_waves(plan: Plan) -> None:
+    """Every cluster's wave is one of the plan's waves (the schema can't say so)."""
+    known = {w.name for w in plan.rollout.waves} if plan.rollout else set()
+    if plan.rollout is not None and len(known) != len(plan.rollout.waves):
+        raise PlanFormatError("not a valid plan: rollout.waves repeats a wave name")
+    for wave in plan.rollout.waves if plan.rollout else ():
+        for pattern in wave.clusters:
+            try:
+                parse_pattern(pattern)
+            except SelectorError as err:
+                raise PlanFormatError(
+                    f"not a valid plan: rollout wave {wave.name}: {err}") from None
+    for cluster in plan.clusters:
+        if cluster.wave and cluster.wave not in known:
+            raise PlanFormatError(
+                f"not a valid plan: cluster {cluster.name} is in wave {cluster.wave!r}, which "
+                f"the plan's rollout does not have ({', '.join(sorted(known)) or 'no waves'})")
 
 
 # --- writing -----------------------------------------------------------------
@@ -193,6 +223,8 @@ def _cluster_to_json(cluster: ClusterPlan, hasher: Hasher, salt: str) -> JSONDic
            if cluster.managed_undeclared else {}),
         "errors": [_diagnostic_to_json(d) for d in cluster.errors],
         "readiness": None if readiness is None else _readiness_to_json(readiness),
+        "labels": dict(sorted(cluster.labels.items())),
+        "wave": cluster.wave,
     }
 
 
@@ -241,6 +273,7 @@ def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:
         "timeout_seconds": change.timeout_seconds,
         "findings": [_finding_to_json(f) for f in change.findings],
         "adopting": change.adopting,
+        "version_constraint": change.version_constraint,
     }
     if change.secret_templates:
         # Only when there are some: plans without secrets read as before.
@@ -273,6 +306,24 @@ def _finding_to_json(f: PrecheckFinding) -> JSONDict:
         "accepted": f.accepted,
         "task_id": f.task_id,
         "blocking": f.blocking,
+    }
+
+
+def _rollout_to_json(rollout: Rollout) -> JSONDict:
+    # The waves as written, without their source locations (a plan may be
+    # applied on another machine, from another checkout).
+    return {
+        "pause": rollout.pause.value,
+        "waves": [
+            {
+                "name": w.name,
+                "clusters": list(w.clusters),
+                "soak_s": float(w.soak_s),
+                "max_parallel": w.max_parallel,
+                "max_failures": w.max_failures,
+            }
+            for w in rollout.waves
+        ],
     }
 
 
@@ -328,6 +379,8 @@ def _cluster_from_json(c: JSONDict) -> ClusterPlan:
         managed_undeclared=tuple(c.get("managed_undeclared", ())),
         errors=tuple(_diagnostic_from_json(d) for d in c["errors"]),
         readiness=None if readiness is None else _readiness_from_json(readiness),
+        labels=dict(c.get("labels", {})),
+        wave=c.get("wave", ""),
     )
 
 
@@ -352,6 +405,7 @@ def _change_from_json(ch: JSONDict) -> Change:
         findings=tuple(_finding_from_json(f) for f in ch["findings"]),
         # Optional: plans written before the flag existed read as not adopting.
         adopting=ch.get("adopting", False),
+        version_constraint=ch.get("version_constraint", ""),
     )
 
 
@@ -372,6 +426,17 @@ def _finding_from_json(f: JSONDict) -> PrecheckFinding:
         message=f["message"],
         accepted=f["accepted"],
         task_id=f["task_id"],
+    )
+
+
+def _rollout_from_json(r: JSONDict) -> Rollout:
+    return Rollout(
+        waves=tuple(
+            Wave(name=w["name"], clusters=tuple(w["clusters"]), soak_s=float(w["soak_s"]),
+                 max_parallel=w["max_parallel"], max_failures=w["max_failures"])
+            for w in r["waves"]
+        ),
+        pause=PauseMode(r["pause"]),
     )
 
 
