@@ -2,7 +2,11 @@
 
 A plan is bound to the state it was computed from (lineage + serial) and to
 the live instances it read (their fingerprint). Apply re-reads both, under the
-cluster's lock, and refuses a plan that no longer describes reality.
+cluster's lock, and refuses a plan that no longer describes reality. The
+template catalogue is deliberately not part of it: a version constraint
+(``latest``) was resolved at plan time into ``after_version``, and a newer
+template version published since neither makes the plan stale nor is
+installed: the version reviewed is the version applied (docs/plan-json.md).
 
 A saved plan holds only the leaves that came from ``secret()`` as salted
 hashes; every other leaf travels in it as planned. Apply re-reads each secret

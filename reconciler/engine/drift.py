@@ -63,7 +63,8 @@ def cluster_drift(
     """The drift of one cluster. ``plan`` is the cluster's plan over the same
     ``live`` and ``state`` (its non-no-op changes are the pending ones);
     ``risks`` are the inspection's failed checks by add-on. Pure."""
-    header = ClusterDrift(name=spec.name, cluster_id=spec.cluster_id, endpoint=spec.endpoint)
+    header = ClusterDrift(name=spec.name, cluster_id=spec.cluster_id, endpoint=spec.endpoint,
+                          labels=dict(spec.labels), wave=plan.wave if plan else "")
     if not isinstance(live, LiveCluster):
         problem = live or Diagnostic(file="", line=0, column=0, key_path=f"clusters.{spec.name}",
                                      message="the cluster was not read")

@@ -8,7 +8,8 @@ Markdown, Prometheus) and the ``drift`` command read them. They live in
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import READY_STATUSES
@@ -80,6 +81,10 @@ class ClusterDrift:
     errors: tuple[Diagnostic, ...] = ()
     """Why the cluster (or some add-on) could not be checked; any makes the run fail."""
     warnings: tuple[Diagnostic, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The cluster's ``labels:`` (alerting groups and routes by them)."""
+    wave: str = ""
+    """The cluster's rollout wave ("" without a ``rollout:`` block)."""
 
     @property
     def drifted(self) -> bool:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from reconciler import __version__
 from reconciler.cloud import CceClient, CloudError, CloudSession, PrecheckItem
-from reconciler.engine import plan_changes
+from reconciler.engine import cluster_waves, plan_changes
 from reconciler.engine.drift import cluster_drift
 from reconciler.kit.polling import PollTimeout, poll_until
 from reconciler.model.desired import ClusterSpec, DesiredState
@@ -62,6 +62,7 @@ async def detect_drift(
 
     plans: dict[str, ClusterPlan] = {}
     templates_of: dict[str, Mapping[str, AddonTemplate]] = {}
+    waves = cluster_waves(desired)  # over every selected cluster, as plan assigns them
     for spec in desired.clusters:
         templates = templates_for(spec, refreshed.templates[endpoint_key(spec)])
         if isinstance(templates, Diagnostic):
@@ -73,7 +74,8 @@ async def detect_drift(
             dataclasses.replace(desired, clusters=(spec,)), {spec.name: live[spec.name]},
             templates, {spec.name: states[spec.name]}, plan_id="drift",
             tool_version=__version__)
-        plans[spec.name] = plan.clusters[0]
+        plans[spec.name] = dataclasses.replace(plan.clusters[0],
+                                               wave=waves.get(spec.name, ""))
 
     async def one(spec: ClusterSpec) -> ClusterDrift:
         cluster_live = live[spec.name]

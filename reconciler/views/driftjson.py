@@ -52,6 +52,9 @@ def _cluster(cluster: ClusterDrift) -> dict[str, JSON]:
         "name": cluster.name,
         "cluster_id": cluster.cluster_id,
         "endpoint": cluster.endpoint,
+        # Added keys (no format_version bump): a fleet's alerts group by them.
+        "labels": dict(sorted(cluster.labels.items())),
+        "wave": cluster.wave,
         "status": status,
         "errors": [_diagnostic(d) for d in cluster.errors],
         "warnings": [_diagnostic(d) for d in cluster.warnings],
