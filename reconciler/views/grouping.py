@@ -186,7 +186,7 @@ def rollout_rows(plan: Mapping[str, Any]) -> list[tuple[str, int, str, str, str]
             wave["name"],
             counts.get(wave["name"], 0),
             duration_text(wave["soak_s"]) if wave["soak_s"] else "none",
-            str(wave["max_parallel"]) if wave["max_parallel"] is not None else "--parallelism",
+            str(wave["max_parallel"]) if wave["max_parallel"] is not None else "as --parallelism",
             str(wave["max_failures"]),
         )
         for wave in rollout["waves"]
