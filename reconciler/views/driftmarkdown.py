@@ -3,6 +3,7 @@ from a Jinja2 template and the report's canonical JSON."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -11,7 +12,9 @@ import jinja2
 
 from reconciler.model.json import JSON
 from reconciler.views.drifttext import addon_lines, show_value, summary_line
+from reconciler.views.grouping import names_text
 from reconciler.views.markdown import GITHUB_COMMENT_LIMIT, Section, fit_sections
+from reconciler.views.planview import clusters_text
 
 __all__ = ["DRIFT_MARKER", "GITHUB_COMMENT_LIMIT", "diff_lines", "render_drift_markdown"]
 
@@ -90,6 +93,28 @@ def _cluster_context(c: Mapping[str, JSON]) -> dict[str, JSON]:
     }
 
 
+def _grouped_sections(clusters: list[dict[str, JSON]]) -> list[dict[str, JSON]]:
+    """One section per distinct drift: clusters drifted alike share one, headed by
+    their names (a count and the first names when many). A cluster with errors
+    keeps its own section: its errors are never grouped away."""
+    groups: dict[tuple[str, str], list[dict[str, JSON]]] = {}
+    for c in clusters:
+        if c["status"] == "clean":
+            continue
+        # The rendered lines are compared, so secrets are compared as shown: redacted.
+        key = (("own", str(c["name"])) if c["errors"] else
+               ("alike", json.dumps([c["status"], c["warnings"], c["addons"]], sort_keys=True)))
+        groups.setdefault(key, []).append(c)
+    sections = []
+    for members in groups.values():
+        if len(members) == 1:
+            sections.append(members[0])
+            continue
+        names = [str(m["name"]) for m in members]
+        sections.append({**members[0], "name": f"{clusters_text(len(names))}: {names_text(names)}"})
+    return sections
+
+
 def _collapsed_line(c: Mapping[str, JSON]) -> str:
     addons = c["addons"]
     assert isinstance(addons, list)
@@ -108,7 +133,7 @@ def render_drift_markdown(report: Mapping[str, JSON], *,
     sections = [
         Section(section.render(c=c, collapsed=""),
                  section.render(c=c, collapsed=_collapsed_line(c)))
-        for c in clusters if c["status"] != "clean"
+        for c in _grouped_sections(clusters)
     ]
     drifted = report["summary"]["drifted"]
     title = "Drift detected" if drifted else "No drift"

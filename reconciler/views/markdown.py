@@ -18,6 +18,7 @@ from typing import Any
 
 import jinja2
 
+from reconciler.views import grouping
 from reconciler.views import planview as pv
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "Section", "fit_sections", "render_markdown"]
@@ -33,6 +34,8 @@ _OUTCOME_MARK = {"blocking": "⛔", "accepted": "⚠️", "passed": "✅"}
 _HEADER_CAPS = (10**9, 50, 10, 0)
 # Room for the truncation note, the "sections omitted" line and the final newline.
 _NOTE_RESERVE = 300
+
+JSONKey = tuple[Any, ...]
 
 
 def _markdown_text(value: object) -> str:
@@ -137,61 +140,105 @@ def _truncation_note(truncated: int, omitted: int) -> str:
     return " and ".join(parts) + "; run `reconciler show PLAN` for the full plan."
 
 
+def _named(names: Sequence[str]) -> str:
+    """The clusters a header line is about: every name when few, else a count and the first."""
+    if len(names) <= grouping.FEW:
+        return ", ".join(names)
+    return f"{pv.clusters_text(len(names))}: {grouping.names_text(names)}"
+
+
+def _grouped(rows: list[tuple[str, JSONKey, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows equal but for their cluster, once each with every cluster named."""
+    by_key: dict[JSONKey, tuple[dict[str, Any], list[str]]] = {}
+    for cluster, key, row in rows:
+        by_key.setdefault(key, (row, []))[1].append(cluster)
+    return [{**row, "cluster": _named(names)} for row, names in by_key.values()]
+
+
 def _header_context(plan: Mapping[str, Any]) -> dict[str, Any]:
     summary = plan["summary"]
-    deletions = [
-        {
-            "cluster": cluster["name"],
-            "addon": ch["addon"],
-            "version": ch["before_version"],
-            "reason": ch["reason"],
-        }
+    deletions = _grouped([
+        (
+            cluster["name"],
+            (ch["addon"], ch["before_version"], ch["reason"]),
+            {"addon": ch["addon"], "version": ch["before_version"], "reason": ch["reason"]},
+        )
         for cluster in plan["clusters"]
         for ch in cluster["changes"]
         if ch["action"] == "delete"
-    ]
-    risks = [
-        {
-            **finding,
-            "cluster": cluster["name"],
-            "outcome": pv.finding_outcome(finding),
-            "outcome_mark": _OUTCOME_MARK[pv.finding_outcome(finding)],
-        }
+    ])
+    risks = _grouped([
+        (
+            cluster["name"],
+            (f["addon"], f["risk"], f["level"], f["status"], pv.finding_outcome(f), f["message"]),
+            {
+                **f,
+                "outcome": pv.finding_outcome(f),
+                "outcome_mark": _OUTCOME_MARK[pv.finding_outcome(f)],
+            },
+        )
         for cluster in plan["clusters"]
-        for finding in pv.findings(cluster)
-    ]
+        for f in pv.findings(cluster)
+    ])
     errors = [{"cluster": "", "text": pv.diagnostic_text(d)} for d in plan["errors"]]
+    # Never grouped: each cluster's errors are its own to fix.
     errors += [
         {"cluster": cluster["name"], "text": pv.diagnostic_text(d)}
         for cluster in plan["clusters"]
         for d in cluster["errors"]
     ]
     all_diagnostics = [*plan["errors"], *(d for c in plan["clusters"] for d in c["errors"])]
+    rollout = None
+    if plan.get("rollout"):
+        rows = grouping.rollout_rows(plan)
+        rollout = {"waves": pv.plural(len(rows), "wave"), "rows": rows,
+                   "pause": plan["rollout"]["pause"]}
     return {
         "problems_heading": pv.problems_heading(all_diagnostics),
         "headline": pv.headline(summary),
         "targets_warning": pv.targets_warning(plan),
+        "rollout": rollout,
         "deletions": deletions,
         "risks": risks,
         "errors": errors,
     }
 
 
-def _has_section(cluster: Mapping[str, Any]) -> bool:
-    return bool(
-        pv.changed(cluster) or cluster["errors"] or cluster["readiness"] or pv.findings(cluster)
-    )
-
-
 def _sections(
     env: jinja2.Environment, plan: Mapping[str, Any], show_provenance: bool, max_chars: int
 ) -> list[Section]:
-    template = env.get_template("cluster.md.j2")
+    # Grouping comes before fitting: a change shared by a fleet is one
+    # section, so it is the clusters' list that gets cut, never its diff.
     sections = []
-    for cluster in plan["clusters"]:
-        if not _has_section(cluster):
+    for block in grouping.blocks(plan, show_provenance=show_provenance):
+        if plan.get("rollout"):
+            count = pv.clusters_text(len(block.clusters))
+            title = f"Wave {_code_span(block.wave['name'])}" if block.wave else "In no wave"
+            heading = f"#### {title} — {count}"
+            sections.append(Section(full=heading, collapsed=heading))
+        sections.extend(_block_sections(env, block, show_provenance, max_chars))
+    return sections
+
+
+def _block_sections(
+    env: jinja2.Environment, block: grouping.Block, show_provenance: bool, max_chars: int
+) -> list[Section]:
+    sections = []
+    group_template = env.get_template("group.md.j2")
+    for group in block.shared:
+        context = {
+            "count": pv.clusters_text(len(group.clusters)),
+            "names": grouping.names_text(group.clusters, _code_span),
+            "changes": [_change_context(ch, show_provenance) for ch in group.changes],
+        }
+        collapsed = _collapsed_line(group.changes, max_chars)
+        sections.append(Section(full=group_template.render(context, collapsed=""),
+                                collapsed=group_template.render(context, collapsed=collapsed)))
+    template = env.get_template("cluster.md.j2")
+    for cluster in block.clusters:
+        if not block.has_section(cluster):
             continue
-        context = _cluster_context(cluster, show_provenance)
+        context = _cluster_context(cluster, block, show_provenance)
         collapsed = _collapsed_line(pv.changed(cluster), max_chars)
         sections.append(
             Section(
@@ -199,26 +246,32 @@ def _sections(
                 collapsed=template.render(context, collapsed=collapsed),
             )
         )
-    unchanged = [
+    light = [c for c in block.clusters if not block.has_section(c)]
+    unchanged = [c for c in light if not block.shared_addons[c["name"]]]
+    shared_only = [c for c in light if block.shared_addons[c["name"]]]
+    for entries, what in ((shared_only, "with only the shared changes above"),
+                          (unchanged, "without changes")):
+        if entries:
+            sections.append(_list_section(env, entries, what, max_chars))
+    return sections
+
+
+def _list_section(env: jinja2.Environment, clusters: Sequence[Mapping[str, Any]], what: str,
+                  max_chars: int) -> Section:
+    entries = [
         {"name": c["name"], "unmanaged": c["unmanaged"],
          "managed_undeclared": c.get("managed_undeclared", [])}
-        for c in plan["clusters"]
-        if not _has_section(c)
+        for c in clusters
     ]
-    if unchanged:
-        template = env.get_template("unchanged.md.j2")
-        sections.append(
-            Section(
-                full=template.render(entries=unchanged, collapsed="",
-                                     kept_text=pv.MANAGED_UNDECLARED),
-                collapsed=template.render(
-                    entries=unchanged,
-                    kept_text=pv.MANAGED_UNDECLARED,
-                    collapsed=f"cluster names omitted to stay under {max_chars:,} characters.",
-                ),
-            )
-        )
-    return sections
+    template = env.get_template("unchanged.md.j2")
+    context = {"entries": entries, "kept_text": pv.MANAGED_UNDECLARED,
+               "title": f"{pv.clusters_text(len(entries))} {what}"}
+    return Section(
+        full=template.render(context, collapsed=""),
+        collapsed=template.render(
+            context, collapsed=f"cluster names omitted to stay under {max_chars:,} characters."
+        ),
+    )
 
 
 def _collapsed_line(changes: Sequence[Mapping[str, Any]], max_chars: int) -> str:
@@ -230,7 +283,9 @@ def _collapsed_line(changes: Sequence[Mapping[str, Any]], max_chars: int) -> str
     )
 
 
-def _cluster_context(cluster: Mapping[str, Any], show_provenance: bool) -> dict[str, Any]:
+def _cluster_context(
+    cluster: Mapping[str, Any], block: grouping.Block, show_provenance: bool
+) -> dict[str, Any]:
     changes = pv.changed(cluster)
     title = pv.plural(len(changes), "change") if changes else "no changes"
     if cluster["errors"]:
@@ -246,12 +301,12 @@ def _cluster_context(cluster: Mapping[str, Any], show_provenance: bool) -> dict[
         if readiness["task_id"]:
             readiness_facts.append(f"task {readiness['task_id']}")
         readiness = {**readiness, "facts": ", ".join(readiness_facts)}
-    shown = [ch for ch in cluster["changes"] if ch["action"] != "no-op" or ch["findings"]]
     return {
         "cluster": cluster,
         "title": title,
         "facts": ", ".join(facts),
-        "changes": [_change_context(ch, show_provenance) for ch in shown],
+        "changes": [_change_context(ch, show_provenance) for ch in block.own[cluster["name"]]],
+        "shared": block.shared_addons[cluster["name"]],
         "unchanged": (
             pv.plural(len(cluster["changes"]) - len(changes), "add-on")
             if len(cluster["changes"]) > len(changes)
@@ -299,6 +354,7 @@ def _change_context(change: Mapping[str, Any], show_provenance: bool) -> dict[st
         "addon": change["addon"],
         "action": pv.action_text(change),
         "version": pv.version_text(change),
+        "constraint": change.get("version_constraint", "") if pv.constraint_text(change) else "",
         "reason": reason,
         "diff": diff,
         "fence": _fence(diff),

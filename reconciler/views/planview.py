@@ -22,6 +22,8 @@ __all__ = [
     "JSONDict",
     "action_text",
     "changed",
+    "clusters_text",
+    "constraint_text",
     "diagnostic_text",
     "diff_lines",
     "finding_outcome",
@@ -155,6 +157,19 @@ def version_text(change: Mapping[str, Any]) -> str:
         # A repair may also move the version (back to the one a failed upgrade left).
         return f"{before} → {after}"
     return after or before
+
+
+def constraint_text(change: Mapping[str, Any]) -> str:
+    """``from latest``: the constraint the after-version was resolved from ("" if pinned)."""
+    constraint: str = change.get("version_constraint") or ""
+    if not constraint or change["action"] == "delete":
+        return ""
+    return f"from {constraint}"
+
+
+def clusters_text(count: int) -> str:
+    """``1 cluster``, ``1,000 clusters``: fleets are counted with separators."""
+    return f"{count:,} cluster" if count == 1 else f"{count:,} clusters"
 
 
 def diagnostic_text(d: Mapping[str, Any]) -> str:

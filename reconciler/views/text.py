@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from reconciler.views import grouping
 from reconciler.views import planview as pv
 
 __all__ = ["Line", "Segment", "render_text"]
@@ -74,9 +75,11 @@ def _plan_lines(plan: Mapping[str, Any], show_provenance: bool) -> list[Line]:
         lines.append(_line(0, (pv.problems_heading(plan["errors"]) + ":", _problems_style(plan))))
         lines.extend(_diagnostic_line(2, d) for d in plan["errors"])
         lines.append([])
-    for cluster in plan["clusters"]:
-        lines.extend(_cluster_lines(cluster, show_provenance))
+    if plan.get("rollout"):
+        lines.extend(_rollout_lines(plan))
         lines.append([])
+    for block in grouping.blocks(plan, show_provenance=show_provenance):
+        lines.extend(_block_lines(block, bool(plan.get("rollout")), show_provenance))
     summary = plan["summary"]
     summary_line, errors_line = pv.headline(summary)
     if summary_line:
@@ -96,24 +99,94 @@ def _diagnostic_line(indent: int, d: Mapping[str, Any]) -> Line:
     return _line(indent, (pv.diagnostic_text(d), style))
 
 
-def _cluster_lines(cluster: Mapping[str, Any], show_provenance: bool) -> list[Line]:
+def _rollout_lines(plan: Mapping[str, Any]) -> list[Line]:
+    rollout = plan["rollout"]
+    pause = rollout["pause"]
+    if pause == "manual":
+        pause += " (apply stops after each wave that passes its gate)"
+    rows = grouping.rollout_rows(plan)
+    lines = [_line(0, (f"Rollout in {pv.plural(len(rows), 'wave')}, pause: {pause}", "bold"))]
+    for n, (name, count, soak, parallel, failures) in enumerate(rows, 1):
+        text = (f"{n}. {pv.one_line(name)}: {pv.clusters_text(count)}; soak {soak};"
+                f" max_parallel {parallel}; max_failures {failures}")
+        lines.append(_line(2, (text, "")))
+    return lines
+
+
+def _block_lines(block: grouping.Block, has_rollout: bool, show_provenance: bool) -> list[Line]:
+    lines: list[Line] = []
+    if has_rollout:
+        count = pv.clusters_text(len(block.clusters))
+        title = f"Wave {pv.one_line(block.wave['name'])}" if block.wave else "In no wave"
+        lines.extend([_line(0, (f"{title}: {count}", "bold underline")), []])
+    for group in block.shared:
+        on = f"On {pv.clusters_text(len(group.clusters))}: {grouping.names_text(group.clusters)}"
+        lines.append(_line(0, (pv.one_line(on), "bold")))
+        for change in group.changes:
+            lines.extend(_change_lines(change, show_provenance))
+        lines.append([])
+    light = [c for c in block.clusters if not block.has_section(c)]
+    summarised = len(light) > grouping.FEW
+    for cluster in block.clusters:
+        if block.has_section(cluster) or not summarised:
+            lines.extend(_cluster_lines(cluster, block, show_provenance))
+            lines.append([])
+    if summarised:
+        lines.extend(_light_summary_lines(block, light))
+        lines.append([])
+    return lines
+
+
+def _light_summary_lines(block: grouping.Block, light: list[pv.JSONDict]) -> list[Line]:
+    """Clusters with nothing of their own to show, when too many for a line each."""
+    lines = []
+    unchanged = [c["name"] for c in light if not block.shared_addons[c["name"]]]
+    if unchanged:
+        text = f"{pv.clusters_text(len(unchanged))} without changes: "
+        lines.append(_line(0, (pv.one_line(text + grouping.names_text(unchanged)), "")))
+    for label, field in ((pv.MANAGED_UNDECLARED, "managed_undeclared"),
+                         ("unmanaged (left alone)", "unmanaged")):
+        by_names: dict[tuple[str, ...], list[str]] = {}
+        for cluster in light:
+            if names := tuple(cluster.get(field, ())):
+                by_names.setdefault(names, []).append(cluster["name"])
+        for names, clusters in by_names.items():
+            text = (f"{label}: {', '.join(names)} — on {pv.clusters_text(len(clusters))}:"
+                    f" {grouping.names_text(clusters)}")
+            lines.append(_line(0, (pv.one_line(text), "dim")))
+    return lines
+
+
+def _cluster_lines(
+    cluster: Mapping[str, Any], block: grouping.Block, show_provenance: bool
+) -> list[Line]:
     details = [cluster["cluster_id"]]
     if cluster["kubernetes_version"]:
         details.append(f"Kubernetes {cluster['kubernetes_version']}")
     if cluster["region"]:
         details.append(cluster["region"])
-    shown = [ch for ch in cluster["changes"] if ch["action"] != "no-op" or ch["findings"]]
+    own = block.own[cluster["name"]]
+    shared = block.shared_addons[cluster["name"]]
     unchanged = sum(1 for ch in cluster["changes"] if ch["action"] == "no-op")
     heading = _line(0, (pv.one_line(cluster["name"]), "bold"), (f" ({', '.join(details)})", "dim"))
-    if not shown and not cluster["errors"] and not cluster["readiness"]:
-        heading.append((f": no changes ({pv.plural(unchanged, 'add-on')} up to date)", ""))
+    if not block.has_section(cluster):
+        if shared:
+            text = f": only the shared changes above ({', '.join(shared)})"
+            if unchanged:
+                text += f"; {pv.plural(unchanged, 'add-on')} up to date"
+        else:
+            text = f": no changes ({pv.plural(unchanged, 'add-on')} up to date)"
+        heading.append((pv.one_line(text), ""))
         lines = [heading]
         lines.extend(_undeclared_lines(cluster))
         return lines
 
     lines = [heading]
-    for change in shown:
+    for change in own:
         lines.extend(_change_lines(change, show_provenance))
+    if shared:
+        names = pv.one_line(", ".join(shared))
+        lines.append(_line(2, (f"also the shared changes above: {names}", "dim")))
     if unchanged:
         lines.append(_line(2, (f"{pv.plural(unchanged, 'add-on')} unchanged", "dim")))
     lines.extend(_undeclared_lines(cluster))
@@ -143,6 +216,8 @@ def _change_lines(change: Mapping[str, Any], show_provenance: bool) -> list[Line
     style = _ACTION_STYLE[action]
     addon = pv.one_line(change["addon"])
     head = f"{pv.SYMBOLS[action]} {addon}: {pv.action_text(change)} {pv.version_text(change)}"
+    if constraint := pv.constraint_text(change):
+        head += f" ({pv.one_line(constraint)})"
     lines = [_line(2, (head.rstrip(), style))]
     if action == "adopt" and not change["field_changes"]:
         lines[0].append((" (values already match)", "dim"))
