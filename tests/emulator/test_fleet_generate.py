@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -171,3 +173,53 @@ def test_write_desired_and_seed_need_generate(tmp_path: Path) -> None:
 def test_generate_counts_are_checked(tmp_path: Path) -> None:
     code, output = _serve("--generate", "0")
     assert code == 1 and "--generate" in output and "CCE emulator on" not in output
+
+
+def test_serve_rereads_its_rules_file_and_keeps_the_fleet(tmp_path: Path) -> None:
+    """Through the command: a rule selected by label fails an upgrade; the
+    file is edited while the server runs; the retry succeeds on the same
+    instance (nothing was reset)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("failure_rules:\n  - template: everest\n    operation: upgrade\n"
+                     "    cluster_labels: env=prod\n    message: bad everest\n",
+                     encoding="utf-8")
+    with _serving("--generate", "4", "--port", "0", "--time-scale", "1000", "--rules",
+                  str(rules), "--write-desired", str(tmp_path / "fleet.yaml")) as (_, banner):
+        assert f"  rules      : {rules} (re-read when it changes)" in banner
+        url = banner[0].split()[3]
+        doc = yaml.safe_load((tmp_path / "fleet.yaml").read_text(encoding="utf-8"))
+        prod = doc["clusters"]["bench-00001"]
+        assert prod["labels"]["env"] == "prod"
+        with httpx.Client(base_url=url, headers={"X-Auth-Token": TOKEN}) as http:
+            def everest() -> dict[str, Any]:
+                items = http.get("/api/v3/addons",
+                                 params={"cluster_id": prod["cluster_id"]}).json()["items"]
+                found: dict[str, Any] = next(
+                    i for i in items if i["spec"]["addonTemplateName"] == "everest")
+                return found
+
+            def upgrade(inst: dict[str, Any]) -> None:
+                body = {"kind": "Addon", "apiVersion": "v3", "metadata": {},
+                        "spec": {"clusterID": prod["cluster_id"], "version": "2.4.7",
+                                 "addonTemplateName": "everest",
+                                 "values": inst["spec"]["values"]}}
+                answer = http.put(f"/api/v3/addons/{inst['metadata']['uid']}", json=body)
+                assert answer.status_code == 200, answer.text
+
+            def settled() -> dict[str, Any]:
+                deadline = time.monotonic() + 10
+                while (inst := everest())["status"]["status"] == "upgrading":
+                    assert time.monotonic() < deadline
+                    time.sleep(0.02)
+                return inst
+
+            first = everest()
+            upgrade(first)
+            failed = settled()
+            assert (failed["status"]["status"], failed["status"]["message"]) == (
+                "upgradeFailed", "bad everest")
+            rules.write_text("failure_rules: []\n", encoding="utf-8")
+            upgrade(failed)
+            fixed = settled()
+            assert fixed["status"]["status"] == "running"
+            assert fixed["metadata"]["uid"] == first["metadata"]["uid"]
