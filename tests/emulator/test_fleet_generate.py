@@ -5,6 +5,7 @@ against it (issue 14's emulator part)."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -223,3 +224,17 @@ def test_serve_rereads_its_rules_file_and_keeps_the_fleet(tmp_path: Path) -> Non
             fixed = settled()
             assert fixed["status"]["status"] == "running"
             assert fixed["metadata"]["uid"] == first["metadata"]["uid"]
+
+
+def test_a_port_in_use_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    desired = tmp_path / "fleet.yaml"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["emulator", "serve", "--port", str(port),
+                                          "--generate", "3", "--write-desired", str(desired)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], result.output
+    assert not desired.exists()
