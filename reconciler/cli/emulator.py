@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Sized
 from dataclasses import replace
 from pathlib import Path
@@ -11,16 +12,19 @@ import click
 
 from reconciler.emulator.app import Emulator
 from reconciler.emulator.faults import Faults
+from reconciler.emulator.fleet_file import desired_state_yaml
+from reconciler.emulator.generate import generate_scenario
 from reconciler.emulator.persistence import check_writable
 from reconciler.emulator.scenario import (
     Account,
+    Scenario,
     ScenarioError,
     demo_scenario_path,
     generate_account,
-    load_rules,
     load_scenario,
 )
 from reconciler.masking import register
+from reconciler.masking.files import write_atomic
 
 __all__ = ["emulator"]
 
@@ -71,13 +75,22 @@ def _probability(ctx: click.Context, param: click.Parameter, value: float) -> fl
 @click.option("--drop-rate", default=0.0, show_default=True, type=float, callback=_probability,
               help="Probability of dropping the connection mid-response.")
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML file of failure_rules / precheck_rules added to the scenario's"
-                   " (failed installs and upgrades, precheck risks; see docs/emulator.md).")
+              help="YAML file of failure_rules / precheck_rules / abnormal_rules added to the"
+                   " scenario's (failed installs and upgrades, precheck risks, add-ons turning"
+                   " abnormal; see docs/emulator.md). Re-read when it changes.")
+@click.option("--generate", "generate", type=click.IntRange(1, 100_000), metavar="N",
+              help="Serve a generated fleet of N labelled clusters instead of a scenario.")
+@click.option("--seed", type=int, help="Seed of --generate's ids and versions (default 0).")
+@click.option("--write-desired", "desired_file",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="With --generate: write a desired-state file of the fleet (labels, running"
+                   " add-ons, a canary/prod/rest rollout) that plans with no changes.")
 def serve(host: str, port: int, scenario_file: Path | None, project_id: str | None,
           access_key: str | None, secret_key: str | None, token: str | None,
           time_scale: float, state_file: Path | None, latency_ms: float, error_rate: float,
           throttle_rate: float, retry_after_s: int, rate_limit: float | None,
-          drop_rate: float, rules_file: Path | None) -> None:
+          drop_rate: float, rules_file: Path | None, generate: int | None, seed: int | None,
+          desired_file: Path | None) -> None:
     """Serve the CCE add-on API emulator over HTTP, with faults on demand.
 
     \b
@@ -86,6 +99,7 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
           --access-key AK --secret-key SK --time-scale 10
       reconciler emulator serve --latency-ms 200 --throttle-rate 0.1 --retry-after 2 \\
           --error-rate 0.05 --drop-rate 0.02 --rules examples/scenarios/failures.yaml
+      reconciler emulator serve --generate 50 --write-desired fleet.yaml --time-scale 10
     """
     import uvicorn  # only for serve: the other commands don't pay for loading it
 
@@ -93,10 +107,17 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
         raise click.UsageError("--access-key and --secret-key go together")
     if time_scale <= 0:
         raise click.BadParameter("must be > 0", param_hint="--time-scale")
+    if generate is not None and scenario_file is not None:
+        raise click.UsageError("--generate and --scenario are exclusive: serve a generated "
+                               "fleet or a scenario file")
+    if generate is None and (seed is not None or desired_file is not None):
+        raise click.UsageError("--seed and --write-desired go with --generate N")
+    if desired_file is not None and desired_file.is_dir():
+        raise click.BadParameter(f"{desired_file} is a directory; give a file path",
+                                 param_hint="--write-desired")
     try:
-        scenario = load_scenario(scenario_file or demo_scenario_path())
-        if rules_file is not None:
-            scenario = load_rules(rules_file, scenario)
+        scenario = (generate_scenario(generate, seed=seed or 0) if generate is not None
+                    else load_scenario(scenario_file or demo_scenario_path()))
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
     account = _account(scenario.account, project_id, access_key, secret_key, token)
@@ -110,22 +131,100 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
         emu = Emulator(scenario, account=account, time_scale=time_scale, state_file=state_file,
                        faults=Faults(latency_ms=latency_ms, error_rate=error_rate,
                                      throttle_rate=throttle_rate, retry_after_s=retry_after_s,
-                                     rate_limit_per_s=rate_limit, drop_rate=drop_rate))
-    except ValueError as exc:  # an unreadable, malformed or unwritable state file
+                                     rate_limit_per_s=rate_limit, drop_rate=drop_rate),
+                       rules_file=rules_file)
+    except ValueError as exc:  # a bad rules file; an unreadable, malformed or unwritable state file
         raise click.ClickException(str(exc)) from None
-    click.echo(f"CCE emulator on http://{host}:{port}  (scenario {scenario.source})")
+    # Bound here, not by uvicorn: with --port 0 the desired file and the banner
+    # need the real port, and the banner then means "accepting connections".
+    listener = _listen(host, port)
+    bound_port: int = listener.getsockname()[1]
+    endpoint = f"http://{_url_host(host)}:{bound_port}"
+    try:
+        if desired_file is not None:
+            _write_desired(desired_file, emu, scenario, endpoint, generate, seed)
+    except BaseException:
+        listener.close()
+        raise
+    click.echo(f"CCE emulator on http://{_url_host(host, wildcard_ok=True)}:{bound_port}  "
+               f"(scenario {scenario.source})")
     click.echo(f"  project id : {account.project_id}")
     click.echo(f"  access key : {account.access_key}")
     if account.secret_generated:
         click.echo(f"  secret key : {account.secret_key}  (generated)")
     click.echo(f"  token      : {account.token}")
-    faults = _faults_text(emu.faults, scenario.failure_rules, scenario.precheck_rules)
+    faults = _faults_text(emu.faults, emu.scenario.failure_rules, emu.scenario.precheck_rules,
+                          emu.scenario.abnormal_rules)
     click.echo(f"  faults     : {faults}")
+    if rules_file is not None:
+        click.echo(f"  rules      : {rules_file} (re-read when it changes)")
+    if desired_file is not None:
+        click.echo(f"  desired    : {desired_file} ({len(scenario.clusters)} clusters, waves "
+                   "canary env=staging, prod env=prod, rest)")
+        # The token is the one credential the banner always shows; a key pair in
+        # the environment would win over it (and be refused here), hence unset.
+        click.echo(f"  to plan it : unset HW_ACCESS_KEY HW_SECRET_KEY CLOUD_SDK_AK CLOUD_SDK_SK; "
+                   f"export HW_AUTH_TOKEN={account.token}")
+        click.echo(f"               reconciler plan {desired_file}")
     register((account.secret_key, account.token))
-    uvicorn.run(emu.app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(emu.app, log_level="warning", interface="asgi3"))
+    server.run(sockets=[listener])
 
 
-def _faults_text(faults: Faults, failure_rules: Sized, precheck_rules: Sized) -> str:
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a one-line error (port in use…)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: "
+                                   f"{exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str, wildcard_ok: bool = False) -> str:
+    """``host`` as a URL authority; a wildcard address is reached on loopback."""
+    if not wildcard_ok and host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _write_desired(path: Path, emu: Emulator, scenario: Scenario, endpoint: str,
+                   generate: int | None, seed: int | None) -> None:
+    """What the fleet runs now (after a --state-file reload, too), as a desired-state file."""
+    now = emu.clock()
+    running = {c.id: [(i.template, i.version) for i in emu.store.list_instances(c.id, now)]
+               for c in scenario.clusters}
+    command = f"reconciler emulator serve --generate {generate}"
+    if seed is not None:
+        command += f" --seed {seed}"
+    header = (f"Written by `{command}` for the emulator at {endpoint}.\n"
+              "Every cluster runs exactly what is declared: `reconciler plan` of this file\n"
+              "has no changes. Credentials come from the environment, never from this file:\n"
+              "  export HW_AUTH_TOKEN=<the token the emulator printed>\n"
+              "Edit a version and `reconciler apply` rolls it out wave by wave.")
+    text = desired_state_yaml(scenario.clusters, running, endpoint=endpoint,
+                              project_id=emu.account.project_id, region=_REGION, header=header)
+    try:
+        if path.parent != Path(""):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text, mode=0o644)  # a shared file, like a plan
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot write the desired-state file: "
+                                   f"{exc.strerror or exc}") from None
+
+
+_REGION = "ap-southeast-1"
+"""The region the packaged scenarios' clusters live in (any name works here)."""
+
+
+def _faults_text(faults: Faults, failure_rules: Sized, precheck_rules: Sized,
+                 abnormal_rules: Sized) -> str:
     """What the banner says is injected, so a test run's setup is on record."""
     parts = [f"latency {faults.latency_ms:g} ms"] if faults.latency_ms else []
     if faults.error_rate:
@@ -136,7 +235,8 @@ def _faults_text(faults: Faults, failure_rules: Sized, precheck_rules: Sized) ->
         parts.append(f"rate limit {faults.rate_limit_per_s:g}/s")
     if faults.drop_rate:
         parts.append(f"dropped connections {faults.drop_rate:.0%}")
-    parts.append(f"{len(failure_rules)} failure rule(s), {len(precheck_rules)} precheck rule(s)")
+    parts.append(f"{len(failure_rules)} failure rule(s), {len(precheck_rules)} precheck rule(s)"
+                 + (f", {len(abnormal_rules)} abnormal rule(s)" if abnormal_rules else ""))
     return ", ".join(parts)
 
 

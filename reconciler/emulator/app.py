@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import re
 import time
@@ -23,12 +24,20 @@ from reconciler.emulator.auth import authenticate
 from reconciler.emulator.errors import INNER_BAD_BODY, ApiError, apig_body, cce_body
 from reconciler.emulator.faults import DroppedConnection, Faults
 from reconciler.emulator.persistence import load_into, save
-from reconciler.emulator.scenario import Account, Scenario, generate_account
+from reconciler.emulator.scenario import (
+    Account,
+    Scenario,
+    ScenarioError,
+    generate_account,
+    load_rules,
+)
 from reconciler.emulator.store import Instance, Store
 from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.json import JSON
 
 __all__ = ["Emulator"]
+
+_log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -91,7 +100,18 @@ class Emulator:
         state_file: Path | None = None,
         faults: Faults | None = None,
         clock: Callable[[], float] | None = None,
+        rules_file: Path | None = None,
     ) -> None:
+        """``rules_file``: a rules YAML (``failure_rules``, ``precheck_rules``,
+        ``abnormal_rules``) added to ``scenario``'s and re-read whenever it
+        changes, so rules can be lifted while the emulator keeps its state.
+        Raises ``ScenarioError`` if it is malformed now."""
+        self._base_scenario = scenario
+        self.rules_file = Path(rules_file) if rules_file is not None else None
+        self._rules_stamp: tuple[int, int, int] | None = None
+        if self.rules_file is not None:
+            self._rules_stamp = _stamp(self.rules_file)
+            scenario = load_rules(self.rules_file, scenario)
         self.scenario = scenario
         self.account = account or scenario.account or generate_account()
         self.clock = clock or time.time
@@ -111,7 +131,8 @@ class Emulator:
                 id=seed.id, cluster_id=seed.cluster_id, template=seed.template,
                 version=seed.version, values=seed.values, created=now, updated=now,
                 status=seed.status, reason=seed.reason, message=seed.message,
-                previous_version=seed.previous_version, is_rollbackable=seed.is_rollbackable))
+                previous_version=seed.previous_version, is_rollbackable=seed.is_rollbackable,
+                running_since=now if seed.status == "running" else None))
         if self.state_file is not None:
             load_into(self.store, self.state_file)
 
@@ -164,8 +185,34 @@ class Emulator:
         self._gateway.set_rate(rate, burst)
         return self._gateway.try_take()
 
+    def reload_rules(self) -> bool:
+        """Re-read ``rules_file`` if it changed since last read (one ``stat``: cheap
+        enough for every request). A malformed or vanished file keeps the last
+        good rules and says why on the log. True if the rules were replaced."""
+        if self.rules_file is None:
+            return False
+        stamp = _stamp(self.rules_file)
+        if stamp == self._rules_stamp:
+            return False
+        self._rules_stamp = stamp
+        if stamp is None:
+            _log.warning("emulator: rules file %s is gone; keeping its last rules",
+                         self.rules_file)
+            return False
+        try:
+            scenario = load_rules(self.rules_file, self._base_scenario)
+        except ScenarioError as exc:
+            _log.warning("emulator: %s; keeping the previous rules", exc)
+            return False
+        self.scenario = self.store.scenario = scenario
+        _log.warning("emulator: re-read %s: %d failure, %d precheck, %d abnormal rule(s)",
+                     self.rules_file, len(scenario.failure_rules),
+                     len(scenario.precheck_rules), len(scenario.abnormal_rules))
+        return True
+
     def handle(self, scope: Scope, body: bytes, request_id: str) -> Response:
         """Everything after the latency: auth, gateway faults, routing, persistence."""
+        self.reload_rules()
         method = scope["method"]
         raw_path = scope.get("raw_path") or scope["path"].encode()
         raw_path_text = raw_path.decode("latin-1").split("?", 1)[0]
@@ -238,6 +285,16 @@ class Emulator:
     @staticmethod
     def _error(err: ApiError) -> Response:
         return Response(err.status, cce_body(err))
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a changed file: mtime, size and inode (editors that save by
+    renaming a new file over the old one keep neither)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:

@@ -1,4 +1,5 @@
-"""Large generated scenarios for benchmarks: N clusters × up to 8 add-ons."""
+"""Generated scenarios: N labelled clusters × up to 8 add-ons, for benchmarks and
+for ``emulator serve --generate`` (a fleet to roll changes across)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,35 @@ from reconciler.emulator.scenario import (
 )
 from reconciler.emulator.store import version_key
 
-__all__ = ["generate_scenario"]
+__all__ = ["fleet_labels", "generate_scenario"]
 
 _K8S_VERSIONS = ("v1.28", "v1.29", "v1.30")
+_REGIONS = ("ap", "eu", "us")
+_TIERS = ("gold", "silver", "bronze", "bronze")
+
+
+def fleet_labels(index: int, clusters: int) -> dict[str, str]:
+    """The labels of the ``index``-th of ``clusters`` generated clusters, by
+    position only (not the seed), so a fleet's waves are predictable:
+
+    - ``env``: the first ``max(1, clusters // 20)`` are ``staging`` (the
+      canaries), then every tenth is ``dev``, the others ``prod``;
+    - ``region``: ``ap``, ``eu``, ``us`` in turn;
+    - ``tier``: ``gold``, ``silver``, ``bronze``, ``bronze`` in turn.
+    """
+    canaries = max(1, clusters // 20)
+    rank = index - canaries
+    env = "staging" if rank < 0 else "dev" if rank % 10 == 9 else "prod"
+    return {"env": env, "region": _REGIONS[index % len(_REGIONS)],
+            "tier": _TIERS[index % len(_TIERS)]}
 
 
 def generate_scenario(clusters: int, addons_per_cluster: int = 8, seed: int = 0) -> Scenario:
     """The demo's account and eight templates; ``clusters`` clusters
-    (``bench-00000`` …) on v1.28–v1.30, each running ``addons_per_cluster``
-    add-ons at the newest version supporting it, values = template defaults
-    (first flavor, cluster and project ids filled in). Deterministic per seed."""
+    (``bench-00000`` …) on v1.28–v1.30 labelled by :func:`fleet_labels`, each
+    running ``addons_per_cluster`` add-ons at the newest version supporting it,
+    values = template defaults (first flavor, cluster and project ids filled
+    in). Deterministic per seed."""
     demo = load_scenario(demo_scenario_path())
     if not 0 <= addons_per_cluster <= len(demo.templates):
         raise ValueError(f"addons_per_cluster must be between 0 and {len(demo.templates)}")
@@ -44,7 +64,8 @@ def generate_scenario(clusters: int, addons_per_cluster: int = 8, seed: int = 0)
     for n in range(clusters):
         cluster_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         cluster = ClusterSpec(id=cluster_id, name=f"bench-{n:05d}",
-                              version=rng.choice(_K8S_VERSIONS))
+                              version=rng.choice(_K8S_VERSIONS),
+                              labels=fleet_labels(n, clusters))
         specs.append(cluster)
         for template in demo.templates[:addons_per_cluster]:
             tv = _newest(newest, template, cluster)

@@ -4,13 +4,15 @@ The format is documented in ``docs/emulator.md``. Loading validates every key
 and raises :class:`ScenarioError` naming the file and the key path.
 
 One module per resource: ``reader`` (typed YAML access), ``clusters``,
-``templates``, ``instances`` (seeds and failure rules), ``prechecks`` and
+``templates``, ``instances`` (seeds and failure rules), ``prechecks``,
+``abnormal`` (add-ons that turn abnormal after a while) and
 ``loader`` (account, timing, the whole scenario). The names below are the
 package's public surface.
 """
 
 from __future__ import annotations
 
+from reconciler.emulator.scenario.abnormal import AbnormalRule
 from reconciler.emulator.scenario.clusters import ClusterSpec, NodeSpec, version_matches
 from reconciler.emulator.scenario.instances import FailureRule, InstanceSeed
 from reconciler.emulator.scenario.loader import (
@@ -33,6 +35,7 @@ from reconciler.emulator.scenario.templates import (
 )
 
 __all__ = [
+    "AbnormalRule",
     "Account",
     "ClusterSpec",
     "FailureRule",

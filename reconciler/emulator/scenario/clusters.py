@@ -7,9 +7,10 @@ the client is not silently mirrored by the server it is tested against."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from reconciler.emulator.scenario.reader import Reader
+from reconciler.emulator.scenario.reader import Reader, read_labels
 
 __all__ = ["ClusterSpec", "NodeSpec", "cluster_ref", "read_cluster", "version_matches"]
 
@@ -30,6 +31,10 @@ class ClusterSpec:
     phase: str = "Available"
     platform_version: str = "cce.10.0"
     nodes: tuple[NodeSpec, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """What failure, precheck and abnormal rules select clusters by (``cluster_labels``).
+    Not on the wire: CCE has no cluster labels of this kind; they stand for the
+    labels a desired-state file gives the same clusters."""
 
 
 def version_matches(pattern: str, k8s_version: str) -> bool:
@@ -45,7 +50,7 @@ def version_matches(pattern: str, k8s_version: str) -> bool:
 
 def read_cluster(r: Reader) -> ClusterSpec:
     r.check_keys({"id", "name", "version", "type", "category", "phase", "platform_version",
-                  "nodes"})
+                  "nodes", "labels"})
     cid: str = r.get("id", str, required=True)
     version: str = r.get("version", str, required=True)
     if not re.fullmatch(r"v\d+\.\d+(\.\d+)?(-r\d+)?", version):
@@ -69,6 +74,7 @@ def read_cluster(r: Reader) -> ClusterSpec:
         phase=r.get("phase", str, "Available"),
         platform_version=r.get("platform_version", str, "cce.10.0"),
         nodes=tuple(nodes),
+        labels=read_labels(r, "labels"),
     )
 
 

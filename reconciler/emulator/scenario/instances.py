@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler.emulator.scenario.clusters import ClusterSpec, cluster_ref
-from reconciler.emulator.scenario.reader import Reader, read_regex
+from reconciler.emulator.scenario.reader import Reader, read_regex, read_selector
 from reconciler.emulator.scenario.templates import TemplateSpec, deep_merge, default_values
+from reconciler.kit.selectors import Selector
 from reconciler.model.json import JSON
 
 __all__ = ["FailureRule", "InstanceSeed", "read_failure_rule", "read_instance"]
@@ -40,12 +41,16 @@ class FailureRule:
     cluster_id: str | None = None
     version: str | None = None
     """Regex on the version being installed/upgraded to; None matches any."""
+    cluster_labels: Selector | None = None
+    """Only clusters whose scenario ``labels`` match; None: any cluster."""
 
-    def matches(self, template: str, cluster_id: str, operation: str, version: str) -> bool:
+    def matches(self, template: str, cluster_id: str, operation: str, version: str,
+                labels: Mapping[str, str]) -> bool:
         return (
             self.template == template
             and self.operation == operation
             and self.cluster_id in (None, cluster_id)
+            and (self.cluster_labels is None or self.cluster_labels.matches(labels))
             and (self.version is None or re.fullmatch(self.version, version) is not None)
         )
 
@@ -101,7 +106,8 @@ def read_instance(r: Reader, clusters: dict[str, ClusterSpec], templates: dict[s
 
 
 def read_failure_rule(r: Reader, clusters: dict[str, ClusterSpec]) -> FailureRule:
-    r.check_keys({"template", "cluster", "operation", "version", "reason", "message"})
+    r.check_keys({"template", "cluster", "cluster_labels", "operation", "version", "reason",
+                  "message"})
     operation: str = r.get("operation", str, required=True)
     if operation not in ("install", "upgrade"):
         r.fail("must be install or upgrade", "operation")
@@ -112,4 +118,5 @@ def read_failure_rule(r: Reader, clusters: dict[str, ClusterSpec]) -> FailureRul
         message=r.get("message", str, f"{operation} failed"),
         cluster_id=cluster_ref(r, clusters),
         version=read_regex(r, "version"),
+        cluster_labels=read_selector(r, "cluster_labels"),
     )

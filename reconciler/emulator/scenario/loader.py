@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.emulator.scenario.abnormal import AbnormalRule, read_abnormal_rule
 from reconciler.emulator.scenario.clusters import ClusterSpec, read_cluster
 from reconciler.emulator.scenario.instances import (
     FailureRule,
@@ -80,6 +81,7 @@ class Scenario:
     instances: tuple[InstanceSeed, ...] = ()
     precheck_rules: tuple[PrecheckRule, ...] = ()
     failure_rules: tuple[FailureRule, ...] = ()
+    abnormal_rules: tuple[AbnormalRule, ...] = ()
     timing: Timing = Timing()
     account: Account | None = None
     source: str = "<scenario>"
@@ -113,7 +115,7 @@ def _timing(r: Reader) -> Timing:
 def scenario_from_mapping(data: JSON, source: str = "<scenario>") -> Scenario:
     root = Reader(source, "", data)
     root.check_keys({"account", "timing", "clusters", "templates", "instances",
-                     "precheck_rules", "failure_rules"})
+                     "precheck_rules", "failure_rules", "abnormal_rules"})
     account = _account(Reader(source, "account", data["account"])) if data.get("account") else None
     timing = _timing(Reader(source, "timing", data["timing"])) if data.get("timing") else Timing()
     clusters: dict[str, ClusterSpec] = {}
@@ -147,6 +149,8 @@ def scenario_from_mapping(data: JSON, source: str = "<scenario>") -> Scenario:
         instances=tuple(instances),
         precheck_rules=tuple(read_precheck_rule(r, clusters) for r in root.items("precheck_rules")),
         failure_rules=tuple(read_failure_rule(r, clusters) for r in root.items("failure_rules")),
+        abnormal_rules=tuple(read_abnormal_rule(r, clusters)
+                             for r in root.items("abnormal_rules")),
         timing=timing,
         account=account,
         source=source,
@@ -154,13 +158,16 @@ def scenario_from_mapping(data: JSON, source: str = "<scenario>") -> Scenario:
 
 
 def load_rules(path: str | Path, scenario: Scenario) -> Scenario:
-    """``scenario`` with the ``failure_rules`` and ``precheck_rules`` of the YAML
-    file ``path`` appended (``emulator serve --rules``): faults on demand
-    without copying a whole scenario. Clusters are named as in the scenario."""
+    """``scenario`` with the ``failure_rules``, ``precheck_rules`` and
+    ``abnormal_rules`` of the YAML file ``path`` appended (``emulator serve
+    --rules``): faults on demand without copying a whole scenario. Clusters are
+    named as in the scenario. An empty file adds no rules."""
     path = Path(path)
     data = _read_yaml(path, "rules")
+    if data is None:  # an emptied file: every rule lifted
+        return scenario
     root = Reader(str(path), "", data)
-    root.check_keys({"precheck_rules", "failure_rules"})
+    root.check_keys({"precheck_rules", "failure_rules", "abnormal_rules"})
     clusters = {c.id: c for c in scenario.clusters}
     return replace(
         scenario,
@@ -168,6 +175,8 @@ def load_rules(path: str | Path, scenario: Scenario) -> Scenario:
         + tuple(read_precheck_rule(r, clusters) for r in root.items("precheck_rules")),
         failure_rules=scenario.failure_rules
         + tuple(read_failure_rule(r, clusters) for r in root.items("failure_rules")),
+        abnormal_rules=scenario.abnormal_rules
+        + tuple(read_abnormal_rule(r, clusters) for r in root.items("abnormal_rules")),
     )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from reconciler.kit.selectors import Selector, SelectorError, parse_selector
 from reconciler.model.json import JSON
 
-__all__ = ["Reader", "ScenarioError", "read_regex"]
+__all__ = ["Reader", "ScenarioError", "read_labels", "read_regex", "read_selector"]
 
 
 class ScenarioError(ValueError):
@@ -64,3 +65,35 @@ def read_regex(reader: Reader, key: str) -> str | None:
         except re.error as exc:
             reader.fail(f"is not a valid regular expression: {exc}", key)
     return value
+
+
+def read_selector(reader: Reader, key: str) -> Selector | None:
+    """A kubectl label selector (``env=prod,tier in (gold,silver)``), or None if absent."""
+    text: str | None = reader.get(key, str, default=None)
+    if text is None:
+        return None
+    try:
+        return parse_selector(text)
+    except SelectorError as exc:
+        reader.fail(f"is not a label selector: {exc}", key)
+        raise AssertionError from None  # unreachable: fail raises
+
+
+def read_labels(reader: Reader, key: str) -> dict[str, str]:
+    """A string map of labels; keys and values checked as Kubernetes label keys and
+    values (what a selector can match). Numbers are read as strings (``tier: 1``)."""
+    raw = reader.get(key, dict, {})
+    labels: dict[str, str] = {}
+    for name, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            reader.fail(f"must be a string, got {type(value).__name__}", f"{key}.{name}")
+        text = str(value)
+        try:
+            # A selector requirement checks key and value with kubectl's rules.
+            parse_selector(f"{name}={text}")
+        except SelectorError:
+            reader.fail(f"`{name}: {text}` is not a label: keys and values are letters, "
+                        "digits, `-`, `_`, `.` (at most 63, starting and ending with a letter "
+                        "or digit; a key may have a `prefix/`)", f"{key}.{name}")
+        labels[str(name)] = text
+    return labels

@@ -93,8 +93,11 @@ class AddonPrechecks(Instances):
         if inst.status not in ("running", "available"):
             risks["AddonStatus"] = Risk("AddonStatus", "Warning", True,
                                         f"addon status({inst.status}) is not running")
+        cluster = self.clusters.get(inst.cluster_id)
+        labels = cluster.labels if cluster is not None else {}
         for rule in self.scenario.precheck_rules:
-            if rule.matches(inst.template, inst.cluster_id, check_type, target, inst.status):
+            if rule.matches(inst.template, inst.cluster_id, check_type, target, inst.status,
+                            labels):
                 risks[rule.risk] = Risk(rule.risk, rule.level, True, rule.message)
         return list(risks.values())
 

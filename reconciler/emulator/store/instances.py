@@ -52,6 +52,10 @@ class Instance:
     previous_values: Mapping[str, JSON] | None = None
     is_rollbackable: bool = False
     op: Operation | None = None
+    running_since: float | None = None
+    """When the instance last became ``running`` (``clock()`` seconds; seeds:
+    when the emulator started), None while an operation runs or for seeds in
+    another status. Abnormal rules count from it."""
 
 
 class Instances(StoreBase):
@@ -61,21 +65,45 @@ class Instances(StoreBase):
     by_cluster: dict[str, dict[str, Instance]]
 
     def settle(self, inst: Instance, now: float) -> Instance | None:
-        """Finish ``inst``'s operation if its time is up; None once deleted."""
+        """Finish ``inst``'s operation if its time is up, then apply the abnormal
+        rules; None once deleted."""
         op = inst.op
-        if op is None or self.elapsed(op.started, now) < self._duration(op.kind):
-            return inst
-        finished_at = op.started + self._duration(op.kind) / self.time_scale
-        inst.op, inst.updated = None, finished_at
-        if op.kind == "delete":
-            self._remove(inst)
-            return None
-        if op.fails:
-            inst.status = "installFailed" if op.kind == "install" else f"{op.kind}Failed"
-            inst.reason, inst.message = op.reason, op.message
-        else:
-            inst.status, inst.reason, inst.message = "running", "", ""
+        if op is not None:
+            if self.elapsed(op.started, now) < self._duration(op.kind):
+                return inst
+            finished_at = op.started + self._duration(op.kind) / self.time_scale
+            inst.op, inst.updated = None, finished_at
+            if op.kind == "delete":
+                self._remove(inst)
+                return None
+            if op.fails:
+                inst.status = "installFailed" if op.kind == "install" else f"{op.kind}Failed"
+                inst.reason, inst.message = op.reason, op.message
+            else:
+                inst.status, inst.reason, inst.message = "running", "", ""
+                inst.running_since = finished_at
+        if inst.running_since is not None and (self.scenario.abnormal_rules
+                                               or inst.status == "abnormal"):
+            self._apply_abnormal_rules(inst, now)
         return inst
+
+    def _apply_abnormal_rules(self, inst: Instance, now: float) -> None:
+        """``abnormal`` once a matching rule's time since ``running_since`` is up;
+        back to ``running`` when no rule matches any more (the rules file was
+        edited: ``serve --rules`` re-reads it). Derived on read, like every
+        lifecycle here, so a reloaded state file gives the same answer."""
+        assert inst.running_since is not None
+        cluster = self.clusters.get(inst.cluster_id)
+        labels = cluster.labels if cluster is not None else {}
+        rule = next((r for r in self.scenario.abnormal_rules
+                     if r.matches(inst.template, inst.cluster_id, inst.version, labels)), None)
+        if rule is not None and self.elapsed(inst.running_since, now) >= rule.after_s:
+            wanted = ("abnormal", rule.reason, rule.message_for(inst.version))
+            if (inst.status, inst.reason, inst.message) != wanted:
+                inst.status, inst.reason, inst.message = wanted
+                inst.updated = inst.running_since + rule.after_s / self.time_scale
+        elif inst.status == "abnormal":
+            inst.status, inst.reason, inst.message, inst.updated = "running", "", "", now
 
     def add(self, inst: Instance) -> None:
         self.instances[inst.id] = inst
@@ -129,8 +157,10 @@ class Instances(StoreBase):
 
     def _failure(self, template: str, cluster_id: str, operation: str,
                  version: str) -> tuple[bool, str, str]:
+        cluster = self.clusters.get(cluster_id)
+        labels = cluster.labels if cluster is not None else {}
         for rule in self.scenario.failure_rules:
-            if rule.matches(template, cluster_id, operation, version):
+            if rule.matches(template, cluster_id, operation, version, labels):
                 return True, rule.reason, rule.message
         return False, "", ""
 
@@ -139,6 +169,7 @@ class Instances(StoreBase):
                                   if kind in ("install", "upgrade") else (False, "", ""))
         inst.op = Operation(kind, now, fails, reason, message)
         inst.status, inst.reason, inst.message, inst.updated = IN_PROGRESS[kind], "", "", now
+        inst.running_since = None
 
     def create_instance(self, body: JSON, now: float) -> Instance:
         if not isinstance(body, Mapping):

@@ -1,0 +1,240 @@
+"""``reconciler emulator serve --generate N --write-desired FILE``: a labelled
+fleet on a real socket, and a desired-state file that plans with no changes
+against it (issue 14's emulator part)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.emulator import generate_scenario
+from reconciler.emulator.generate import fleet_labels
+
+TOKEN = "demo-token-0504201b6c80256b2f08c0099f0c8fe4"
+SECRET = "DEMOSKEMULATOR00000000000000000000000001"
+PROJECT = "0504201b6c80256b2f08c0099f0c8fe4"
+
+
+def test_generated_labels_are_canaries_then_mostly_prod() -> None:
+    labels = [fleet_labels(i, 100) for i in range(100)]
+    envs = [entry["env"] for entry in labels]
+    assert envs[:5] == ["staging"] * 5 and "staging" not in envs[5:]
+    assert Counter(envs) == {"staging": 5, "prod": 86, "dev": 9}
+    assert {entry["region"] for entry in labels} == {"ap", "eu", "us"}
+    assert Counter(entry["tier"] for entry in labels) == {"gold": 25, "silver": 25, "bronze": 50}
+    # At least one canary however small the fleet.
+    assert [fleet_labels(i, 3)["env"] for i in range(3)] == ["staging", "prod", "prod"]
+
+
+def test_labels_depend_on_position_not_seed() -> None:
+    one, other = generate_scenario(30, seed=1), generate_scenario(30, seed=2)
+    assert [c.labels for c in one.clusters] == [c.labels for c in other.clusters]
+    assert [c.id for c in one.clusters] != [c.id for c in other.clusters]
+    assert one.clusters[0].labels == {"env": "staging", "region": "ap", "tier": "gold"}
+
+
+@contextmanager
+def _serving(*flags: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``reconciler emulator serve FLAGS`` in a child process; its banner."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        banner: list[str] = []
+        while not banner or not banner[-1].lstrip().startswith("reconciler plan"):
+            line = proc.stdout.readline()
+            assert line, "serve ended early:\n" + "".join(banner)
+            banner.append(line.rstrip("\n"))
+        yield proc, banner
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _plan(path: Path, state_dir: Path) -> Any:
+    return CliRunner().invoke(
+        cli, ["plan", str(path), "--state-dir", str(state_dir), "--format", "json"],
+        env={"HW_AUTH_TOKEN": TOKEN, "HW_ACCESS_KEY": "", "HW_SECRET_KEY": "",
+             "CLOUD_SDK_AK": "", "CLOUD_SDK_SK": "", "NO_COLOR": "1"},
+        catch_exceptions=False)
+
+
+def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_path: Path) -> None:
+    desired = tmp_path / "fleet" / "fleet.yaml"
+    with _serving("--generate", "12", "--seed", "3", "--port", "0",
+                  "--write-desired", str(desired)) as (_, banner):
+        # The real port of --port 0, in the banner and in the file.
+        first = banner[0]
+        assert first.startswith("CCE emulator on http://127.0.0.1:"), banner
+        port = int(first.split("http://127.0.0.1:")[1].split()[0])
+        assert port > 0
+        text = desired.read_text(encoding="utf-8")
+        assert f"export HW_AUTH_TOKEN={TOKEN}" in "\n".join(banner)
+        assert f"reconciler plan {desired}" in banner[-1]
+
+        # No credential in the file: it says where they come from instead.
+        assert TOKEN not in text and SECRET not in text and "DEMOAK" not in text
+        doc = yaml.safe_load(text)
+        assert doc["defaults"] == {"region": "ap-southeast-1", "project_id": PROJECT,
+                                   "endpoint": f"http://127.0.0.1:{port}"}
+        # The issue's rollout syntax, to the letter.
+        assert doc["rollout"] == {
+            "waves": [
+                {"name": "canary", "clusters": ["env=staging"], "soak": "30s"},
+                {"name": "prod", "clusters": ["env=prod"], "max_parallel": 5,
+                 "max_failures": 1},
+                {"name": "rest"},
+            ],
+            "pause": "none",
+        }
+        scenario = generate_scenario(12, seed=3)
+        assert list(doc["clusters"]) == [c.name for c in scenario.clusters]
+        running: dict[str, dict[str, dict[str, str]]] = {}
+        for seed in scenario.instances:
+            running.setdefault(seed.cluster_id, {})[seed.template] = {"version": seed.version}
+        for cluster in scenario.clusters:
+            entry = doc["clusters"][cluster.name]
+            assert entry == {"cluster_id": cluster.id, "labels": dict(cluster.labels),
+                             "addons": running[cluster.id]}
+        assert doc["clusters"]["bench-00000"]["labels"]["env"] == "staging"
+
+        # Plan against the live server. The fleet keys (labels:, rollout:) are
+        # parsed by the config side of issue 14; until it is merged, the same
+        # file without them shows what the file declares matches what runs.
+        bare = dict(doc)
+        bare.pop("rollout")
+        bare["clusters"] = {name: {k: v for k, v in c.items() if k != "labels"}
+                            for name, c in doc["clusters"].items()}
+        (tmp_path / "bare.yaml").write_text(yaml.safe_dump(bare), encoding="utf-8")
+        result = _plan(tmp_path / "bare.yaml", tmp_path / "state-bare")
+        assert result.exit_code == 0, result.output
+        _assert_no_changes(result.stdout, len(scenario.instances))
+        assert TOKEN not in result.output
+
+        full = _plan(desired, tmp_path / "state")
+        if "unknown key `rollout`" in full.output or "unknown key `labels`" in full.output:
+            pytest.xfail("the config side of issue 14 (labels:, rollout:) is not merged yet")
+        assert full.exit_code == 0, full.output
+        plan = _assert_no_changes(full.stdout, len(scenario.instances))
+        waves = {c["name"]: c["wave"] for c in plan["clusters"]}
+        assert waves["bench-00000"] == "canary" and waves["bench-00001"] == "prod"
+
+
+def _assert_no_changes(stdout: str, instances: int) -> dict[str, Any]:
+    """Every running add-on is declared as it runs: nothing but adopts (a first
+    plan has no state yet) whose values already match."""
+    plan: dict[str, Any] = json.loads(stdout)
+    summary = plan["summary"]
+    assert [summary.get(a, 0) for a in ("install", "upgrade", "update", "delete")] == [0] * 4
+    assert summary["adopt"] == instances, summary
+    return plan
+
+
+def _serve(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_generate_and_scenario_are_exclusive(tmp_path: Path) -> None:
+    desired = tmp_path / "fleet.yaml"
+    code, output = _serve("--generate", "5", "--scenario", "examples/scenarios/minimal.yaml",
+                          "--write-desired", str(desired))
+    assert code == 1, output
+    assert "--generate and --scenario are exclusive" in output and "Traceback" not in output
+    assert not desired.exists()
+
+
+def test_write_desired_and_seed_need_generate(tmp_path: Path) -> None:
+    desired = tmp_path / "fleet.yaml"
+    for flags in (["--write-desired", str(desired)], ["--seed", "4"]):
+        code, output = _serve(*flags)
+        assert code == 1, output
+        assert "go with --generate N" in output and "CCE emulator on" not in output
+    assert not desired.exists()
+
+
+def test_generate_counts_are_checked(tmp_path: Path) -> None:
+    code, output = _serve("--generate", "0")
+    assert code == 1 and "--generate" in output and "CCE emulator on" not in output
+
+
+def test_serve_rereads_its_rules_file_and_keeps_the_fleet(tmp_path: Path) -> None:
+    """Through the command: a rule selected by label fails an upgrade; the
+    file is edited while the server runs; the retry succeeds on the same
+    instance (nothing was reset)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("failure_rules:\n  - template: everest\n    operation: upgrade\n"
+                     "    cluster_labels: env=prod\n    message: bad everest\n",
+                     encoding="utf-8")
+    with _serving("--generate", "4", "--port", "0", "--time-scale", "1000", "--rules",
+                  str(rules), "--write-desired", str(tmp_path / "fleet.yaml")) as (_, banner):
+        assert f"  rules      : {rules} (re-read when it changes)" in banner
+        url = banner[0].split()[3]
+        doc = yaml.safe_load((tmp_path / "fleet.yaml").read_text(encoding="utf-8"))
+        prod = doc["clusters"]["bench-00001"]
+        assert prod["labels"]["env"] == "prod"
+        with httpx.Client(base_url=url, headers={"X-Auth-Token": TOKEN}) as http:
+            def everest() -> dict[str, Any]:
+                items = http.get("/api/v3/addons",
+                                 params={"cluster_id": prod["cluster_id"]}).json()["items"]
+                found: dict[str, Any] = next(
+                    i for i in items if i["spec"]["addonTemplateName"] == "everest")
+                return found
+
+            def upgrade(inst: dict[str, Any]) -> None:
+                body = {"kind": "Addon", "apiVersion": "v3", "metadata": {},
+                        "spec": {"clusterID": prod["cluster_id"], "version": "2.4.7",
+                                 "addonTemplateName": "everest",
+                                 "values": inst["spec"]["values"]}}
+                answer = http.put(f"/api/v3/addons/{inst['metadata']['uid']}", json=body)
+                assert answer.status_code == 200, answer.text
+
+            def settled() -> dict[str, Any]:
+                deadline = time.monotonic() + 10
+                while (inst := everest())["status"]["status"] == "upgrading":
+                    assert time.monotonic() < deadline
+                    time.sleep(0.02)
+                return inst
+
+            first = everest()
+            upgrade(first)
+            failed = settled()
+            assert (failed["status"]["status"], failed["status"]["message"]) == (
+                "upgradeFailed", "bad everest")
+            rules.write_text("failure_rules: []\n", encoding="utf-8")
+            upgrade(failed)
+            fixed = settled()
+            assert fixed["status"]["status"] == "running"
+            assert fixed["metadata"]["uid"] == first["metadata"]["uid"]
+
+
+def test_a_port_in_use_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    desired = tmp_path / "fleet.yaml"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["emulator", "serve", "--port", str(port),
+                                          "--generate", "3", "--write-desired", str(desired)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], result.output
+    assert not desired.exists()
