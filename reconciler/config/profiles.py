@@ -54,7 +54,7 @@ class MergedAddon:
     origins: dict[str, int] = field(default_factory=dict)
     """Dotted path of every leaf (``version``, ``values.custom.servers``,
     ``values.custom.servers[0]``, an empty map) → index of the layer that set
-    it. Empty when there is one layer: everything comes from it."""
+    it. Empty when the cluster's own block is the only layer."""
 
     @property
     def home(self) -> Layer:
@@ -136,8 +136,8 @@ def cluster_addons(source: SourceFile, cluster: str, block: dict[str, Any],
 
 
 def _merged(name: str, layers: list[Layer]) -> MergedAddon:
-    if len(layers) == 1:
-        return MergedAddon(name, layers, layers[0].block)
+    if len(layers) == 1 and layers[0].profile is None:
+        return MergedAddon(name, layers, layers[0].block)  # the common case, kept cheap
     merged = MergedAddon(name, layers, {})
     for index, layer in enumerate(layers):
         _merge(merged.block, layer.block, merged.origins, index, ())

@@ -165,7 +165,10 @@ def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: A
     if desired.flavor is not None and desired.flavor in defaults.presets:
         _forget(origin, "flavor")
         result["flavor"] = {}
-        _merge(result["flavor"], defaults.presets[desired.flavor], origin, DESIRED, "flavor")
+        # The preset is the `flavor:` key's doing: a profile's, if a profile set it.
+        chosen_by = desired.profile_origins.get("flavor")
+        preset_source = DESIRED if chosen_by is None else sys.intern(PROFILE_PREFIX + chosen_by)
+        _merge(result["flavor"], defaults.presets[desired.flavor], origin, preset_source, "flavor")
     _merge(result, desired_values, origin, DESIRED, "")
     if desired.profile_origins:
         _name_profiles(origin, desired.profile_origins)

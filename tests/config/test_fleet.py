@@ -165,7 +165,14 @@ def test_profile_origins_name_the_profile_of_each_leaf_the_cluster_kept(tmp_path
         "values.custom.scaleDownEnabled": "scaled", "values.custom.token": "scaled"}
     staging_everest = cluster(desired, "demo-staging").addon("everest")
     assert staging_everest is not None
-    assert staging_everest.profile_origins == {}  # one layer: nothing to tell apart
+    # only a profile declares it: every leaf is the profile's
+    assert staging_everest.profile_origins == {
+        "version": "base", "values.custom.over_subscription": "base",
+        "values.custom.tolerations": "base", "values.custom.tolerations[0]": "base",
+        "values.custom.tolerations[0].key": "base", "values.custom.tolerations[1]": "base",
+        "values.custom.tolerations[1].key": "base"}
+    legacy_npd = cluster(desired, "demo-legacy").addon("npd")
+    assert legacy_npd is not None and legacy_npd.profile_origins == {}
 
 
 def test_a_secret_in_a_profile_stays_a_secret_unless_the_cluster_overrides_it(

@@ -25,6 +25,9 @@ profiles:
         version: 2.4.28
   scaled:
     addons:
+      coredns:
+        version: 1.30.33
+        flavor: "5000"
       autoscaler:
         version: 1.29.17
         values:
@@ -100,6 +103,9 @@ def test_provenance_names_the_profile_a_value_came_from(tmp_path: Path) -> None:
     assert provenance["custom.scaleDownEnabled"] == "profile:scaled"
     assert provenance["custom.apiToken"] == "profile:scaled"
     assert provenance["custom.coresTotal"] == "live"
+    coredns = next(ch for ch in data["clusters"][0]["changes"] if ch["addon"] == "coredns")
+    # the preset a profile's `flavor:` chose is that profile's doing
+    assert coredns["provenance"]["flavor.replicas"] == "profile:scaled"
 
     text = run(tmp_path, "plan", "--cluster", "demo-prod", "--show-provenance")
     assert text.exit_code == 0, text.output
