@@ -310,6 +310,15 @@ def test_the_rollout_block_builds_its_waves(tmp_path: Path) -> None:
         for n in ("canary", "prod", "rest")]
 
 
+def test_validate_shows_how_many_clusters_each_wave_takes(tmp_path: Path) -> None:
+    file = write(tmp_path / "f.yaml", HEAD + ROLLOUT + PROFILES + CLUSTERS)
+    result = CliRunner().invoke(cli, ["validate", str(file)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "1 file valid: 3 clusters, 6 add-ons\n"
+        "rollout: canary (1 cluster) → prod (1 cluster) → rest (1 cluster)\n")
+
+
 def test_without_a_rollout_block_there_is_none(tmp_path: Path) -> None:
     assert load(write(tmp_path / "f.yaml", HEAD + PROFILES + CLUSTERS)).rollout is None
 
