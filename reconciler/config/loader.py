@@ -102,7 +102,7 @@ def _load(
         if source is not None:
             problems.extend(schema_diagnostics(source))
             sources.append(source)
-    problems.extend(semantic_diagnostics(sources))
+    problems.extend(semantic_diagnostics(sources, all_read=len(sources) == len(files)))
     state_url = _state_block(sources, problems)
     rollout_found = rollout_block(sources, problems)
     if rollout_found is not None:

@@ -94,8 +94,9 @@ def profiles_of(sources: Sequence[SourceFile]) -> dict[str, tuple[SourceFile, di
     return found
 
 
-def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles) -> Iterator[Diagnostic]:
-    """Profiles declared twice, and ``clusters.NAME.profiles`` naming none."""
+def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles, *,
+                        unknown: bool = True) -> Iterator[Diagnostic]:
+    """Profiles declared twice, and (``unknown``) ``clusters.NAME.profiles`` naming none."""
     for source, name, _ in _declared(sources):
         first, _block = profiles[name]
         if first is not source:
@@ -103,6 +104,8 @@ def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles) -> It
             yield source.diagnostic(
                 ("profiles", name), f"profile `{name}` is declared twice",
                 f"first declared at {where}; profile names must be unique across all files")
+    if not unknown:
+        return
     known = ", ".join(profiles) or "none (add a top-level `profiles:` block)"
     for source, cluster, block in _clusters(sources):
         names = block.get("profiles")

@@ -58,11 +58,14 @@ def defaults_of(source: SourceFile) -> dict[str, Any]:
     return defaults if isinstance(defaults, dict) else {}
 
 
-def semantic_diagnostics(sources: Sequence[SourceFile]) -> list[Diagnostic]:
+def semantic_diagnostics(sources: Sequence[SourceFile], *, all_read: bool = True
+                         ) -> list[Diagnostic]:
+    """``all_read=False``: some file could not be read, so a profile it may declare
+    is not reported as missing (that would only echo the file's own error)."""
     found: list[Diagnostic] = []
     found += _duplicate_clusters(sources)
     profiles = profiles_of(sources)
-    found += profile_diagnostics(sources, profiles)
+    found += profile_diagnostics(sources, profiles, unknown=all_read)
     for source in sources:
         found += _secret_placement(source)
         found += _labels(source, ("defaults", "labels"), defaults_of(source).get("labels"))

@@ -223,6 +223,14 @@ def test_an_unknown_profile_is_an_error_listing_the_declared_ones(tmp_path: Path
         "scaled)"]
 
 
+def test_a_broken_profiles_file_is_reported_once_not_echoed_per_reference(
+        tmp_path: Path) -> None:
+    profiles = write(tmp_path / "a.yaml", HEAD + PROFILES + "clusters: {}\n  bad: [\n")
+    clusters = write(tmp_path / "b.yaml", HEAD + CLUSTERS)
+    found = errors(profiles, clusters)
+    assert len(found) == 1 and str(profiles) in found[0], found
+
+
 def test_a_profile_declared_in_two_files_is_an_error(tmp_path: Path) -> None:
     first = write(tmp_path / "a.yaml", HEAD + PROFILES + "clusters: {}\n")
     second = write(tmp_path / "b.yaml", HEAD + PROFILES + CLUSTERS)
