@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
 from reconciler.cli.options import CommonOptions, common_options
 from reconciler.config.options import load_from_options
 from reconciler.config.schemacheck import schema_text
 from reconciler.model.diagnostics import InputError
+from reconciler.model.rollout import assign_waves
 from reconciler.views.diagnostics import diagnostics_text, plural
 
 __all__ = ["schema", "validate"]
@@ -49,6 +52,13 @@ def validate(opts: CommonOptions) -> None:
     click.echo(
         f"{plural(len(desired.files), 'file')} valid: {clusters_text}, {plural(addons, 'add-on')}"
     )
+    if desired.rollout is not None:
+        # Which wave each cluster falls in is the first thing to check in a new rollout block.
+        waves = assign_waves(desired.rollout, ((c.name, c.labels) for c in desired.clusters))
+        counts = Counter(waves.values())
+        click.echo("rollout: " + " → ".join(
+            f"{wave.name} ({plural(counts[wave.name], 'cluster')})"
+            for wave in desired.rollout.waves))
 
 
 @click.command()

@@ -209,8 +209,9 @@ def common_options(
         ]
         if select:
             decorators.append(click.option("--cluster", "clusters", multiple=True, metavar="NAME",
-                                           help="Only these clusters: names or glob patterns "
-                                                "like prod-* (repeatable)."))
+                                           help="Only these clusters: names, glob patterns "
+                                                "like prod-* or label selectors like "
+                                                "'env=prod' (repeatable)."))
             decorators.append(click.option(
                 "--addon", "addons", multiple=True, metavar="NAME",
                 help="Only the changes of these declared add-ons, like Terraform's -target"

@@ -52,7 +52,8 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 @click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
               help="Treat a Warning risk as accepted (repeatable).")
 @click.option("--show-provenance", is_flag=True,
-              help="Show where each value comes from (default/live/desired/derived).")
+              help="Show where each value comes from (default, live, desired, "
+                   "profile:NAME, derived).")
 @click.option("--refresh-only", is_flag=True,
               help="Only accept out-of-band changes of managed add-ons into the state "
                    "(state-only `refresh`; nothing is ever sent to the cloud).")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from reconciler.config.semantic import addons_of, clusters_of, defaults_of
+from reconciler.config.profiles import MergedAddon, Profiles, cluster_addons
+from reconciler.config.render import SecretUse
+from reconciler.config.semantic import clusters_of, defaults_of
 from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import KeyPath, mapping_items, position_of
 from reconciler.model.desired import (
@@ -21,6 +23,7 @@ from reconciler.model.desired import (
     default_endpoint,
 )
 from reconciler.model.secret_template import secret_template
+from reconciler.model.versions import is_constraint
 
 __all__ = ["build_clusters", "timeout_seconds"]
 
@@ -40,7 +43,8 @@ def timeout_seconds(value: Any) -> float | None:
     return float(hours * 3600 + minutes * 60 + seconds)
 
 
-def build_clusters(source: SourceFile, endpoint_override: str | None) -> Iterator[ClusterSpec]:
+def build_clusters(source: SourceFile, endpoint_override: str | None,
+                   profiles: Profiles) -> Iterator[ClusterSpec]:
     defaults = defaults_of(source)
     for name, block in clusters_of(source):
         region = str(block.get("region", defaults.get("region", "")))
@@ -52,46 +56,68 @@ def build_clusters(source: SourceFile, endpoint_override: str | None) -> Iterato
             project_id=str(block.get("project_id", defaults.get("project_id", ""))),
             endpoint=endpoint_override
             or str(block.get("endpoint", defaults.get("endpoint", default_endpoint(region)))),
-            addons=tuple(_addons(source, name, block, defaults)),
+            addons=tuple(_addon_spec(addon, defaults)
+                         for addon in cluster_addons(source, name, block, profiles)),
             prune=bool(block.get("prune", defaults.get("prune", False))),
             upgrade_readiness=UpgradeReadiness(str(readiness["target_version"]))
             if isinstance(readiness, dict)
             else None,
             location=_location(source, ("clusters", name)),
+            # defaults.labels under the cluster's own: a fleet-wide label, overridable.
+            labels={**defaults.get("labels", {}), **block.get("labels", {})},
+            profiles=tuple(block.get("profiles", ())),
         )
 
 
-def _addons(
-    source: SourceFile, cluster: str, block: dict[str, Any], defaults: dict[str, Any]
-) -> Iterator[AddonSpec]:
-    for name, addon in addons_of(block).items():
-        sources: dict[str, tuple[str, ...]] = {}
-        templates: dict[str, str] = {}
-        values = _substitute(source, addon.get("values", {}), (), _Secrets(sources, templates))
-        flavor = addon.get("flavor")
-        yield AddonSpec(
-            name=name,
-            state=str(addon.get("state", "present")),
-            version=addon.get("version"),
-            flavor=None if flavor is None else str(flavor),
-            values=values,
-            secret_sources=sources,
-            secret_templates=templates,
-            sensitive=tuple(str(p) for p in addon.get("sensitive", ())),
-            not_sensitive=tuple(str(p) for p in addon.get("not_sensitive", ())),
-            precheck_accept=tuple(addon.get("precheck", {}).get("accept", ())),
-            ignore_changes=tuple(addon.get("ignore_changes", ())),
-            protect=bool(addon.get("protect", False)),
-            depends_on=tuple(addon.get("depends_on", ())),
-            # The schema check has already limited the text to the enum's values.
-            on_failure=OnFailure(
-                addon.get("on_failure", defaults.get("on_failure", OnFailure.FAIL))
-            ),
-            allow_downgrade=bool(addon.get("allow_downgrade", False)),
-            timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
-            location=_location(source, ("clusters", cluster, "addons", name)),
-            value_locations=_value_locations(source, ("clusters", cluster, "addons", name)),
-        )
+def _addon_spec(merged: MergedAddon, defaults: dict[str, Any]) -> AddonSpec:
+    addon = merged.block
+    home = merged.home
+    values, sources, templates = _values(merged)
+    flavor = addon.get("flavor")
+    version = addon.get("version")
+    constraint = version if isinstance(version, str) and is_constraint(version) else None
+    return AddonSpec(
+        name=merged.name,
+        state=str(addon.get("state", "present")),
+        version=None if constraint else version,
+        version_constraint=constraint,
+        profile_origins=merged.profile_origins(),
+        flavor=None if flavor is None else str(flavor),
+        values=values,
+        secret_sources=sources,
+        secret_templates=templates,
+        sensitive=tuple(str(p) for p in addon.get("sensitive", ())),
+        not_sensitive=tuple(str(p) for p in addon.get("not_sensitive", ())),
+        precheck_accept=tuple(addon.get("precheck", {}).get("accept", ())),
+        ignore_changes=tuple(addon.get("ignore_changes", ())),
+        protect=bool(addon.get("protect", False)),
+        depends_on=tuple(addon.get("depends_on", ())),
+        # The schema check has already limited the text to the enum's values.
+        on_failure=OnFailure(addon.get("on_failure", defaults.get("on_failure", OnFailure.FAIL))),
+        allow_downgrade=bool(addon.get("allow_downgrade", False)),
+        timeout_seconds=timeout_seconds(addon.get("timeout", defaults.get("timeout"))),
+        location=_location(home.source, home.path),
+        value_locations=_merged_value_locations(merged),
+    )
+
+
+def _values(merged: MergedAddon) -> tuple[Any, dict[str, tuple[str, ...]], dict[str, str]]:
+    """The merged values with real secrets in, and the secret leaves of the layers
+    that still show (a leaf a later layer replaced is not a secret any more)."""
+    found = _Secrets({}, {})
+    home = merged.home
+    if len(merged.layers) == 1:
+        values = _substitute(home.source.secrets, home.source.token_pattern,
+                             home.block.get("values", {}), (), found)
+        return values, found.sources, found.templates
+    # Placeholder tokens are unique within a run (one pattern for every file), so
+    # the layers' files' tables together resolve every leaf of the merged tree.
+    secrets: dict[str, SecretUse] = {}
+    for layer in merged.layers:
+        secrets.update(layer.source.secrets)
+    values = _substitute(secrets, home.source.token_pattern, merged.block.get("values", {}), (),
+                         found)
+    return values, found.sources, found.templates
 
 
 @dataclass(frozen=True)
@@ -100,7 +126,8 @@ class _Secrets:
     templates: dict[str, str]
 
 
-def _substitute(source: SourceFile, value: Any, path: KeyPath, found: _Secrets) -> Any:
+def _substitute(secrets: Mapping[str, SecretUse], tokens: re.Pattern[str], value: Any,
+                path: KeyPath, found: _Secrets) -> Any:
     """Put real secret values into leaves holding placeholder tokens; record those leaves.
 
     Paths are recorded in the engine's spelling (``custom.servers[0]``): a list
@@ -108,23 +135,23 @@ def _substitute(source: SourceFile, value: Any, path: KeyPath, found: _Secrets) 
     leaf also gets its template (``Bearer ${T}``) so a saved plan, which holds
     the leaf only as a hash, can rebuild it from the re-read secrets."""
     if isinstance(value, dict):
-        return {k: _substitute(source, v, (*path, k), found) for k, v in value.items()}
+        return {k: _substitute(secrets, tokens, v, (*path, k), found) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(source, v, (*path, i), found) for i, v in enumerate(value)]
-    if isinstance(value, str) and source.secrets:
+        return [_substitute(secrets, tokens, v, (*path, i), found) for i, v in enumerate(value)]
+    if isinstance(value, str) and secrets:
         names: list[str] = []
 
         def real(match: re.Match[str]) -> str:
-            use = source.secrets[match.group(0)]
+            use = secrets[match.group(0)]
             names.append(use.name)
             return use.value or ""
 
-        replaced = source.token_pattern.sub(real, value)
+        replaced = tokens.sub(real, value)
         if names:
             key = dotted(path)
             found.sources[key] = tuple(dict.fromkeys(names))
             found.templates[key] = secret_template(
-                value, source.token_pattern, lambda token: source.secrets[token].name)
+                value, tokens, lambda token: secrets[token].name)
         return replaced
     return value
 
@@ -136,6 +163,23 @@ def _location(source: SourceFile, path: KeyPath) -> SourceLocation:
     rendered = position_of(key)
     mapped = source.linemap.source_position(rendered.line, rendered.column)
     return SourceLocation(source.path, mapped.line, mapped.column)
+
+
+def _merged_value_locations(merged: MergedAddon) -> dict[str, SourceLocation]:
+    """Each value's position in the layer it came from (a map's: the last layer's)."""
+    if len(merged.layers) == 1:
+        layer = merged.layers[0]
+        return _value_locations(layer.source, layer.path)
+    written: dict[str, tuple[int, SourceLocation]] = {}
+    for index, layer in enumerate(merged.layers):
+        for path, location in _value_locations(layer.source, layer.path).items():
+            written[path] = index, location
+    found: dict[str, SourceLocation] = {}
+    for path, (index, location) in written.items():
+        origin = merged.layer_index(path)
+        if origin is None or origin == index:
+            found[path] = location
+    return found
 
 
 def _value_locations(source: SourceFile, path: KeyPath) -> dict[str, SourceLocation]:

@@ -14,7 +14,6 @@ renders the whole file with the merged variables.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import re
@@ -26,11 +25,19 @@ from typing import Any
 from reconciler.config.build import build_clusters
 from reconciler.config.files import UnreadableFile, kind_of, read_limited
 from reconciler.config.linemap import LineMap
+from reconciler.config.profiles import profiles_of
 from reconciler.config.render import SecretTokens, render
+from reconciler.config.rollout import (
+    build_rollout,
+    rollout_block,
+    rollout_coverage,
+    rollout_diagnostics,
+)
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
+from reconciler.kit.selectors import PatternKind, SelectorError, parse_pattern
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import sensitive_hash
@@ -38,8 +45,6 @@ from reconciler.model.sensitive import sensitive_hash
 __all__ = ["expand_paths", "load_desired", "read_var_file"]
 
 _ENDPOINT = re.compile(r"^(https?|emulator)://\S+$")
-_GLOB = re.compile(r"[*?\[]")
-"""A ``--cluster`` value with one of these is a glob pattern (cluster names never have them)."""
 _HAS_VARS_BLOCK = re.compile(r"^vars\s*:", re.MULTILINE)
 _VARS_ROUNDS = 10
 """Lenient renders of a ``vars:`` block before its entries count as circular."""
@@ -97,13 +102,20 @@ def _load(
         if source is not None:
             problems.extend(schema_diagnostics(source))
             sources.append(source)
-    problems.extend(semantic_diagnostics(sources))
+    problems.extend(semantic_diagnostics(sources, all_read=len(sources) == len(files)))
     state_url = _state_block(sources, problems)
+    rollout_found = rollout_block(sources, problems)
+    if rollout_found is not None:
+        problems.extend(rollout_diagnostics(*rollout_found))
+    profiles = profiles_of(sources)
     specs = (
-        [spec for source in sources for spec in build_clusters(source, endpoint)]
+        [spec for source in sources for spec in build_clusters(source, endpoint, profiles)]
         if not any(p.severity == "error" for p in problems)
         else []
     )
+    rollout = build_rollout(*rollout_found) if rollout_found is not None and specs else None
+    if rollout is not None and rollout_found is not None:
+        problems.extend(rollout_coverage(rollout, rollout_found[0], specs))
     selected = _select(specs, clusters, problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -113,6 +125,7 @@ def _load(
         files=tuple(str(f) for f in files),
         digest=_digest(sources, clusters, endpoint),
         state_url=state_url,
+        rollout=rollout,
     )
 
 
@@ -372,32 +385,41 @@ def _file_vars(
 def _select(
     specs: list[ClusterSpec], names: Sequence[str], problems: list[Diagnostic]
 ) -> list[ClusterSpec]:
-    """``--cluster`` names or glob patterns (``prod-*``); each must match a cluster."""
+    """``--cluster`` names, glob patterns (``prod-*``) or label selectors
+    (``env=prod``); each must match a cluster."""
     if not names:
         return specs
     known = [spec.name for spec in specs]
     wanted: set[str] = set()
     for name in dict.fromkeys(names):
-        # fnmatchcase: cluster names are case-sensitive keys on every platform.
-        if _GLOB.search(name):
-            matched = [k for k in known if fnmatch.fnmatchcase(k, name)]
-        else:
-            matched = [name] if name in known else []
+        try:
+            pattern = parse_pattern(name)
+        except SelectorError as err:
+            problems.append(Diagnostic(
+                "--cluster", 0, 0, "", f"invalid --cluster: {err}",
+                "write a cluster name, a glob (prod-*) or a label selector (env=prod, "
+                "tier in (gold,silver))"))
+            continue
+        matched = [spec.name for spec in specs if pattern.matches(spec.name, spec.labels)]
         wanted.update(matched)
-        if not matched and specs:  # without specs (earlier errors) nothing can be told apart
-            what = "pattern" if _GLOB.search(name) else "cluster"
-            problems.append(
-                Diagnostic(
-                    "--cluster",
-                    0,
-                    0,
-                    "",
-                    f"unknown {what} `{name}`" if what == "cluster"
-                    else f"--cluster pattern `{name}` matches no cluster",
-                    "clusters in these files: " + (", ".join(known) or "none"),
-                )
-            )
+        if matched or not specs:  # without specs (earlier errors) nothing can be told apart
+            continue
+        if pattern.kind is PatternKind.NAME:
+            message = f"unknown cluster `{name}`"
+        else:
+            what = "selector" if pattern.kind is PatternKind.SELECTOR else "pattern"
+            message = f"--cluster {what} `{name}` matches no cluster"
+        hint = "clusters in these files: " + (", ".join(known) or "none")
+        if pattern.kind is PatternKind.SELECTOR:
+            hint = "labels in these files: " + (_labels_known(specs) or "none")
+        problems.append(Diagnostic("--cluster", 0, 0, "", message, hint))
     return [spec for spec in specs if spec.name in wanted]
+
+
+def _labels_known(specs: Sequence[ClusterSpec]) -> str:
+    pairs = sorted({f"{key}={value}" for spec in specs for key, value in spec.labels.items()})
+    shown = ", ".join(pairs[:20])
+    return shown + (f" and {len(pairs) - 20} more" if len(pairs) > 20 else "")
 
 
 def _ordered(problems: list[Diagnostic], files: list[str]) -> list[Diagnostic]:

@@ -31,6 +31,7 @@ _KEYWORDS = {
     "minLength",
     "pattern",
     "exclusiveMinimum",
+    "minimum",
 }
 
 
@@ -82,8 +83,9 @@ class QuickValidator:
         if isinstance(instance, list):
             return self._array_ok(instance, schema)
         if isinstance(instance, int | float) and not isinstance(instance, bool):
-            minimum = schema.get("exclusiveMinimum")
-            return minimum is None or instance > minimum
+            above = schema.get("exclusiveMinimum")
+            least = schema.get("minimum")
+            return (above is None or instance > above) and (least is None or instance >= least)
         return True
 
     def _string_ok(self, instance: str, schema: Mapping[str, Any]) -> bool:

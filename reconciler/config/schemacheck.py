@@ -33,6 +33,9 @@ _PATTERN_HINTS = {
     "endpoint": "https://cce.REGION.myhuaweicloud.com, another https:// URL, or emulator://NAME",
     "region": "a region name such as ap-southeast-1",
     "timeout": 'seconds (600) or a duration such as "90s", "10m", "1h30m"',
+    "soak": 'seconds (600) or a duration such as "90s", "10m", "1h30m"',
+    "name": "letters, digits, `-`, `_`, `.`, starting with a letter or digit",
+    "profiles": "profile names start with a letter or digit, then letters, digits, `-`, `_`, `.`",
     "clusters": "cluster names start with a letter or digit, then letters, digits, `-`, `_`, `.`",
     "addons": "add-on names are template names: lower-case letters, digits and `-`",
 }
@@ -97,7 +100,8 @@ def _translate(error: jsonschema.ValidationError, source: SourceFile) -> Iterato
     schema: Any = error.schema
     if "propertyNames" in error.absolute_schema_path:
         container = str(path[-1]) if path else ""
-        what = {"clusters": "cluster name", "addons": "add-on name"}.get(container, "key")
+        what = {"clusters": "cluster name", "addons": "add-on name",
+                "profiles": "profile name"}.get(container, "key")
         yield source.diagnostic(
             (*path, instance), f"invalid {what} `{instance}`", _PATTERN_HINTS.get(container, "")
         )
@@ -133,9 +137,13 @@ def _translate(error: jsonschema.ValidationError, source: SourceFile) -> Iterato
         yield source.diagnostic(path, "the list has duplicate items", "list each item once")
     elif kind == "minLength":
         yield source.diagnostic(path, "must not be empty", at_value=True)
-    elif kind in ("exclusiveMinimum", "minimum"):
+    elif kind == "exclusiveMinimum":
         yield source.diagnostic(
-            path, f"must be greater than 0, got {describe(instance)}", at_value=True
+            path, f"must be greater than {expected}, got {describe(instance)}", at_value=True
+        )
+    elif kind == "minimum":
+        yield source.diagnostic(
+            path, f"must be at least {expected}, got {describe(instance)}", at_value=True
         )
     else:
         yield source.diagnostic(path, error.message, at_value=True)
@@ -163,8 +171,12 @@ def _type_diagnostic(
             f'quote it: {key}: "{raw}"',
             at_value=True,
         )
+    hint = ""
+    if len(path) > 1 and path[-2] == "labels" and isinstance(instance, int | float | bool):
+        # YAML reads `tier: 3` or `gpu: true` as a number or boolean; labels are text.
+        hint = f'quote it: {key}: "{source.raw_scalar(path) or describe(instance)}"'
     return source.diagnostic(
-        path, f"expected {wanted}, got {describe(instance)}", "", at_value=True
+        path, f"expected {wanted}, got {describe(instance)}", hint, at_value=True
     )
 
 

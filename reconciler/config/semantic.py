@@ -13,9 +13,12 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from reconciler.config.profiles import Profiles, cluster_addons, profile_diagnostics, profiles_of
 from reconciler.config.source import SourceFile
 from reconciler.config.yamlnodes import KeyPath
+from reconciler.kit.selectors import label_problem
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.versions import ConstraintError, is_constraint, parse_constraint
 
 __all__ = ["addons_of", "clusters_of", "defaults_of", "semantic_diagnostics"]
 
@@ -55,15 +58,62 @@ def defaults_of(source: SourceFile) -> dict[str, Any]:
     return defaults if isinstance(defaults, dict) else {}
 
 
-def semantic_diagnostics(sources: Sequence[SourceFile]) -> list[Diagnostic]:
+def semantic_diagnostics(sources: Sequence[SourceFile], *, all_read: bool = True
+                         ) -> list[Diagnostic]:
+    """``all_read=False``: some file could not be read, so a profile it may declare
+    is not reported as missing (that would only echo the file's own error)."""
     found: list[Diagnostic] = []
     found += _duplicate_clusters(sources)
+    profiles = profiles_of(sources)
+    found += profile_diagnostics(sources, profiles, unknown=all_read)
     for source in sources:
         found += _secret_placement(source)
+        found += _labels(source, ("defaults", "labels"), defaults_of(source).get("labels"))
+        for path, block in _written_addons(source):
+            found += _addon_paths(source, path, block)
+            found += _version(source, path, block)
         for name, cluster in clusters_of(source):
             found += _inherited_fields(source, name, cluster)
-            found += _addon_references(source, name, cluster)
+            found += _labels(source, ("clusters", name, "labels"), cluster.get("labels"))
+            found += _addon_references(source, name, cluster, profiles)
     return found
+
+
+def _written_addons(source: SourceFile) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
+    """Every add-on block as written: in the clusters and in the profiles."""
+    data = source.data if isinstance(source.data, dict) else {}
+    for top in ("clusters", "profiles"):
+        blocks = data.get(top)
+        if not isinstance(blocks, dict):
+            continue
+        for owner, block in blocks.items():
+            if isinstance(block, dict):
+                for addon, addon_block in addons_of(block).items():
+                    yield (top, owner, "addons", addon), addon_block
+
+
+def _labels(source: SourceFile, path: KeyPath, labels: Any) -> Iterator[Diagnostic]:
+    if not isinstance(labels, dict):
+        return
+    for key, value in labels.items():
+        if not isinstance(value, str):
+            continue  # the schema said so
+        problem = label_problem(key, value)
+        if problem is not None:
+            yield source.diagnostic(
+                (*path, key), f"invalid label: {problem}",
+                "labels are Kubernetes labels, matched by selectors such as env=prod",
+                at_value=label_problem(key, "") is None)
+
+
+def _version(source: SourceFile, path: KeyPath, block: dict[str, Any]) -> Iterator[Diagnostic]:
+    version = block.get("version")
+    if not isinstance(version, str) or not is_constraint(version):
+        return
+    try:
+        parse_constraint(version)
+    except ConstraintError as err:
+        yield source.diagnostic((*path, "version"), str(err), at_value=True)
 
 
 def _duplicate_clusters(sources: Sequence[SourceFile]) -> Iterator[Diagnostic]:
@@ -113,54 +163,62 @@ def _inherited_fields(
 
 
 def _addon_references(
-    source: SourceFile, name: str, cluster: dict[str, Any]
+    source: SourceFile, name: str, cluster: dict[str, Any], profiles: Profiles
 ) -> Iterator[Diagnostic]:
-    addons = addons_of(cluster)
-    base: KeyPath = ("clusters", name, "addons")
+    """depends_on of the add-ons as merged (a profile's add-on may depend on another
+    profile's), each reported where its list is written."""
+    merged = {addon.name: addon for addon in cluster_addons(source, name, cluster, profiles)}
     edges: dict[str, list[str]] = {}
-    for addon, block in addons.items():
-        depends = block.get("depends_on")
+    for addon, found in merged.items():
+        depends = found.block.get("depends_on")
         edges[addon] = []
-        if isinstance(depends, list):
-            for index, target in enumerate(depends):
-                if not isinstance(target, str):
-                    continue
-                path = (*base, addon, "depends_on", index)
-                if target == addon:
-                    yield source.diagnostic(
-                        path,
-                        f"`{addon}` depends on itself",
-                        "remove it from depends_on",
-                        at_value=True,
-                    )
-                elif target not in addons:
-                    yield source.diagnostic(
-                        path,
-                        f"depends_on names `{target}`, which is not declared in cluster `{name}`",
-                        _declared_hint(target, [a for a in addons if a != addon]),
-                        at_value=True,
-                    )
-                else:
-                    edges[addon].append(target)
-        for key, (pattern, valid) in _PATH_RULES.items():
-            entries = block.get(key)
-            if not isinstance(entries, list):
+        if not isinstance(depends, list):
+            continue
+        written = found.layer_of("depends_on")
+        for index, target in enumerate(depends):
+            if not isinstance(target, str):
                 continue
-            for index, entry in enumerate(entries):
-                if isinstance(entry, str) and not pattern.match(entry):
-                    yield source.diagnostic(
-                        (*base, addon, key, index),
-                        f"invalid {key} path {entry!r}",
-                        valid,
-                        at_value=True,
-                    )
+            path = (*written.path, "depends_on", index)
+            if target == addon:
+                yield written.source.diagnostic(
+                    path,
+                    f"`{addon}` depends on itself",
+                    "remove it from depends_on",
+                    at_value=True,
+                )
+            elif target not in merged:
+                yield written.source.diagnostic(
+                    path,
+                    f"depends_on names `{target}`, which is not declared in cluster `{name}`",
+                    _declared_hint(target, [a for a in merged if a != addon]),
+                    at_value=True,
+                )
+            else:
+                edges[addon].append(target)
     for cycle in _cycles(edges):
-        yield source.diagnostic(
-            (*base, cycle[0], "depends_on"),
+        written = merged[cycle[0]].layer_of("depends_on")
+        yield written.source.diagnostic(
+            (*written.path, "depends_on"),
             "depends_on cycle: " + " → ".join(cycle),
             "add-ons are applied in dependency order, so the dependencies must not loop; "
             "remove one of these depends_on entries",
         )
+
+
+def _addon_paths(source: SourceFile, path: KeyPath, block: dict[str, Any]
+                 ) -> Iterator[Diagnostic]:
+    for key, (pattern, valid) in _PATH_RULES.items():
+        entries = block.get(key)
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            if isinstance(entry, str) and not pattern.match(entry):
+                yield source.diagnostic(
+                    (*path, key, index),
+                    f"invalid {key} path {entry!r}",
+                    valid,
+                    at_value=True,
+                )
 
 
 def _declared_hint(target: str, declared: list[str]) -> str:
@@ -222,14 +280,15 @@ def _secret_placement(source: SourceFile) -> Iterator[Diagnostic]:
                 yield source.diagnostic(
                     path,
                     f"secret('{use.name}') is used outside an add-on's `values`",
-                    "secrets may only be used in clusters.NAME.addons.ADDON.values; use env() "
-                    "for settings that are not secret",
+                    "secrets may only be used in clusters.NAME.addons.ADDON.values (or a "
+                    "profile's addons.ADDON.values); use env() for settings that are not secret",
                     at_value=True,
                 )
 
 
 def _inside_values(path: KeyPath) -> bool:
-    return len(path) > 5 and path[0] == "clusters" and path[2] == "addons" and path[4] == "values"
+    return (len(path) > 5 and path[0] in ("clusters", "profiles") and path[2] == "addons"
+            and path[4] == "values")
 
 
 def _strings(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str, bool]]:

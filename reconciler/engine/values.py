@@ -14,7 +14,8 @@ layers, later layers winning:
    way to the target version's (else an upgrade would keep sending the old
    ``basic.image_version``);
 3. ``desired``: choosing a flavor replaces the whole ``flavor`` map with that
-   preset, then the desired ``values`` merge over everything;
+   preset, then the desired ``values`` merge over everything (a leaf a
+   profile set is ``profile:NAME``);
 4. ``derived``: ``custom.cluster_id``, ``custom.tenant_id`` and
    ``custom.project_id``, where the template's ``custom`` has those keys.
 
@@ -41,6 +42,7 @@ __all__ = [
     "DERIVED",
     "DESIRED",
     "LIVE",
+    "PROFILE_PREFIX",
     "Defaults",
     "FullValues",
     "customised_live",
@@ -55,13 +57,15 @@ DEFAULT = "default"
 LIVE = "live"
 DESIRED = "desired"
 DERIVED = "derived"
+PROFILE_PREFIX = "profile:"
+"""``profile:NAME``: a ``desired`` leaf that came from the profile NAME."""
 
 
 @dataclass(frozen=True)
 class FullValues:
     values: dict[str, JSON]
     provenance: dict[str, str] = field(default_factory=dict)
-    """Leaf path → ``default`` | ``live`` | ``desired`` | ``derived``."""
+    """Leaf path → ``default`` | ``live`` | ``desired`` | ``profile:NAME`` | ``derived``."""
     flavor: str | None = None
     """Name of the flavor preset used as the ``flavor`` base (None: the
     template version has no presets)."""
@@ -161,13 +165,28 @@ def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: A
     if desired.flavor is not None and desired.flavor in defaults.presets:
         _forget(origin, "flavor")
         result["flavor"] = {}
-        _merge(result["flavor"], defaults.presets[desired.flavor], origin, DESIRED, "flavor")
+        # The preset is the `flavor:` key's doing: a profile's, if a profile set it.
+        chosen_by = desired.profile_origins.get("flavor")
+        preset_source = DESIRED if chosen_by is None else sys.intern(PROFILE_PREFIX + chosen_by)
+        _merge(result["flavor"], defaults.presets[desired.flavor], origin, preset_source, "flavor")
     _merge(result, desired_values, origin, DESIRED, "")
+    if desired.profile_origins:
+        _name_profiles(origin, desired.profile_origins)
     _derive(result, defaults.version, cluster, project_id, origin)
     _detach(result)
     if live is not None:
         _restore_ignored(result, live, desired.ignore_changes, origin)
     return FullValues(values=result, provenance=origin, flavor=defaults.flavor)
+
+
+def _name_profiles(origin: dict[str, str], profiles: Mapping[str, str]) -> None:
+    """``desired`` → ``profile:NAME`` for the leaves a profile set (and the cluster's
+    own ``addons`` did not override): the user sees which file to edit."""
+    for path, source in origin.items():
+        if source == DESIRED:
+            name = profiles.get(f"values.{path}")
+            if name is not None:
+                origin[path] = sys.intern(f"{PROFILE_PREFIX}{name}")
 
 
 def _merge(dst: dict[str, JSON], src: Mapping[str, JSON], origin: dict[str, str],

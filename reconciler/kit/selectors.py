@@ -34,6 +34,7 @@ __all__ = [
     "Selector",
     "SelectorError",
     "is_selector",
+    "label_problem",
     "parse_pattern",
     "parse_selector",
 ]
@@ -162,19 +163,33 @@ def _requirement(part: str, whole: str) -> Requirement:
         "key!=value, key in (a,b), key notin (a,b), key and !key, joined by commas")
 
 
+_KEY_RULE = ("letters, digits, `-`, `_`, `.`, at most 63 characters, starting and ending "
+             "with a letter or digit, optionally after a `prefix/`")
+_VALUE_RULE = ("letters, digits, `-`, `_`, `.`, at most 63 characters, starting and ending "
+               "with a letter or digit, or empty")
+
+
+def label_problem(key: str, value: str) -> str | None:
+    """Why ``key: value`` is not a valid label (the rules selectors match by), or None.
+
+    The same rules as a selector's keys and values: a label a selector could
+    not name would be dead weight."""
+    if not _KEY.match(key):
+        return f"`{key}` is not a label key ({_KEY_RULE})"
+    if not _VALUE.match(value):
+        return f"`{value}` is not a label value ({_VALUE_RULE})"
+    return None
+
+
 def _key(key: str, whole: str) -> str:
     if not _KEY.match(key):
-        raise SelectorError(
-            f"selector {whole!r}: `{key}` is not a label key (letters, digits, `-`, `_`, `.`, "
-            "at most 63 characters, optionally after a `prefix/`)")
+        raise SelectorError(f"selector {whole!r}: `{key}` is not a label key ({_KEY_RULE})")
     return key
 
 
 def _value(value: str, whole: str) -> str:
     if not _VALUE.match(value):
-        raise SelectorError(
-            f"selector {whole!r}: `{value}` is not a label value (letters, digits, `-`, `_`, "
-            "`.`, at most 63 characters, starting and ending with a letter or digit)")
+        raise SelectorError(f"selector {whole!r}: `{value}` is not a label value ({_VALUE_RULE})")
     return value
 
 

@@ -247,7 +247,12 @@ def _hashed_paths(change: Change) -> frozenset[str]:
         secret_paths=frozenset(change.secret_sources),
         declared=frozenset(change.sensitive_paths)))
     return frozenset(change.secret_sources) | {
-        p for p in by_rule if change.provenance.get(p) not in _FROM_FILES}
+        p for p in by_rule if not _from_files(change.provenance.get(p))}
+
+
+def _from_files(provenance: str | None) -> bool:
+    # ``profile:NAME`` is a desired value too, written in a profile of the files.
+    return provenance in _FROM_FILES or (provenance or "").startswith("profile:")
 
 
 def _change_to_json(change: Change, hasher: Hasher) -> JSONDict:

@@ -1,0 +1,214 @@
+"""Profiles: named add-on sets that a cluster merges in before its own ``addons``.
+
+``clusters.NAME.profiles: [base, prod]`` gives each add-on up to three
+layers: ``base``'s block, ``prod``'s, then the cluster's own, merged in that
+order (maps key by key; scalars and lists replace). Each merged leaf
+remembers its layer, so that a value keeps the file and line it was written
+at, a ``secret()`` leaf is read from the file that wrote it, and provenance
+can name the profile.
+
+Profiles are shared by all the files of a run (a fleet keeps them in one
+file and its clusters in others); a name must be declared once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.config.source import SourceFile, dotted
+from reconciler.config.yamlnodes import KeyPath
+from reconciler.model.diagnostics import Diagnostic
+
+__all__ = [
+    "Layer",
+    "MergedAddon",
+    "Profiles",
+    "cluster_addons",
+    "profile_diagnostics",
+    "profiles_of",
+]
+
+Profiles = Mapping[str, tuple[SourceFile, dict[str, Any]]]
+"""Profile name → the file declaring it and its block (the first declaration)."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One add-on block as written: in a profile or in the cluster itself."""
+
+    source: SourceFile
+    path: KeyPath
+    """Of the add-on's block (``clusters.C.addons.A`` or ``profiles.P.addons.A``)."""
+    block: dict[str, Any]
+    profile: str | None
+    """None: the cluster's own ``addons``."""
+
+
+@dataclass
+class MergedAddon:
+    name: str
+    layers: list[Layer]
+    block: dict[str, Any]
+    origins: dict[str, int] = field(default_factory=dict)
+    """Dotted path of every leaf (``version``, ``values.custom.servers``,
+    ``values.custom.servers[0]``, an empty map) → index of the layer that set
+    it. Empty when the cluster's own block is the only layer."""
+
+    @property
+    def home(self) -> Layer:
+        """The layer the add-on itself is reported at: the cluster's own block
+        if it has one, else the last profile naming the add-on."""
+        return self.layers[-1]
+
+    def layer_index(self, path: str) -> int | None:
+        """The layer that set the leaf at ``path`` or the leaf above it; None for
+        a map (several layers may have added keys to it)."""
+        if len(self.layers) == 1:
+            return 0
+        while path:
+            found = self.origins.get(path)
+            if found is not None:
+                return found
+            path = path[:max(path.rfind("."), path.rfind("["), 0)]
+        return None
+
+    def layer_of(self, path: str) -> Layer:
+        index = self.layer_index(path)
+        return self.home if index is None else self.layers[index]
+
+    def profile_origins(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for path, index in self.origins.items():
+            profile = self.layers[index].profile
+            if profile is not None:
+                found[path] = profile
+        return found
+
+
+def profiles_of(sources: Sequence[SourceFile]) -> dict[str, tuple[SourceFile, dict[str, Any]]]:
+    found: dict[str, tuple[SourceFile, dict[str, Any]]] = {}
+    for source, name, block in _declared(sources):
+        found.setdefault(name, (source, block))
+    return found
+
+
+def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles, *,
+                        unknown: bool = True) -> Iterator[Diagnostic]:
+    """Profiles declared twice, and (``unknown``) ``clusters.NAME.profiles`` naming none."""
+    for source, name, _ in _declared(sources):
+        first, _block = profiles[name]
+        if first is not source:
+            where = first.diagnostic(("profiles", name), "").location()
+            yield source.diagnostic(
+                ("profiles", name), f"profile `{name}` is declared twice",
+                f"first declared at {where}; profile names must be unique across all files")
+    if not unknown:
+        return
+    known = ", ".join(profiles) or "none (add a top-level `profiles:` block)"
+    for source, cluster, block in _clusters(sources):
+        names = block.get("profiles")
+        if not isinstance(names, list):
+            continue
+        for index, name in enumerate(names):
+            if isinstance(name, str) and name not in profiles:
+                yield source.diagnostic(
+                    ("clusters", cluster, "profiles", index),
+                    f"cluster `{cluster}` uses profile `{name}`, which is not declared",
+                    f"declared profiles: {known}", at_value=True)
+
+
+def cluster_addons(source: SourceFile, cluster: str, block: dict[str, Any],
+                   profiles: Profiles) -> list[MergedAddon]:
+    """The cluster's add-ons with its profiles merged in, in order of first
+    appearance (profiles in order, then the cluster's own)."""
+    layers: dict[str, list[Layer]] = {}
+    names = block.get("profiles")
+    for profile in names if isinstance(names, list) else ():
+        if not isinstance(profile, str) or profile not in profiles:
+            continue  # reported by profile_diagnostics
+        profile_source, profile_block = profiles[profile]
+        for addon, addon_block in _addon_blocks(profile_block):
+            layers.setdefault(addon, []).append(Layer(
+                profile_source, ("profiles", profile, "addons", addon), addon_block, profile))
+    for addon, addon_block in _addon_blocks(block):
+        layers.setdefault(addon, []).append(
+            Layer(source, ("clusters", cluster, "addons", addon), addon_block, None))
+    return [_merged(addon, found) for addon, found in layers.items()]
+
+
+def _merged(name: str, layers: list[Layer]) -> MergedAddon:
+    if len(layers) == 1 and layers[0].profile is None:
+        return MergedAddon(name, layers, layers[0].block)  # the common case, kept cheap
+    merged = MergedAddon(name, layers, {})
+    for index, layer in enumerate(layers):
+        _merge(merged.block, layer.block, merged.origins, index, ())
+    return merged
+
+
+def _merge(dst: dict[str, Any], src: Mapping[str, Any], origins: dict[str, int], layer: int,
+           prefix: KeyPath) -> None:
+    """``src`` over ``dst``, as the engine merges values: maps key by key, an empty
+    map counts as absent, scalars and lists replace. ``dst``'s maps are its own."""
+    for key, value in src.items():
+        path = (*prefix, key)
+        existing = dst.get(key)
+        if isinstance(value, dict) and value:
+            if not isinstance(existing, dict):
+                _forget(origins, dotted(path))
+                existing = dst[key] = {}
+            elif not existing:
+                origins.pop(dotted(path), None)  # was an empty-map leaf
+            _merge(existing, value, origins, layer, path)
+        elif isinstance(value, dict):
+            if key not in dst:
+                dst[key] = {}
+                origins[dotted(path)] = layer
+        else:
+            _forget(origins, dotted(path))
+            dst[key] = value
+            _record(origins, path, value, layer)
+
+
+def _record(origins: dict[str, int], path: KeyPath, value: Any, layer: int) -> None:
+    origins[dotted(path)] = layer
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _record(origins, (*path, index), item, layer)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _record(origins, (*path, key), item, layer)
+
+
+def _forget(origins: dict[str, int], path: str) -> None:
+    for known in [p for p in origins if p == path or p.startswith((path + ".", path + "["))]:
+        del origins[known]
+
+
+def _declared(sources: Sequence[SourceFile]) -> Iterator[tuple[SourceFile, str, dict[str, Any]]]:
+    for source in sources:
+        data = source.data
+        block = data.get("profiles") if isinstance(data, dict) else None
+        if isinstance(block, dict):
+            for name, profile in block.items():
+                if isinstance(profile, dict):
+                    yield source, name, profile
+
+
+def _clusters(sources: Sequence[SourceFile]) -> Iterator[tuple[SourceFile, str, dict[str, Any]]]:
+    for source in sources:
+        data = source.data
+        block = data.get("clusters") if isinstance(data, dict) else None
+        if isinstance(block, dict):
+            for name, cluster in block.items():
+                if isinstance(cluster, dict):
+                    yield source, name, cluster
+
+
+def _addon_blocks(block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    addons = block.get("addons")
+    if isinstance(addons, dict):
+        for name, addon in addons.items():
+            if isinstance(addon, dict):
+                yield name, addon
