@@ -1,11 +1,12 @@
-"""Render the plans of examples/ against a fresh demo emulator into plans/.
+"""Render the plans of examples/ against fresh packaged emulators into plans/.
 
     .venv/bin/python plans/regenerate.py          # rewrite plans/*
     .venv/bin/python plans/regenerate.py --check  # exit 1 if any file is out of date
 
 Each example is planned from scratch (a new emulator state and no state
 files, in a temporary directory), with fixed salts and a fixed example secret,
-so the output only changes when the code, the examples or the demo scenario do.
+so the output only changes when the code, the examples or the packaged
+scenarios (emulator://demo, emulator://fleet) do.
 tests/test_plans_up_to_date.py runs the check.
 """
 
@@ -46,6 +47,8 @@ EXAMPLES = (
             ("examples/multi-env/staging.vars.yaml",)),
     Example("multi-env-prod", ("examples/multi-env/fleet.yaml",),
             ("examples/multi-env/prod.vars.yaml",)),
+    # Labels, profiles, constraints resolved per cluster, waves and grouped diffs.
+    Example("fleet", ("examples/fleet.yaml",)),
 )
 
 

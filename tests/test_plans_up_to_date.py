@@ -1,4 +1,4 @@
-"""plans/ holds the example plans rendered against the demo emulator; they must
+"""plans/ holds the example plans rendered against the packaged emulators; they must
 match what the code renders today (regenerate with `python plans/regenerate.py`)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _regenerate_module() -> ModuleType:
 def test_committed_plans_match_the_rendering() -> None:
     regenerate = _regenerate_module()
     rendered = regenerate.rendered()
-    assert {"demo.md", "demo.plan.json"} <= rendered.keys()
+    assert {"demo.md", "demo.plan.json", "fleet.md", "fleet.plan.json"} <= rendered.keys()
     for name, text in rendered.items():
         committed = (ROOT / "plans" / name).read_text(encoding="utf-8")
         assert committed == text, f"plans/{name} is out of date: run python plans/regenerate.py"
