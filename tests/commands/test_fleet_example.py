@@ -1,0 +1,106 @@
+"""examples/fleet.yaml as a new user runs it, through the real CLI against the
+packaged emulator://fleet: waves, labels, `latest` resolved per Kubernetes minor,
+label selectors on --cluster, and Markdown that shows an identical change once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "examples" / "fleet.yaml"
+SCENARIO = ROOT / "reconciler" / "emulator" / "scenarios" / "fleet.yaml"
+WAVE_OF_ENV = {"staging": "canary", "prod": "prod", "dev": "rest"}
+
+
+def run(tmp_path: Path, *args: str) -> Result:
+    # --state-dir in tmp_path also puts the emulator's state there (beside it),
+    # so the repository's .reconciler/ is never touched.
+    return CliRunner().invoke(
+        cli, [args[0], str(EXAMPLE), *args[1:], "--state-dir", str(tmp_path / "state")],
+        env={"NO_COLOR": "1"})
+
+
+def plan_json(tmp_path: Path, *args: str) -> dict[str, Any]:
+    result = run(tmp_path, "plan", "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def scenario_clusters() -> dict[str, dict[str, Any]]:
+    scenario = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
+    return {c["name"]: c for c in scenario["clusters"]}
+
+
+def test_every_cluster_has_its_labels_and_the_wave_its_env_puts_it_in(tmp_path: Path) -> None:
+    data = plan_json(tmp_path)
+    live = scenario_clusters()
+    assert [c["name"] for c in data["clusters"]] == list(live)
+    for cluster in data["clusters"]:
+        # the file's labels are the scenario's (what its abnormal/failure rules select)
+        assert cluster["labels"] == live[cluster["name"]]["labels"], cluster["name"]
+        assert cluster["wave"] == WAVE_OF_ENV[cluster["labels"]["env"]], cluster["name"]
+    rollout = data["rollout"]
+    assert rollout["pause"] == "none"
+    assert [(w["name"], w["clusters"], w["soak_s"], w["max_parallel"], w["max_failures"])
+            for w in rollout["waves"]] == [
+        ("canary", ["env=staging"], 20.0, None, 0),
+        ("prod", ["env=prod"], 0.0, 4, 1),
+        ("rest", [], 0.0, None, 0),
+    ]
+    assert data["errors"] == [] and all(c["errors"] == [] for c in data["clusters"])
+
+
+def test_latest_resolves_per_kubernetes_minor(tmp_path: Path) -> None:
+    data = plan_json(tmp_path)
+    by_minor: dict[str, set[str]] = {}
+    for cluster in data["clusters"]:
+        autoscaler = next(ch for ch in cluster["changes"] if ch["addon"] == "autoscaler")
+        assert autoscaler["version_constraint"] == "latest"
+        assert autoscaler["action"] == ("update" if cluster["labels"]["env"] == "prod"
+                                        else "install"), cluster["name"]
+        by_minor.setdefault(cluster["kubernetes_version"], set()).add(
+            autoscaler["after_version"])
+        # "~1.3" stops at the newest metrics-server the minor supports
+        metrics = next(ch for ch in cluster["changes"] if ch["addon"] == "metrics-server")
+        assert metrics["version_constraint"] == "~1.3"
+        assert metrics["after_version"] == (
+            "1.3.60" if cluster["kubernetes_version"] == "v1.28" else "1.3.68")
+    assert by_minor == {"v1.28": {"1.28.35"}, "v1.29": {"1.29.17"}, "v1.30": {"1.30.15"}}
+
+
+def test_cluster_selector_plans_only_prod(tmp_path: Path) -> None:
+    data = plan_json(tmp_path, "--cluster", "env=prod")
+    names = [c["name"] for c in data["clusters"]]
+    assert names == [n for n, c in scenario_clusters().items() if c["labels"]["env"] == "prod"]
+    assert len(names) == 8 and {c["wave"] for c in data["clusters"]} == {"prod"}
+    gold = plan_json(tmp_path, "--cluster", "env=prod,tier in (gold)")
+    assert [c["name"] for c in gold["clusters"]] == [
+        "fleet-prod-ap-1", "fleet-prod-eu-1", "fleet-prod-us-1"]
+
+
+def test_markdown_shows_an_identical_change_once_with_its_clusters(tmp_path: Path) -> None:
+    result = run(tmp_path, "plan", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    markdown = result.stdout
+    # everest 2.4.7 → 2.4.28 is the same change on six prod clusters: one diff,
+    # headed by the clusters it applies to, where JSON keeps all six.
+    assert ("**On 6 clusters:** `fleet-prod-ap-1`, `fleet-prod-ap-2`, `fleet-prod-eu-1`, "
+            "`fleet-prod-eu-2`, `fleet-prod-us-1`, `fleet-prod-us-2`") in markdown
+    prod = markdown.split("#### Wave `prod`")[1].split("#### Wave `rest`")[0]
+    assert prod.count('+ basic.driver_version: "2.4.28"') == 2   # from 2.4.7 and from 2.3.14
+    data = plan_json(tmp_path)
+    assert sum(1 for c in data["clusters"] if c["wave"] == "prod"
+               for ch in c["changes"] if ch["addon"] == "everest"
+               and ch["before_version"] == "2.4.7") == 6
+    # the waves, in order, each with its clusters
+    assert (markdown.index("#### Wave `canary` — 2 clusters")
+            < markdown.index("#### Wave `prod` — 8 clusters")
+            < markdown.index("#### Wave `rest` — 2 clusters"))
