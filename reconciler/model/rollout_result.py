@@ -59,6 +59,9 @@ class WaveResult:
     """Clusters whose add-ons were written in this run, or re-soaked after an
     interrupted run (their change still awaited its gate)."""
     failures: tuple[ClusterFailure, ...] = ()
+    held_back: tuple[str, ...] = ()
+    """Clusters with changes not started because the wave's failures already
+    exceeded ``max_failures`` (they count as not applied, not as failed)."""
     max_failures: int = 0
     soak_s: float = 0.0
     soak: SoakOutcome = SoakOutcome.NOT_RUN

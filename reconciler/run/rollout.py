@@ -33,7 +33,7 @@ from typing import Any
 
 from reconciler.apply.records import utc_now
 from reconciler.cloud import CloudError, CloudSession
-from reconciler.model.apply import ApplyResult, ClusterResult, Outcome, Progress
+from reconciler.model.apply import AddonResult, ApplyResult, ClusterResult, Outcome, Progress
 from reconciler.model.live import READY_STATUSES
 from reconciler.model.plan import Action, ClusterPlan, Plan
 from reconciler.model.rollout import PauseMode, Rollout, Wave, assign_waves
@@ -203,13 +203,26 @@ class _Rollout:
         for name, addons in changing.items():
             await self._journal(name, "wave-start", wave.name, "started", addons=addons)
 
+        # Once the failures exceed the budget the wave has failed: starting
+        # more of its clusters would only spread a bad change further.
+        failed_so_far: set[str] = set()
+        held_back: set[str] = set()
+
+        def admit(cp: ClusterPlan) -> str:
+            if not cp.has_changes or len(failed_so_far) <= wave.max_failures:
+                return ""
+            held_back.add(cp.name)
+            return (f"not started: wave {wave.name} already has {len(failed_so_far)} failed"
+                    f" cluster(s), more than its max_failures {wave.max_failures}")
+
         sub = dataclasses.replace(self.plan, clusters=tuple(members))
         applied = await apply_plan(
             sub, self.session, self.store, salts=self.salts,
             options=dataclasses.replace(self.options, parallelism=parallel),
-            progress=self.progress,
+            progress=_CountingFailures(self.progress, failed_so_far, held_back), admit=admit,
         )
-        failures = [f for c in applied.clusters if (f := _failure(c)) is not None]
+        failures = [f for c in applied.clusters
+                    if c.name not in held_back and (f := _failure(c)) is not None]
         failed = {f.cluster for f in failures}
         # Soak what this run wrote, and what an earlier run wrote but never gated.
         to_soak: dict[str, set[str]] = {}
@@ -219,6 +232,8 @@ class _Rollout:
             if soaked and c.name not in failed:
                 to_soak[c.name] = soaked
         touched = sorted(set(changing) | {n for n, p in pending.items() if p} | failed)
+        # Held back: planned, never started; their open wave-start is settled by
+        # the run that applies them.
 
         if len(failed) > wave.max_failures:
             soak = SoakOutcome.NOT_RUN
@@ -253,8 +268,9 @@ class _Rollout:
             name=wave.name,
             status=WaveStatus.PASSED if passed else WaveStatus.HALTED,
             clusters=tuple(cp.name for cp in members),
-            changed=tuple(sorted(set(changing) | set(to_soak))),
+            changed=tuple(sorted(set(changing) - held_back | set(to_soak))),
             failures=tuple(failures),
+            held_back=tuple(sorted(held_back)),
             max_failures=wave.max_failures,
             soak_s=wave.soak_s,
             soak=soak,
@@ -338,6 +354,28 @@ class _Rollout:
         if soak_s is not None:
             record["soak_s"] = soak_s
         await asyncio.to_thread(self.store.append_journal, cluster, record)
+
+
+class _CountingFailures:
+    """The apply's ``Progress``, passed through, noting each cluster that failed
+    as it finishes (what ``admit`` decides on)."""
+
+    def __init__(self, inner: Progress, failed: set[str], held_back: set[str]) -> None:
+        self.inner, self.failed, self.held_back = inner, failed, held_back
+
+    def step(self, cluster: str, text: str) -> None:
+        self.inner.step(cluster, text)
+
+    def addon_done(self, result: AddonResult) -> None:
+        self.inner.addon_done(result)
+
+    def cluster_done(self, result: ClusterResult) -> None:
+        if result.name not in self.held_back and _failure(result) is not None:
+            self.failed.add(result.name)
+        self.inner.cluster_done(result)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _soaked_addons(cp: ClusterPlan) -> list[str]:

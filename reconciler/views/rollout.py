@@ -40,7 +40,10 @@ def _wave_line(w: WaveResult, result: RolloutResult) -> str:
     if w.status is WaveStatus.NOT_STARTED:
         return f"  {w.name}: {status} ({_clusters(len(w.clusters))})"
     parts = [_clusters(len(w.clusters)), f"{len(w.changed)} changed",
-             f"{len(w.failed_clusters)} failed (at most {w.max_failures} tolerated)", _soak(w)]
+             f"{len(w.failed_clusters)} failed (at most {w.max_failures} tolerated)"]
+    if w.held_back:
+        parts.append(f"{len(w.held_back)} not started once the budget was spent")
+    parts.append(_soak(w))
     return f"  {w.name}: {status} ({', '.join(parts)})"
 
 
@@ -101,6 +104,7 @@ def rollout_json(result: RolloutResult) -> dict[str, Any]:
                 "clusters": list(w.clusters),
                 "changed": list(w.changed),
                 "failed": list(w.failed_clusters),
+                "held_back": list(w.held_back),
                 "max_failures": w.max_failures,
                 "soak_s": w.soak_s,
                 "soak": w.soak.value,

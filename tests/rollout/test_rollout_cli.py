@@ -60,14 +60,14 @@ def apply(emu: Emulator, url: str, tmp_path: Path, *args: str) -> subprocess.Com
 def fleet(tmp_path: Path, *, pause: str = "none", soak: str = "1s") -> Path:
     """The six clusters with a three-wave ``rollout:`` block."""
     path = desired_file(tmp_path)
-    document = yaml.safe_load(path.read_text())
-    document["rollout"] = {
+    block = {"rollout": {
         "waves": [{"name": "canary", "clusters": ["r-canary"], "soak": soak},
                   {"name": "prod", "clusters": ["r-prod-*"], "soak": soak, "max_parallel": 2},
                   {"name": "rest"}],
         "pause": pause,
-    }
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    }}
+    # Appended as text: a YAML round trip would unquote the file's Jinja expression.
+    path.write_text(path.read_text() + yaml.safe_dump(block, sort_keys=False))
     return path
 
 

@@ -186,6 +186,31 @@ async def test_max_failures_tolerates_one_failed_cluster(tmp_path: Path) -> None
     assert ("gate", "prod", "passed") in journal_kinds(store, "r-prod-1")
 
 
+async def test_a_wave_starts_no_more_clusters_once_its_budget_is_spent(
+    tmp_path: Path,
+) -> None:
+    store = LocalBackend(tmp_path / "state")
+    app = RecordingApp(new_emulator(tmp_path, rules=BAD_PROD_2))
+    result, log = await run_rollout(app, store, desired_file(tmp_path),
+                                    waves(soak_s=0.2, prod={"max_parallel": 1}))
+    prod = wave(result, "prod")
+    assert prod.status is WaveStatus.HALTED, log
+    # One at a time: r-prod-1 upgraded, r-prod-2 failed, so r-prod-3 never started.
+    assert prod.failed_clusters == ("r-prod-2",) and prod.held_back == ("r-prod-3",)
+    assert prod.changed == ("r-prod-1", "r-prod-2")
+    assert app.writes_to("r-prod-3") == [] and live_versions(app.emu)["r-prod-3"][0] == OLD
+    assert "1 not started once the budget was spent" in rollout_text(result)
+    held = next(c for c in result.apply.clusters if c.name == "r-prod-3")
+    assert held.error.startswith("not started: wave prod already has 1 failed cluster(s)")
+
+    # Fixed, the next run applies r-prod-3 (and repairs r-prod-2).
+    app = RecordingApp(new_emulator(tmp_path))
+    result, log = await run_rollout(app, store, desired_file(tmp_path),
+                                    waves(soak_s=0.2, prod={"max_parallel": 1}))
+    assert result.ok, log
+    assert wave(result, "prod").changed == ("r-prod-1", "r-prod-2", "r-prod-3")
+
+
 @pytest.mark.parametrize("max_parallel", [1, 2])
 async def test_max_parallel_bounds_the_clusters_of_a_wave_at_once(
     tmp_path: Path, max_parallel: int,
