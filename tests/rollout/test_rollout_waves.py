@@ -229,7 +229,7 @@ async def test_max_parallel_bounds_the_clusters_of_a_wave_at_once(
     assert not any(seen & prod and seen - prod for seen in progress.seen)
 
 
-async def test_a_run_killed_while_soaking_soaks_again_on_the_next_run(tmp_path: Path) -> None:
+async def test_a_run_cancelled_while_soaking_soaks_again_on_the_next_run(tmp_path: Path) -> None:
     store = LocalBackend(tmp_path / "state")
     path = desired_file(tmp_path)
     app = RecordingApp(new_emulator(tmp_path))
