@@ -70,9 +70,15 @@ class RecordingApp:
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self.writes: list[str] = []
+        self.lists: dict[str, list[float]] = {}
+        """Cluster id → when its instances were listed."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] == "GET":
+            query = scope.get("query_string", b"").decode() if scope["type"] == "http" else ""
+            if scope["type"] == "http" and scope["path"] == "/api/v3/addons" \
+                    and query.startswith("cluster_id="):
+                self.lists.setdefault(query.split("=", 1)[1], []).append(time.monotonic())
             await self.emu.app(scope, receive, send)
             return
         body = b""
