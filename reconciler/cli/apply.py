@@ -50,7 +50,13 @@ from reconciler.run.applyflow import (
 from reconciler.run.imports import ImportTarget, import_flow
 from reconciler.run.plan import PlanResult
 from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
-from reconciler.run.rollout import DEFAULT_SOAK_POLL_S, RolloutOptions, check_wave_name
+from reconciler.run.rollout import (
+    DEFAULT_SOAK_POLL_S,
+    RolloutError,
+    RolloutOptions,
+    check_wave_name,
+    waves_of,
+)
 from reconciler.statemgr import StateError
 from reconciler.statemgr.backend import StateBackend
 from reconciler.views import render_plan
@@ -190,6 +196,11 @@ def apply_command(
                  " naming that store, or plan again against this one")
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
         check_rollout(plan.rollout)
+        if plan.rollout is not None:
+            try:
+                waves_of(plan)
+            except RolloutError as err:
+                fail(f"{opts.files[0]}: {err}")
         try:
             check_plan_endpoints(plan, opts.endpoint)
         except ValueError as err:
@@ -275,7 +286,7 @@ def planned_addons(plan: Plan) -> dict[str, list[str]]:
 def _run_or_exit(run: Coroutine[Any, Any, FlowResult]) -> FlowResult:
     try:
         return asyncio.run(run)
-    except CloudError as err:
+    except (CloudError, RolloutError) as err:
         # Per-cluster failures are in the result; this is one that stops the run.
         fail(str(err))
 

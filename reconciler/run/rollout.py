@@ -52,6 +52,7 @@ from reconciler.statemgr.backend import StateBackend
 
 __all__ = [
     "DEFAULT_SOAK_POLL_S",
+    "RolloutError",
     "RolloutOptions",
     "apply_rollout",
     "check_wave_name",
@@ -68,6 +69,11 @@ _WRITTEN = frozenset({Outcome.INSTALLED, Outcome.UPGRADED, Outcome.UPDATED, Outc
 """Outcomes that leave a freshly written instance behind: what a soak watches."""
 _NOT_SOAKED = frozenset({Action.NOOP, Action.REFRESH, Action.DELETE})
 _WORST_FIRST = (Outcome.FAILED, Outcome.ROLLED_BACK, Outcome.BLOCKED, Outcome.SKIPPED)
+
+
+class RolloutError(ValueError):
+    """The plan's rollout can't be followed (a message for the user); raised
+    before anything is written."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def check_wave_name(rollout: Rollout | None, name: str) -> None:
 
 def waves_of(plan: Plan) -> dict[str, str]:
     """Cluster → wave: ``cp.wave`` when the plan pinned it, else assigned from
-    the plan's rollout and the cluster's labels. ``ValueError`` for a cluster
+    the plan's rollout and the cluster's labels. ``RolloutError`` for a cluster
     in no wave (config refuses such a file; a hand-edited plan could have one)."""
     assert plan.rollout is not None
     assigned = assign_waves(plan.rollout, [(cp.name, cp.labels) for cp in plan.clusters])
@@ -99,7 +105,7 @@ def waves_of(plan: Plan) -> dict[str, str]:
         wave = cp.wave or assigned.get(cp.name, "")
         if plan.rollout.wave(wave) is None:
             known = ", ".join(w.name for w in plan.rollout.waves)
-            raise ValueError(f"cluster {cp.name} is in no wave of the rollout ({known}):"
+            raise RolloutError(f"cluster {cp.name} is in no wave of the rollout ({known}):"
                              " name it in a wave, or add a wave without `clusters:`")
         found[cp.name] = wave
     return found

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.model.rollout import PauseMode
+from reconciler.model.rollout import PauseMode, Rollout, Wave
 from reconciler.model.rollout_result import RolloutStop, SoakOutcome, WaveStatus
-from reconciler.run.rollout import check_wave_name
+from reconciler.run.rollout import RolloutError, check_wave_name
 from reconciler.statemgr.local import LocalBackend
 from reconciler.views.apply import apply_result_json
 from reconciler.views.rollout import rollout_json, rollout_text
@@ -172,6 +172,17 @@ async def test_wave_option_runs_up_to_and_including_the_named_wave(tmp_path: Pat
         check_wave_name(waves(), "prdo")
     with pytest.raises(ValueError, match="no `rollout:` block"):
         check_wave_name(None, "prod")
+
+
+async def test_a_cluster_in_no_wave_stops_the_rollout_before_any_write(
+    tmp_path: Path,
+) -> None:
+    store = LocalBackend(tmp_path / "state")
+    app = RecordingApp(new_emulator(tmp_path))
+    only_named = Rollout(waves=(Wave("canary", ("r-canary",)), Wave("prod", ("r-prod-*",))))
+    with pytest.raises(RolloutError, match="cluster r-rest-1 is in no wave"):
+        await run_rollout(app, store, desired_file(tmp_path), only_named)
+    assert app.writes == [] and store.list() == []
 
 
 async def test_max_failures_tolerates_one_failed_cluster(tmp_path: Path) -> None:
