@@ -8,7 +8,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import Target
 from rollout.rollout_helpers import (
     RecordingApp,
     desired_file,
@@ -21,6 +20,7 @@ from rollout.rollout_helpers import (
 
 from reconciler.model.rollout_result import SoakOutcome
 from reconciler.run.rollout import pending_gate
+from tests.statemgr.conftest import Target
 
 
 @pytest.mark.parametrize("target", ["local", "s3", "postgres"], indirect=True)
