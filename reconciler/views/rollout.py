@@ -30,6 +30,8 @@ def _soak(w: WaveResult) -> str:
         return "nothing to soak"
     if w.soak is SoakOutcome.NOT_RUN:
         return "soak not run"
+    if not w.soak_s:
+        return "healthy, no soak" if w.soak is SoakOutcome.PASSED else "unhealthy"
     return f"soak {w.soak_s:g}s {w.soak.value}"
 
 
@@ -136,6 +138,10 @@ class WaveLines:
                    f" at most {parallel} at once")
 
     def soak_started(self, wave: str, clusters: int, addons: int, soak_s: float) -> None:
+        if not soak_s:
+            self._emit(f"wave {wave}: checking {addons} add-on(s) on {_clusters(clusters)}"
+                       " are healthy (no soak)")
+            return
         self._emit(f"wave {wave}: soaking {addons} add-on(s) on {_clusters(clusters)}"
                    f" for {soak_s:g}s")
 
