@@ -37,7 +37,6 @@ from .rollout_helpers import (
     waves,
 )
 
-NEEDS_CONFIG = pytest.mark.xfail(reason="needs config rollout block", strict=False)
 FAST = ["--poll-interval", "0.05", "--soak-poll-interval", "0.2", "--auto-approve"]
 
 
@@ -92,7 +91,6 @@ def test_wave_and_pause_need_a_rollout_block(tmp_path: Path,
     assert {v for v in live_versions(emu).values()} == {("1.3.60", "running")}
 
 
-@NEEDS_CONFIG
 def test_unknown_wave_lists_the_waves(tmp_path: Path, served: tuple[Emulator, str]) -> None:
     emu, url = served
     done = apply(emu, url, tmp_path, str(fleet(tmp_path)), "--wave", "prdo")
@@ -101,7 +99,6 @@ def test_unknown_wave_lists_the_waves(tmp_path: Path, served: tuple[Emulator, st
     assert {v for v in live_versions(emu).values()} == {("1.3.60", "running")}
 
 
-@NEEDS_CONFIG
 def test_halt_at_the_failing_wave_then_resume_after_the_fix(tmp_path: Path) -> None:
     path = fleet(tmp_path)
     emu = new_emulator(tmp_path, rules=BAD_PROD_2)
@@ -125,7 +122,6 @@ def test_halt_at_the_failing_wave_then_resume_after_the_fix(tmp_path: Path) -> N
         assert {v for v in live_versions(emu).values()} == {("1.3.68", "running")}
 
 
-@NEEDS_CONFIG
 def test_manual_pause_says_how_to_continue(tmp_path: Path,
                                           served: tuple[Emulator, str]) -> None:
     emu, url = served
@@ -141,8 +137,6 @@ def test_manual_pause_says_how_to_continue(tmp_path: Path,
     assert [live_versions(emu)[n][0] for n in REST] == ["1.3.60"] * 2
 
 
-@pytest.mark.xfail(reason="needs the engine branch's plan file codec (rollout in saved plans)",
-                   strict=False)
 def test_a_saved_plan_follows_its_waves(tmp_path: Path, served: tuple[Emulator, str]) -> None:
     emu, url = served
     store = LocalBackend(tmp_path / "state")

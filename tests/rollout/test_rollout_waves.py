@@ -24,6 +24,7 @@ from .rollout_helpers import (
     INSTANCE_IDS,
     REST,
     SECRET,
+    TIME_SCALE,
     ActiveClusters,
     RecordingApp,
     desired_file,
@@ -89,18 +90,26 @@ async def test_a_failing_second_wave_halts_and_a_rerun_resumes(tmp_path: Path) -
 
 async def test_soak_catches_an_addon_that_turns_abnormal_after_running(tmp_path: Path) -> None:
     store = LocalBackend(tmp_path / "state")
-    app = RecordingApp(new_emulator(tmp_path))
+    # Like a crash-looping pod: healthy at first, abnormal two (real) seconds
+    # later; the emulator's abnormal rule counts emulated seconds.
+    rules = tmp_path / "abnormal.rules.yaml"
+    rules.write_text(
+        "abnormal_rules:\n"
+        "  - template: metrics-server\n"
+        "    cluster: r-canary\n"
+        "    version: 1\\.3\\.68\n"
+        f"    after_s: {2.0 * TIME_SCALE}\n"
+        "    reason: PodCrashLoop\n"
+        "    message: metrics-server-7d9 restarted 5 times\n")
+    app = RecordingApp(new_emulator(tmp_path, rules=rules))
     instance = app.emu.store.instances[INSTANCE_IDS["r-canary"]]
 
     async def sicken() -> float:
-        # Like a crash-looping pod: healthy at first, abnormal two seconds later.
+        # When the upgraded add-on turns abnormal: two seconds after it ran.
         while (instance.version, instance.status, instance.op) != (NEW, "running", None):
             app.emu.store.list_instances(CLUSTER_IDS["r-canary"], time.time())
             await asyncio.sleep(0.01)
-        await asyncio.sleep(2.0)
-        instance.status, instance.reason = "abnormal", "PodCrashLoop"
-        instance.message = "metrics-server-7d9 restarted 5 times"
-        return time.monotonic()
+        return time.monotonic() + 2.0
 
     sick = asyncio.ensure_future(sicken())
     result, log = await run_rollout(app, store, desired_file(tmp_path), waves(soak_s=4.0),
