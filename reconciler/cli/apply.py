@@ -7,6 +7,9 @@ inputs, run them, and write what ``views.apply`` makes of the outcome.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import shlex
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
@@ -22,19 +25,22 @@ from reconciler.cli.exits import (
     load_or_exit,
     preflight_or_exit,
 )
-from reconciler.cli.options import CommonOptions, common_options, lock_timeout_option
+from reconciler.cli.options import ARGV_KEY, CommonOptions, common_options, lock_timeout_option
 from reconciler.cli.plan import FORMATS, declared_addons
 from reconciler.cli.session import open_session, session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.engine.secrets import rules_for
-from reconciler.model.apply import ApplyResult, ApplyStopped, Progress
+from reconciler.model.apply import ApplyStopped, Progress
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
+from reconciler.model.rollout import Rollout
+from reconciler.model.rollout_result import RolloutProgress, RolloutResult
 from reconciler.model.sensitive import NO_RULES
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.apply import ApplyOptions
 from reconciler.run.applyflow import (
+    FlowResult,
     apply_files,
     apply_options,
     apply_saved,
@@ -44,11 +50,25 @@ from reconciler.run.applyflow import (
 from reconciler.run.imports import ImportTarget, import_flow
 from reconciler.run.plan import PlanResult
 from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
+from reconciler.run.rollout import (
+    DEFAULT_SOAK_POLL_S,
+    RolloutError,
+    RolloutOptions,
+    check_wave_name,
+    waves_of,
+)
 from reconciler.statemgr import StateError
 from reconciler.statemgr.backend import StateBackend
 from reconciler.views import render_plan
-from reconciler.views.apply import APPROVAL_PROMPT, apply_result_text, import_text, stopped_text
+from reconciler.views.apply import (
+    APPROVAL_PROMPT,
+    apply_result_json,
+    apply_result_text,
+    import_text,
+    stopped_text,
+)
 from reconciler.views.progress import progress_for
+from reconciler.views.rollout import WaveLines, rollout_json, rollout_text
 
 __all__ = ["apply_command", "import_command"]
 
@@ -75,6 +95,14 @@ __all__ = ["apply_command", "import_command"]
 @click.option("--refresh-only", is_flag=True,
               help="Only accept out-of-band changes of managed add-ons into the state; "
                    "nothing is sent to the cloud.")
+@click.option("--pause", is_flag=True,
+              help="With a `rollout:` block: stop after each wave that changed something"
+                   " (exit 0), as `pause: manual` does; run apply again to go on.")
+@click.option("--wave", "until_wave", default="", metavar="NAME",
+              help="With a `rollout:` block: run the waves up to and including NAME.")
+@click.option("--soak-poll-interval", type=click.FloatRange(min=0.01),
+              default=DEFAULT_SOAK_POLL_S, hidden=True,
+              help="Seconds between health reads of a cluster while soaking (tests shorten it).")
 def apply_command(
     opts: CommonOptions,
     fmt: str,
@@ -86,6 +114,9 @@ def apply_command(
     abnormal_grace: float,
     poll_interval: float,
     refresh_only: bool,
+    pause: bool,
+    until_wave: str,
+    soak_poll_interval: float,
 ) -> None:
     """Apply the changes of a plan: prechecks, writes with full values, health waits.
 
@@ -103,11 +134,35 @@ def apply_command(
       reconciler apply examples/demo.yaml --auto-approve --addon everest --cluster demo-prod
       reconciler plan examples/demo.yaml --out demo.plan.json
       reconciler apply demo.plan.json
+
+    With a `rollout:` block the clusters are applied wave by wave: a wave
+    must stay healthy for its `soak` and stay within its `max_failures`, or
+    the rollout halts (exit 1) and a re-run resumes it (docs/rollout.md).
+
+    \b
+      reconciler apply fleet.yaml --auto-approve --pause
+      reconciler apply fleet.yaml --auto-approve --wave canary
     """
     color = opts.color
 
     def progress() -> Progress:
         return progress_for(sys.stderr, color=color)
+
+    rollout_options = RolloutOptions(pause=pause, until_wave=until_wave,
+                                     soak_poll_s=soak_poll_interval)
+
+    def waves() -> RolloutProgress:
+        return WaveLines(sys.stderr)
+
+    def check_rollout(rollout: Rollout | None) -> None:
+        # Before anything is read or written: a typo'd wave must not run them all.
+        if until_wave:
+            try:
+                check_wave_name(rollout, until_wave)
+            except ValueError as err:
+                fail(str(err))
+        if pause and rollout is None:
+            fail("--pause: there is no `rollout:` block, so there are no waves to pause between")
 
     def options(accepted: dict[str, dict[str, set[str]]]) -> ApplyOptions:
         return apply_options(
@@ -140,16 +195,25 @@ def apply_command(
                  f" apply uses {store.identity}: apply it with --state (or RECONCILER_STATE)"
                  " naming that store, or plan again against this one")
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
+        check_rollout(plan.rollout)
+        if plan.rollout is not None:
+            try:
+                waves_of(plan)
+            except RolloutError as err:
+                fail(f"{opts.files[0]}: {err}")
         try:
             check_plan_endpoints(plan, opts.endpoint)
         except ValueError as err:
             fail(str(err))
         preflight_or_exit((plan_endpoint(cp), cp.region) for cp in plan.clusters)
         outcome = _run_or_exit(
-            apply_saved(plan, open_session(opts), store, options(accepted), progress=progress)
+            apply_saved(plan, open_session(opts), store, options(accepted), progress=progress,
+                        rollout=rollout_options, waves=waves)
         )
+        resume = _resume_saved(plan, opts.files[0])
     else:
         desired = load_or_exit(opts)
+        check_rollout(desired.rollout)
         accepted = accept_risks_or_exit(accept_risks, declared_addons(desired))
         preflight_or_exit(desired_endpoints(desired))
         store = open_state(opts.state, opts.state_dir, desired.state_url)
@@ -164,13 +228,54 @@ def apply_command(
                         accept_risks=accept_risks, show=show,
                         approve=(lambda: True) if auto_approve else _approved,
                         progress=progress, refresh_only=refresh_only,
-                        targets=opts.addons)
+                        targets=opts.addons, rollout=rollout_options, waves=waves)
         )
+        resume = _resume_files()
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)
         raise SystemExit(0 if outcome.ok else 1)
+    if isinstance(outcome, RolloutResult):
+        outcome = dataclasses.replace(outcome, resume_command=resume)
+        _echo_rollout(outcome, fmt)
+        raise SystemExit(0 if outcome.ok else 1)
     click.echo(apply_result_text(outcome, fmt), nl=False)
     raise SystemExit(0 if outcome.ok else 1)
+
+
+def _echo_rollout(result: RolloutResult, fmt: str) -> None:
+    if fmt == "json":
+        document = {**apply_result_json(result.apply), "ok": result.ok,
+                    "rollout": rollout_json(result)}
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    report = rollout_text(result)
+    if fmt == "markdown":
+        report = "```\n" + report + "```\n"
+    click.echo("\n" + report + apply_result_text(result.apply, fmt), nl=False)
+
+
+def _resume_files() -> str:
+    """This command again, as typed, without ``--wave`` (going on means the next waves)."""
+    argv = click.get_current_context().meta.get(ARGV_KEY)
+    if argv is None:
+        return ""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--wave":
+            skip = True
+        elif not arg.startswith("--wave="):
+            kept.append(arg)
+    return shlex.join(["reconciler", *kept])
+
+
+def _resume_saved(plan: Plan, plan_file: object) -> str:
+    # The clusters the saved plan changed make it stale: going on needs a new plan.
+    files = shlex.join(plan.files) if plan.files else "FILE…"
+    out = shlex.quote(str(plan_file))
+    return f"reconciler plan {files} --out {out} && reconciler apply {out}"
 
 
 def planned_addons(plan: Plan) -> dict[str, list[str]]:
@@ -178,12 +283,10 @@ def planned_addons(plan: Plan) -> dict[str, list[str]]:
     return {cp.name: [ch.addon for ch in cp.changes] for cp in plan.clusters}
 
 
-def _run_or_exit(
-    run: Coroutine[Any, Any, ApplyResult | ApplyStopped],
-) -> ApplyResult | ApplyStopped:
+def _run_or_exit(run: Coroutine[Any, Any, FlowResult]) -> FlowResult:
     try:
         return asyncio.run(run)
-    except CloudError as err:
+    except (CloudError, RolloutError) as err:
         # Per-cluster failures are in the result; this is one that stops the run.
         fail(str(err))
 

@@ -12,7 +12,7 @@ from reconciler.cli.apply import apply_command, import_command
 from reconciler.cli.config import schema, validate
 from reconciler.cli.drift import drift_command
 from reconciler.cli.emulator import emulator
-from reconciler.cli.options import env_color
+from reconciler.cli.options import ARGV_KEY, env_color
 from reconciler.cli.plan import plan_command, show_command
 from reconciler.cli.state import force_unlock, state
 from reconciler.masking import register_credentials, reset_redactor
@@ -40,10 +40,15 @@ class ReconcilerGroup(click.Group):
         **extra: Any,
     ) -> click.Context:
         # The root's own options and arguments (``reconciler --bogus``).
+        argv = list(args)
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as err:
             _usage_exit(err)
+        # As typed, for messages that tell how to run the command again
+        # (a paused or halted rollout's "to continue" line).
+        ctx.meta[ARGV_KEY] = argv
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         # Sub-groups and commands parse their arguments inside this call, and

@@ -26,6 +26,7 @@ from reconciler.masking.logs import start_file_logging, start_verbose_logging
 from reconciler.statemgr import DEFAULT_STATE_DIR
 
 __all__ = [
+    "ARGV_KEY",
     "CommonOptions",
     "common_options",
     "env_color",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+ARGV_KEY = "reconciler.argv"
+"""``click.Context.meta`` key of the arguments as typed (after the program name),
+kept by the root group for messages that say how to run a command again."""
 
 
 @dataclass(frozen=True)

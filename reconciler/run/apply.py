@@ -78,6 +78,8 @@ class ApplyOptions:
 
 
 TemplatesFn = Callable[[CceClient, ClusterPlan], Awaitable[Mapping[str, AddonTemplate]]]
+AdmitFn = Callable[[ClusterPlan], str]
+"""Asked as each cluster's turn comes: "" to apply it, else why it is not started."""
 
 
 async def apply_plan(
@@ -88,8 +90,11 @@ async def apply_plan(
     salts: Mapping[str, str],
     options: ApplyOptions,
     progress: Progress,
+    admit: AdmitFn | None = None,
 ) -> ApplyResult:
-    """Execute ``plan``; never raises for a cluster's problems (see the result)."""
+    """Execute ``plan``; never raises for a cluster's problems (see the result).
+    ``admit`` may hold clusters back that have not started yet (a rollout wave
+    whose failure budget is spent): they end with that reason as their error."""
     started = time.monotonic()
     gate = asyncio.Semaphore(options.parallelism)
     catalogues: dict[tuple[str, str, str], asyncio.Task[Mapping[str, AddonTemplate]]] = {}
@@ -103,6 +108,11 @@ async def apply_plan(
 
     async def one(cp: ClusterPlan) -> ClusterResult:
         async with gate:
+            refused = admit(cp) if admit is not None else ""
+            if refused:
+                held = ClusterResult(name=cp.name, error=refused)
+                progress.cluster_done(held)
+                return held
             client = session.client(cp.endpoint, cp.region, cp.project_id)
             run = _ClusterRun(cp, plan.plan_id, client, store, salts.get(cp.name), options,
                               progress, templates)

@@ -18,11 +18,17 @@ from reconciler.cloud import CloudSession, endpoint_is_trusted
 from reconciler.model.apply import ApplyResult, ApplyStopped, Progress, Stop
 from reconciler.model.desired import DesiredState, default_endpoint
 from reconciler.model.plan import ClusterPlan, Plan
+from reconciler.model.rollout_result import RolloutProgress, RolloutResult, WaveResult
 from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.run.plan import PlanResult, make_plan
+from reconciler.run.rollout import RolloutOptions, apply_rollout, open_gates
 from reconciler.statemgr.backend import StateBackend
 
+FlowResult = ApplyResult | RolloutResult | ApplyStopped
+"""What an apply flow hands back: a plain apply, a rollout, or why nothing ran."""
+
 __all__ = [
+    "FlowResult",
     "apply_files",
     "apply_options",
     "apply_saved",
@@ -91,20 +97,27 @@ async def apply_files(
     progress: Callable[[], Progress],
     refresh_only: bool = False,
     targets: Sequence[str] = (),
-) -> ApplyResult | ApplyStopped:
+    rollout: RolloutOptions | None = None,
+    waves: Callable[[], RolloutProgress] | None = None,
+) -> FlowResult:
     """Plan, ``show`` the plan, ``approve`` it, apply it (within ``session``);
     ``refresh_only`` plans and applies only state-only refreshes, ``targets``
-    only the changes of those add-ons (``--addon``)."""
+    only the changes of those add-ons (``--addon``). A plan with a rollout is
+    applied wave by wave (``rollout`` options, ``waves`` its progress)."""
     async with session:
         planned = await make_plan(desired, session, store, accept_risks=accept_risks,
                                   refresh_only=refresh_only, targets=targets)
         show(planned)
         plan = planned.plan
         if not plan.has_changes:
-            return ApplyStopped(Stop.NOTHING_TO_APPLY, ok=not plan.has_errors)
-        if not approve():
+            # A change an interrupted rollout made but never gated is still to
+            # be soaked, though the plan has nothing left to write.
+            if plan.rollout is None or not await open_gates(plan, store):
+                return ApplyStopped(Stop.NOTHING_TO_APPLY, ok=not plan.has_errors)
+        elif not approve():
             return ApplyStopped(Stop.CANCELLED, ok=False)
-        return await _run(plan, session, store, planned.salts, options, progress)
+        return await _run(plan, session, store, planned.salts, options, progress,
+                          rollout, waves)
 
 
 async def apply_saved(
@@ -114,16 +127,19 @@ async def apply_saved(
     options: ApplyOptions,
     *,
     progress: Callable[[], Progress],
-) -> ApplyResult | ApplyStopped:
-    """Apply a saved plan as reviewed, unless the state or live add-ons moved on."""
+    rollout: RolloutOptions | None = None,
+    waves: Callable[[], RolloutProgress] | None = None,
+) -> FlowResult:
+    """Apply a saved plan as reviewed, unless the state or live add-ons moved on;
+    its waves (``Plan.rollout``, ``ClusterPlan.wave``) are followed."""
     async with session:
         reasons = await stale_plan_reasons(plan, session, store)
         if reasons:
             return ApplyStopped(Stop.STALE, ok=False, stale_reasons=tuple(reasons))
-        if not plan.has_changes:
+        if not plan.has_changes and (plan.rollout is None or not await open_gates(plan, store)):
             return ApplyStopped(Stop.SAVED_PLAN_EMPTY, ok=True)
         salts = {cp.name: cp.salt for cp in plan.clusters if cp.salt}
-        return await _run(plan, session, store, salts, options, progress)
+        return await _run(plan, session, store, salts, options, progress, rollout, waves)
 
 
 async def _run(
@@ -133,13 +149,34 @@ async def _run(
     salts: Mapping[str, str],
     options: ApplyOptions,
     progress_for: Callable[[], Progress],
-) -> ApplyResult:
+    rollout: RolloutOptions | None,
+    waves: Callable[[], RolloutProgress] | None,
+) -> ApplyResult | RolloutResult:
     # Created only now: a terminal progress display must not start before the
     # 'yes' prompt has been answered.
     progress = progress_for()
     try:
+        if plan.rollout is not None:
+            return await apply_rollout(
+                plan, session, store, salts=salts, options=options,
+                rollout_options=rollout or RolloutOptions(), progress=progress,
+                waves_progress=waves() if waves is not None else _NoWaveLines(),
+            )
         return await apply_plan(
             plan, session, store, salts=salts, options=options, progress=progress
         )
     finally:
         progress.close()
+
+
+class _NoWaveLines:
+    """A ``RolloutProgress`` that says nothing (callers that show no progress)."""
+
+    def wave_started(self, wave: str, clusters: int, changing: int, parallel: int) -> None:
+        return None
+
+    def soak_started(self, wave: str, clusters: int, addons: int, soak_s: float) -> None:
+        return None
+
+    def wave_done(self, result: WaveResult) -> None:
+        return None

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -115,22 +114,8 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
                              "addons": running[cluster.id]}
         assert doc["clusters"]["bench-00000"]["labels"]["env"] == "staging"
 
-        # Plan against the live server. The fleet keys (labels:, rollout:) are
-        # parsed by the config side of issue 14; until it is merged, the same
-        # file without them shows what the file declares matches what runs.
-        bare = dict(doc)
-        bare.pop("rollout")
-        bare["clusters"] = {name: {k: v for k, v in c.items() if k != "labels"}
-                            for name, c in doc["clusters"].items()}
-        (tmp_path / "bare.yaml").write_text(yaml.safe_dump(bare), encoding="utf-8")
-        result = _plan(tmp_path / "bare.yaml", tmp_path / "state-bare")
-        assert result.exit_code == 0, result.output
-        _assert_no_changes(result.stdout, len(scenario.instances))
-        assert TOKEN not in result.output
-
+        # Plan against the live server: what the file declares is what runs.
         full = _plan(desired, tmp_path / "state")
-        if "unknown key `rollout`" in full.output or "unknown key `labels`" in full.output:
-            pytest.xfail("the config side of issue 14 (labels:, rollout:) is not merged yet")
         assert full.exit_code == 0, full.output
         plan = _assert_no_changes(full.stdout, len(scenario.instances))
         waves = {c["name"]: c["wave"] for c in plan["clusters"]}
