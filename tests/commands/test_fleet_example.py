@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner, Result
 
@@ -19,11 +20,11 @@ SCENARIO = ROOT / "reconciler" / "emulator" / "scenarios" / "fleet.yaml"
 WAVE_OF_ENV = {"staging": "canary", "prod": "prod", "dev": "rest"}
 
 
-def run(tmp_path: Path, *args: str) -> Result:
+def run(tmp_path: Path, *args: str, example: Path = EXAMPLE) -> Result:
     # --state-dir in tmp_path also puts the emulator's state there (beside it),
     # so the repository's .reconciler/ is never touched.
     return CliRunner().invoke(
-        cli, [args[0], str(EXAMPLE), *args[1:], "--state-dir", str(tmp_path / "state")],
+        cli, [args[0], str(example), *args[1:], "--state-dir", str(tmp_path / "state")],
         env={"NO_COLOR": "1"})
 
 
@@ -104,3 +105,60 @@ def test_markdown_shows_an_identical_change_once_with_its_clusters(tmp_path: Pat
     assert (markdown.index("#### Wave `canary` — 2 clusters")
             < markdown.index("#### Wave `prod` — 8 clusters")
             < markdown.index("#### Wave `rest` — 2 clusters"))
+
+
+def changed_clusters(tmp_path: Path, example: Path = EXAMPLE) -> list[str]:
+    result = run(tmp_path, "plan", "--format", "json", example=example)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    return [c["name"] for c in data["clusters"]
+            if any(ch["action"] != "no-op" for ch in c["changes"])]
+
+
+@pytest.mark.slow
+def test_apply_with_pause_goes_wave_by_wave_to_a_clean_fleet(tmp_path: Path) -> None:
+    # about 40 s: the canary's 20 s soak is real time, the emulator 10x faster
+    staging, prod, dev = ([n for n, c in scenario_clusters().items()
+                           if c["labels"]["env"] == env] for env in ("staging", "prod", "dev"))
+    statuses: list[dict[str, str]] = []
+    for _ in range(3):
+        result = run(tmp_path, "apply", "--auto-approve", "--pause", "--format", "json",
+                     "--poll-interval", "0.05")
+        assert result.exit_code == 0, result.output
+        rollout = json.loads(result.stdout)["rollout"]
+        statuses.append({w["name"]: w["status"] for w in rollout["waves"]})
+        # after each run, exactly the waves that passed have nothing left to do
+        left = changed_clusters(tmp_path)
+        passed = [n for wave, names in (("canary", staging), ("prod", prod), ("rest", dev))
+                  if statuses[-1][wave] == "passed" for n in names]
+        assert not set(left) & set(passed)
+        assert set(left) | set(passed) == set(staging + prod + dev)
+    assert statuses == [
+        {"canary": "passed", "prod": "not started", "rest": "not started"},
+        {"canary": "passed", "prod": "passed", "rest": "not started"},
+        {"canary": "passed", "prod": "passed", "rest": "passed"},
+    ]
+    assert changed_clusters(tmp_path) == []
+
+
+def test_a_failing_install_halts_the_rollout_at_the_canary(tmp_path: Path) -> None:
+    # What examples/fleet.yaml's comment suggests: the scenario fails nginx-ingress
+    # 3.0.x installs on env=staging, so the canary halts before prod is touched.
+    base = '        version: "~1.3"                        # newest 1.3.x the cluster supports\n'
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count(base) == 1
+    broken = tmp_path / "fleet.yaml"
+    broken.write_text(text.replace(base, base + "      nginx-ingress: {version: 3.0.8}\n"))
+    result = run(tmp_path, "apply", "--auto-approve", "--poll-interval", "0.05", example=broken)
+    assert result.exit_code == 1, result.output
+    assert "Rollout halted at wave canary: later waves were not started." in result.stdout
+    for name in ("fleet-staging-ap", "fleet-staging-eu"):
+        assert (f"- {name}/nginx-ingress: install failed: the add-on failed (status "
+                "installFailed; Reason: InstallFailed; message: helm install failed: "
+                "admission webhook nginx-ingress-admission is not ready)") in result.stdout
+    assert "prod: not started (8 clusters)" in result.stdout
+    assert "rest: not started (2 clusters)" in result.stdout
+    # every prod and dev cluster still has all its changes to make
+    untouched = [n for n, c in scenario_clusters().items() if c["labels"]["env"] != "staging"]
+    assert set(untouched) <= set(changed_clusters(tmp_path, broken))
+    assert sorted((tmp_path / "state").glob("fleet-prod-*")) == []
