@@ -89,7 +89,7 @@ class MergedAddon:
 
 def profiles_of(sources: Sequence[SourceFile]) -> dict[str, tuple[SourceFile, dict[str, Any]]]:
     found: dict[str, tuple[SourceFile, dict[str, Any]]] = {}
-    for source, name, block in _declared(sources):
+    for source, name, block in _entries(sources, "profiles"):
         found.setdefault(name, (source, block))
     return found
 
@@ -97,7 +97,7 @@ def profiles_of(sources: Sequence[SourceFile]) -> dict[str, tuple[SourceFile, di
 def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles, *,
                         unknown: bool = True) -> Iterator[Diagnostic]:
     """Profiles declared twice, and (``unknown``) ``clusters.NAME.profiles`` naming none."""
-    for source, name, _ in _declared(sources):
+    for source, name, _ in _entries(sources, "profiles"):
         first, _block = profiles[name]
         if first is not source:
             where = first.diagnostic(("profiles", name), "").location()
@@ -107,7 +107,7 @@ def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles, *,
     if not unknown:
         return
     known = ", ".join(profiles) or "none (add a top-level `profiles:` block)"
-    for source, cluster, block in _clusters(sources):
+    for source, cluster, block in _entries(sources, "clusters"):
         names = block.get("profiles")
         if not isinstance(names, list):
             continue
@@ -186,24 +186,18 @@ def _forget(origins: dict[str, int], path: str) -> None:
         del origins[known]
 
 
-def _declared(sources: Sequence[SourceFile]) -> Iterator[tuple[SourceFile, str, dict[str, Any]]]:
+def _entries(sources: Sequence[SourceFile], key: str
+             ) -> Iterator[tuple[SourceFile, str, dict[str, Any]]]:
+    """``(file, name, block)`` of every map entry under the top-level ``key``
+    (``profiles`` or ``clusters``) of every file; malformed blocks are the
+    schema check's to report."""
     for source in sources:
         data = source.data
-        block = data.get("profiles") if isinstance(data, dict) else None
+        block = data.get(key) if isinstance(data, dict) else None
         if isinstance(block, dict):
-            for name, profile in block.items():
-                if isinstance(profile, dict):
-                    yield source, name, profile
-
-
-def _clusters(sources: Sequence[SourceFile]) -> Iterator[tuple[SourceFile, str, dict[str, Any]]]:
-    for source in sources:
-        data = source.data
-        block = data.get("clusters") if isinstance(data, dict) else None
-        if isinstance(block, dict):
-            for name, cluster in block.items():
-                if isinstance(cluster, dict):
-                    yield source, name, cluster
+            for name, entry in block.items():
+                if isinstance(entry, dict):
+                    yield source, name, entry
 
 
 def _addon_blocks(block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
