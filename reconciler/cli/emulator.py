@@ -207,9 +207,12 @@ def _write_desired(path: Path, emu: Emulator, scenario: Scenario, endpoint: str,
               "Every cluster runs exactly what is declared: `reconciler plan` of this file\n"
               "has no changes. Credentials come from the environment, never from this file:\n"
               "  export HW_AUTH_TOKEN=<the token the emulator printed>\n"
-              "Edit a version and `reconciler apply` rolls it out wave by wave.")
+              "What every cluster runs alike is in the profile `base` (`latest`: the newest\n"
+              "version supporting each cluster's Kubernetes version). Edit a version there,\n"
+              "e.g. everest to its newest, and `reconciler apply` rolls it out wave by wave.")
     text = desired_state_yaml(scenario.clusters, running, endpoint=endpoint,
-                              project_id=emu.account.project_id, region=_REGION, header=header)
+                              project_id=emu.account.project_id, region=_REGION, header=header,
+                              templates=scenario.templates)
     try:
         if path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
