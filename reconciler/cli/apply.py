@@ -35,7 +35,7 @@ from reconciler.engine.secrets import rules_for
 from reconciler.model.apply import ApplyStopped, Progress
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
-from reconciler.model.rollout import Rollout
+from reconciler.model.rollout import PauseMode, Rollout
 from reconciler.model.rollout_result import RolloutProgress, RolloutResult
 from reconciler.model.sensitive import NO_RULES
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
@@ -220,7 +220,12 @@ def apply_command(
         store = open_state(opts.state, opts.state_dir, desired.state_url)
 
         def show(planned: PlanResult) -> None:
-            shown = render_plan(plan_to_json(planned.plan, salts=planned.salts), fmt, color=color)
+            plan = planned.plan
+            if pause and plan.rollout is not None:
+                # The plan shown says how this run goes: --pause overrides the block's.
+                plan = dataclasses.replace(plan, rollout=dataclasses.replace(
+                    plan.rollout, pause=PauseMode.MANUAL))
+            shown = render_plan(plan_to_json(plan, salts=planned.salts), fmt, color=color)
             # In json format stdout is kept for the one result document.
             click.echo(shown.rstrip("\n") + "\n", nl=False, err=fmt == "json")
 

@@ -28,7 +28,7 @@ import yaml
 from reconciler.emulator.scenario import ClusterSpec, TemplateSpec
 from reconciler.emulator.store import version_key
 
-__all__ = ["CANARY_SOAK", "PROFILE", "ROLLOUT", "desired_state_yaml"]
+__all__ = ["CANARY_SOAK", "PROFILE", "ROLLOUT", "desired_state_yaml", "profile_upgrades"]
 
 PROFILE = "base"
 """The one profile the file declares: what every cluster runs alike."""
@@ -100,6 +100,27 @@ def _profile(clusters: Sequence[ClusterSpec], versions: Mapping[str, Mapping[str
         elif all(versions[c.id][name] == _latest(templates.get(name), c) for c in clusters):
             profile[name] = "latest"
     return profile
+
+
+def profile_upgrades(clusters: Sequence[ClusterSpec],
+                     running: Mapping[str, Iterable[tuple[str, str]]],
+                     templates: Sequence[TemplateSpec]) -> list[tuple[str, str, str]]:
+    """``(template, pinned, newer)`` for each add-on the ``base`` profile pins
+    below the newest stable version every cluster supports: the one-line edits
+    that roll something out (the banner suggests the first)."""
+    versions = {c.id: dict(running.get(c.id, ())) for c in clusters}
+    by_name = {t.name: t for t in templates}
+    found: list[tuple[str, str, str]] = []
+    for name, pinned in _profile(clusters, versions, by_name).items():
+        template = by_name.get(name)
+        if pinned == "latest" or template is None:
+            continue
+        everywhere = [v.version for v in template.versions if v.stable and all(
+            v.supports(c.type, c.category, c.version) for c in clusters)]
+        newest = max(everywhere, key=version_key, default=pinned)
+        if version_key(newest) > version_key(pinned):
+            found.append((name, pinned, newest))
+    return found
 
 
 def desired_state_yaml(clusters: Sequence[ClusterSpec],

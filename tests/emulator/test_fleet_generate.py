@@ -139,7 +139,7 @@ def _plan(path: Path, state_dir: Path) -> Any:
 def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_path: Path) -> None:
     desired = tmp_path / "fleet" / "fleet.yaml"
     with _serving("--generate", "12", "--seed", "3", "--port", "0",
-                  "--write-desired", str(desired)) as (_, banner):
+                  "--write-desired", str(desired)) as (proc, banner):
         # The real port of --port 0, in the banner and in the file.
         first = banner[0]
         assert first.startswith("CCE emulator on http://127.0.0.1:"), banner
@@ -148,6 +148,10 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
         text = desired.read_text(encoding="utf-8")
         assert f"export HW_AUTH_TOKEN={TOKEN}" in "\n".join(banner)
         assert f"reconciler plan {desired}" in banner[-1]
+        assert proc.stdout is not None
+        assert proc.stdout.readline().rstrip() == (
+            f"  roll out   : set everest to 2.4.28 (from 2.4.7) under profiles.base in {desired},"
+            f" then reconciler apply {desired}")
 
         # No credential in the file: it says where they come from instead.
         assert TOKEN not in text and SECRET not in text and "DEMOAK" not in text
@@ -309,3 +313,32 @@ def test_a_port_in_use_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], result.output
     assert not desired.exists()
+
+
+def test_a_missing_rules_file_says_to_create_it(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    code, output = _serve("--generate", "3", "--rules", str(rules))
+    assert code == 1 and "CCE emulator on" not in output, output
+    assert (f"Invalid value for --rules: {rules} does not exist; create it first (an empty file"
+            " holds no rules yet: it is re-read whenever it changes)") in output
+
+
+def test_apply_with_pause_shows_the_plan_as_it_will_run(tmp_path: Path) -> None:
+    """``--pause`` overrides the file's ``pause: none``: the plan apply shows
+    says so, and the run stops after the canary."""
+    desired = tmp_path / "fleet.yaml"
+    with _serving("--generate", "3", "--port", "0", "--time-scale", "1000",
+                  "--write-desired", str(desired)):
+        desired.write_text(desired.read_text(encoding="utf-8").replace(
+            "everest: {version: 2.4.7}", "everest: {version: 2.4.28}").replace(
+            "soak: 30s", "soak: 0s"), encoding="utf-8")
+        done = CliRunner().invoke(
+            cli, ["apply", str(desired), "--state-dir", str(tmp_path / "state"),
+                  "--auto-approve", "--pause", "--poll-interval", "0.05"],
+            env={"HW_AUTH_TOKEN": TOKEN, "HW_ACCESS_KEY": "", "HW_SECRET_KEY": "",
+                 "CLOUD_SDK_AK": "", "CLOUD_SDK_SK": "", "NO_COLOR": "1"},
+            catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith("Rollout in 3 waves, pause: manual (apply stops after each"
+                                  " wave that passes its gate)\n"), done.stdout
+    assert "Wave canary passed; rollout paused before wave prod." in done.stdout
