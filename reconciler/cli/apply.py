@@ -10,7 +10,9 @@ import asyncio
 import dataclasses
 import json
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -33,7 +35,7 @@ from reconciler.engine.secrets import rules_for
 from reconciler.model.apply import ApplyStopped, Progress
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan
-from reconciler.model.rollout import Rollout
+from reconciler.model.rollout import PauseMode, Rollout
 from reconciler.model.rollout_result import RolloutProgress, RolloutResult
 from reconciler.model.sensitive import NO_RULES
 from reconciler.planfile import PlanFileError, load_plan, looks_like_plan_file
@@ -206,11 +208,10 @@ def apply_command(
         except ValueError as err:
             fail(str(err))
         preflight_or_exit((plan_endpoint(cp), cp.region) for cp in plan.clusters)
+        resume = _resume_saved(plan, opts.files[0])
         outcome = _run_or_exit(
             apply_saved(plan, open_session(opts), store, options(accepted), progress=progress,
-                        rollout=rollout_options, waves=waves)
-        )
-        resume = _resume_saved(plan, opts.files[0])
+                        rollout=rollout_options, waves=waves), resume)
     else:
         desired = load_or_exit(opts)
         check_rollout(desired.rollout)
@@ -219,18 +220,22 @@ def apply_command(
         store = open_state(opts.state, opts.state_dir, desired.state_url)
 
         def show(planned: PlanResult) -> None:
-            shown = render_plan(plan_to_json(planned.plan, salts=planned.salts), fmt, color=color)
+            plan = planned.plan
+            if pause and plan.rollout is not None:
+                # The plan shown says how this run goes: --pause overrides the block's.
+                plan = dataclasses.replace(plan, rollout=dataclasses.replace(
+                    plan.rollout, pause=PauseMode.MANUAL))
+            shown = render_plan(plan_to_json(plan, salts=planned.salts), fmt, color=color)
             # In json format stdout is kept for the one result document.
             click.echo(shown.rstrip("\n") + "\n", nl=False, err=fmt == "json")
 
+        resume = _resume_files()
         outcome = _run_or_exit(
             apply_files(desired, open_session(opts), store, options(accepted),
                         accept_risks=accept_risks, show=show,
                         approve=(lambda: True) if auto_approve else _approved,
                         progress=progress, refresh_only=refresh_only,
-                        targets=opts.addons, rollout=rollout_options, waves=waves)
-        )
-        resume = _resume_files()
+                        targets=opts.addons, rollout=rollout_options, waves=waves), resume)
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)
         raise SystemExit(0 if outcome.ok else 1)
@@ -283,12 +288,35 @@ def planned_addons(plan: Plan) -> dict[str, list[str]]:
     return {cp.name: [ch.addon for ch in cp.changes] for cp in plan.clusters}
 
 
-def _run_or_exit(run: Coroutine[Any, Any, FlowResult]) -> FlowResult:
+def _run_or_exit(run: Coroutine[Any, Any, FlowResult], resume: str) -> FlowResult:
+    """The flow's result; a stopping error as one line, exit 1; Ctrl-C or SIGTERM
+    (a cancelled CI job) as one line saying how to resume, exit 130 / 143."""
+    received: list[int] = []
+
+    def terminate(signum: int, frame: object) -> None:
+        # As Ctrl-C: asyncio cancels the flow, so its cleanups run (locks
+        # released, state and journal written), instead of dying silently.
+        received.append(signum)
+        signal.raise_signal(signal.SIGINT)
+
+    # Signal handlers can only be set from the main thread (not so in some embedders).
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if main else None
     try:
         return asyncio.run(run)
     except (CloudError, RolloutError) as err:
         # Per-cluster failures are in the result; this is one that stops the run.
         fail(str(err))
+    except KeyboardInterrupt:
+        name = "SIGTERM" if received else "Ctrl-C (SIGINT)"
+        click.echo(f"\nerror: apply stopped by {name}: what was written so far is recorded in"
+                   " the state and journal. To resume, run "
+                   f"{resume or 'the same apply'} (a rollout re-checks the wave it was"
+                   " in before going on)", err=True)
+        raise SystemExit(143 if received else 130) from None
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _approved() -> bool:

@@ -12,7 +12,7 @@ import click
 
 from reconciler.emulator.app import Emulator
 from reconciler.emulator.faults import Faults
-from reconciler.emulator.fleet_file import desired_state_yaml
+from reconciler.emulator.fleet_file import desired_state_yaml, profile_upgrades
 from reconciler.emulator.generate import generate_scenario
 from reconciler.emulator.persistence import check_writable
 from reconciler.emulator.scenario import (
@@ -115,6 +115,11 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     if desired_file is not None and desired_file.is_dir():
         raise click.BadParameter(f"{desired_file} is a directory; give a file path",
                                  param_hint="--write-desired")
+    if rules_file is not None and not rules_file.exists():
+        # Usually the first step of a fix-and-resume walk-through: say how to start.
+        raise click.BadParameter(f"{rules_file} does not exist; create it first (an empty file"
+                                 " holds no rules yet: it is re-read whenever it changes)",
+                                 param_hint="--rules")
     try:
         scenario = (generate_scenario(generate, seed=seed or 0) if generate is not None
                     else load_scenario(scenario_file or demo_scenario_path()))
@@ -140,9 +145,10 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
     listener = _listen(host, port)
     bound_port: int = listener.getsockname()[1]
     endpoint = f"http://{_url_host(host)}:{bound_port}"
+    upgrades: list[tuple[str, str, str]] = []
     try:
         if desired_file is not None:
-            _write_desired(desired_file, emu, scenario, endpoint, generate, seed)
+            upgrades = _write_desired(desired_file, emu, scenario, endpoint, generate, seed)
     except BaseException:
         listener.close()
         raise
@@ -166,6 +172,10 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
         click.echo(f"  to plan it : unset HW_ACCESS_KEY HW_SECRET_KEY CLOUD_SDK_AK CLOUD_SDK_SK; "
                    f"export HW_AUTH_TOKEN={account.token}")
         click.echo(f"               reconciler plan {desired_file}")
+        if upgrades:  # the one-line edit that rolls something out
+            name, pinned, newer = upgrades[0]
+            click.echo(f"  roll out   : set {name} to {newer} (from {pinned}) under profiles.base"
+                       f" in {desired_file}, then reconciler apply {desired_file}")
     register((account.secret_key, account.token))
     server = uvicorn.Server(uvicorn.Config(emu.app, log_level="warning", interface="asgi3"))
     server.run(sockets=[listener])
@@ -195,8 +205,9 @@ def _url_host(host: str, wildcard_ok: bool = False) -> str:
 
 
 def _write_desired(path: Path, emu: Emulator, scenario: Scenario, endpoint: str,
-                   generate: int | None, seed: int | None) -> None:
-    """What the fleet runs now (after a --state-file reload, too), as a desired-state file."""
+                   generate: int | None, seed: int | None) -> list[tuple[str, str, str]]:
+    """What the fleet runs now (after a --state-file reload, too), as a desired-state
+    file; the profile's add-ons that could be upgraded (for the banner)."""
     now = emu.clock()
     running = {c.id: [(i.template, i.version) for i in emu.store.list_instances(c.id, now)]
                for c in scenario.clusters}
@@ -207,9 +218,12 @@ def _write_desired(path: Path, emu: Emulator, scenario: Scenario, endpoint: str,
               "Every cluster runs exactly what is declared: `reconciler plan` of this file\n"
               "has no changes. Credentials come from the environment, never from this file:\n"
               "  export HW_AUTH_TOKEN=<the token the emulator printed>\n"
-              "Edit a version and `reconciler apply` rolls it out wave by wave.")
+              "What every cluster runs alike is in the profile `base` (`latest`: the newest\n"
+              "version supporting each cluster's Kubernetes version). Edit a version there,\n"
+              "e.g. everest to its newest, and `reconciler apply` rolls it out wave by wave.")
     text = desired_state_yaml(scenario.clusters, running, endpoint=endpoint,
-                              project_id=emu.account.project_id, region=_REGION, header=header)
+                              project_id=emu.account.project_id, region=_REGION, header=header,
+                              templates=scenario.templates)
     try:
         if path.parent != Path(""):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +231,7 @@ def _write_desired(path: Path, emu: Emulator, scenario: Scenario, endpoint: str,
     except OSError as exc:
         raise click.ClickException(f"{path}: cannot write the desired-state file: "
                                    f"{exc.strerror or exc}") from None
+    return profile_upgrades(scenario.clusters, running, scenario.templates)
 
 
 _REGION = "ap-southeast-1"

@@ -19,7 +19,13 @@ from reconciler.emulator.scenario import (
 )
 from reconciler.emulator.store import version_key
 
-__all__ = ["fleet_labels", "generate_scenario"]
+__all__ = ["HEADROOM", "fleet_labels", "generate_scenario"]
+
+HEADROOM = frozenset({"everest"})
+"""Templates a generated cluster runs one version below the newest it supports,
+so the fleet has something to roll out: edit everest to its newest version and
+``apply`` upgrades every cluster (issue 14's "a bad version halts at the
+canary"). Every other add-on runs its newest supported version."""
 
 _K8S_VERSIONS = ("v1.28", "v1.29", "v1.30")
 _REGIONS = ("ap", "eu", "us")
@@ -45,7 +51,8 @@ def fleet_labels(index: int, clusters: int) -> dict[str, str]:
 def generate_scenario(clusters: int, addons_per_cluster: int = 8, seed: int = 0) -> Scenario:
     """The demo's account and eight templates; ``clusters`` clusters
     (``bench-00000`` …) on v1.28–v1.30 labelled by :func:`fleet_labels`, each
-    running ``addons_per_cluster`` add-ons at the newest version supporting it,
+    running ``addons_per_cluster`` add-ons at the newest version supporting it
+    (for the :data:`HEADROOM` templates the one before, where there is one),
     values = template defaults (first flavor, cluster and project ids filled
     in). Deterministic per seed."""
     demo = load_scenario(demo_scenario_path())
@@ -60,7 +67,7 @@ def generate_scenario(clusters: int, addons_per_cluster: int = 8, seed: int = 0)
     # for a fresh ``custom`` (which carries the ids): 80,000 deep copies would
     # take seconds. Nothing mutates values in place (updates replace them).
     shared: dict[int, dict[str, Any]] = {}
-    newest: dict[tuple[str, str], TemplateVersionSpec | None] = {}
+    chosen: dict[tuple[str, str], TemplateVersionSpec | None] = {}
     for n in range(clusters):
         cluster_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         cluster = ClusterSpec(id=cluster_id, name=f"bench-{n:05d}",
@@ -68,7 +75,7 @@ def generate_scenario(clusters: int, addons_per_cluster: int = 8, seed: int = 0)
                               labels=fleet_labels(n, clusters))
         specs.append(cluster)
         for template in demo.templates[:addons_per_cluster]:
-            tv = _newest(newest, template, cluster)
+            tv = _running(chosen, template, cluster)
             if tv is None:
                 continue
             seeds.append(InstanceSeed(
@@ -93,11 +100,16 @@ def _values(shared: dict[int, dict[str, Any]], tv: TemplateVersionSpec, cluster_
     return {**defaults, "custom": custom}
 
 
-def _newest(cache: dict[tuple[str, str], TemplateVersionSpec | None], template: TemplateSpec,
-            cluster: ClusterSpec) -> TemplateVersionSpec | None:
+def _running(cache: dict[tuple[str, str], TemplateVersionSpec | None], template: TemplateSpec,
+             cluster: ClusterSpec) -> TemplateVersionSpec | None:
+    """The version ``cluster`` runs of ``template``: its newest supporting one,
+    or the one before for a :data:`HEADROOM` template (cached per minor: 100,000
+    clusters share three Kubernetes versions)."""
     key = (template.name, cluster.version)
     if key not in cache:
-        usable = [v for v in template.versions
-                  if v.supports(cluster.type, cluster.category, cluster.version)]
-        cache[key] = max(usable, key=lambda v: version_key(v.version)) if usable else None
+        usable = sorted((v for v in template.versions
+                         if v.supports(cluster.type, cluster.category, cluster.version)),
+                        key=lambda v: version_key(v.version))
+        back = 2 if template.name in HEADROOM and len(usable) >= 2 else 1
+        cache[key] = usable[-back] if usable else None
     return cache[key]

@@ -21,7 +21,10 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.emulator import generate_scenario
-from reconciler.emulator.generate import fleet_labels
+from reconciler.emulator.fleet_file import desired_state_yaml
+from reconciler.emulator.generate import HEADROOM, fleet_labels
+from reconciler.emulator.scenario import Scenario
+from reconciler.emulator.store import version_key
 
 TOKEN = "demo-token-0504201b6c80256b2f08c0099f0c8fe4"
 SECRET = "DEMOSKEMULATOR00000000000000000000000001"
@@ -44,6 +47,64 @@ def test_labels_depend_on_position_not_seed() -> None:
     assert [c.labels for c in one.clusters] == [c.labels for c in other.clusters]
     assert [c.id for c in one.clusters] != [c.id for c in other.clusters]
     assert one.clusters[0].labels == {"env": "staging", "region": "ap", "tier": "gold"}
+
+
+def test_generated_everest_leaves_headroom_to_roll_out() -> None:
+    """everest runs one version below the newest each cluster supports (so an
+    edit has something to roll out); every other add-on runs the newest."""
+    scenario = generate_scenario(30, seed=5)
+    templates = {t.name: t for t in scenario.templates}
+    minors = {c.id: c for c in scenario.clusters}
+    assert {c.version for c in scenario.clusters} == {"v1.28", "v1.29", "v1.30"}
+    for seed in scenario.instances:
+        cluster = minors[seed.cluster_id]
+        supporting = sorted((v.version for v in templates[seed.template].versions
+                             if v.supports(cluster.type, cluster.category, cluster.version)),
+                            key=version_key)
+        back = 2 if seed.template in HEADROOM else 1
+        assert seed.version == supporting[-back], (cluster.version, seed)
+    assert {s.version for s in scenario.instances if s.template == "everest"} == {"2.4.7"}
+
+
+def _written(scenario: Scenario, running: dict[str, list[tuple[str, str]]]) -> Any:
+    return yaml.safe_load(desired_state_yaml(
+        scenario.clusters, running, endpoint="http://127.0.0.1:1", project_id=PROJECT,
+        region="ap-southeast-1", templates=scenario.templates))
+
+
+def _running(scenario: Scenario) -> dict[str, list[tuple[str, str]]]:
+    running: dict[str, list[tuple[str, str]]] = {}
+    for seed in scenario.instances:
+        running.setdefault(seed.cluster_id, []).append((seed.template, seed.version))
+    return running
+
+
+def test_the_profile_holds_only_what_every_cluster_runs_alike() -> None:
+    """A profile's add-on is declared on every cluster using it: an add-on one
+    cluster lacks, or runs at another version than the rest (and not its
+    newest), stays per cluster, pinned as it runs."""
+    scenario = generate_scenario(6, addons_per_cluster=3, seed=1)
+    running = _running(scenario)
+    first, second = scenario.clusters[0], scenario.clusters[1]
+    running[first.id] = [(t, v) for t, v in running[first.id] if t != "coredns"]
+    running[second.id] = [(t, "2.3.14" if t == "everest" else v) for t, v in running[second.id]]
+    doc = _written(scenario, running)
+    assert doc["profiles"] == {"base": {"addons": {"metrics-server": {"version": "latest"}}}}
+    assert doc["clusters"][first.name]["addons"] == {"everest": {"version": "2.4.7"}}
+    assert doc["clusters"][second.name]["addons"] == {
+        "coredns": {"version": "1.30.33"}, "everest": {"version": "2.3.14"}}
+    # Without the templates, `latest` cannot be told: pinned per cluster instead.
+    bare = yaml.safe_load(desired_state_yaml(
+        scenario.clusters, _running(scenario), endpoint="http://127.0.0.1:1",
+        project_id=PROJECT, region="ap-southeast-1"))
+    assert bare["profiles"]["base"]["addons"] == {"coredns": {"version": "1.30.33"},
+                                                  "everest": {"version": "2.4.7"}}
+    assert set(bare["clusters"][first.name]["addons"]) == {"metrics-server"}
+    # A fleet running nothing alike has no profile at all.
+    nothing = _written(scenario, {c.id: [] for c in scenario.clusters})
+    assert "profiles" not in nothing
+    assert nothing["clusters"][first.name] == {"cluster_id": first.id,
+                                               "labels": dict(first.labels)}
 
 
 @contextmanager
@@ -78,7 +139,7 @@ def _plan(path: Path, state_dir: Path) -> Any:
 def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_path: Path) -> None:
     desired = tmp_path / "fleet" / "fleet.yaml"
     with _serving("--generate", "12", "--seed", "3", "--port", "0",
-                  "--write-desired", str(desired)) as (_, banner):
+                  "--write-desired", str(desired)) as (proc, banner):
         # The real port of --port 0, in the banner and in the file.
         first = banner[0]
         assert first.startswith("CCE emulator on http://127.0.0.1:"), banner
@@ -87,6 +148,10 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
         text = desired.read_text(encoding="utf-8")
         assert f"export HW_AUTH_TOKEN={TOKEN}" in "\n".join(banner)
         assert f"reconciler plan {desired}" in banner[-1]
+        assert proc.stdout is not None
+        assert proc.stdout.readline().rstrip() == (
+            f"  roll out   : set everest to 2.4.28 (from 2.4.7) under profiles.base in {desired},"
+            f" then reconciler apply {desired}")
 
         # No credential in the file: it says where they come from instead.
         assert TOKEN not in text and SECRET not in text and "DEMOAK" not in text
@@ -105,21 +170,46 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
         }
         scenario = generate_scenario(12, seed=3)
         assert list(doc["clusters"]) == [c.name for c in scenario.clusters]
-        running: dict[str, dict[str, dict[str, str]]] = {}
-        for seed in scenario.instances:
-            running.setdefault(seed.cluster_id, {})[seed.template] = {"version": seed.version}
+        # What every cluster runs alike is one profile: pinned where the
+        # version is the same everywhere, `latest` where it is each cluster's
+        # newest (a version per Kubernetes minor); so no cluster lists any.
+        assert doc["profiles"] == {"base": {"addons": {
+            "autoscaler": {"version": "latest"}, "coredns": {"version": "1.30.33"},
+            "everest": {"version": "2.4.7"}, "gpu-beta": {"version": "latest"},
+            "metrics-server": {"version": "latest"}, "nginx-ingress": {"version": "3.0.8"},
+            "npd": {"version": "latest"}, "volcano": {"version": "latest"}}}}
         for cluster in scenario.clusters:
             entry = doc["clusters"][cluster.name]
             assert entry == {"cluster_id": cluster.id, "labels": dict(cluster.labels),
-                             "addons": running[cluster.id]}
+                             "profiles": ["base"]}
+        assert "      everest: {version: 2.4.7}\n" in text  # the one line to edit
         assert doc["clusters"]["bench-00000"]["labels"]["env"] == "staging"
 
         # Plan against the live server: what the file declares is what runs.
+        by_id = {c.id: c.name for c in scenario.clusters}
         full = _plan(desired, tmp_path / "state")
         assert full.exit_code == 0, full.output
         plan = _assert_no_changes(full.stdout, len(scenario.instances))
         waves = {c["name"]: c["wave"] for c in plan["clusters"]}
         assert waves["bench-00000"] == "canary" and waves["bench-00001"] == "prod"
+        resolved = {(c["name"], ch["addon"]): ch["after_version"]
+                    for c in plan["clusters"] for ch in c["changes"]}
+        assert resolved == {(by_id[s.cluster_id], s.template): s.version
+                            for s in scenario.instances}
+
+        # One line of the profile upgrades everest on every cluster, by wave.
+        desired.write_text(text.replace("everest: {version: 2.4.7}",
+                                        "everest: {version: 2.4.28}"), encoding="utf-8")
+        edited = _plan(desired, tmp_path / "state")
+        assert edited.exit_code == 0, edited.output
+        upgraded = json.loads(edited.stdout)
+        assert upgraded["summary"]["upgrade"] == len(scenario.clusters)
+        assert {(c["name"], c["wave"]) for c in upgraded["clusters"]
+                for ch in c["changes"] if ch["action"] == "upgrade"} == {
+            (name, waves[name]) for name in by_id.values()}
+        assert {ch["before_version"] + " → " + ch["after_version"]
+                for c in upgraded["clusters"] for ch in c["changes"]
+                if ch["action"] == "upgrade"} == {"2.4.7 → 2.4.28"}
 
 
 def _assert_no_changes(stdout: str, instances: int) -> dict[str, Any]:
@@ -186,7 +276,7 @@ def test_serve_rereads_its_rules_file_and_keeps_the_fleet(tmp_path: Path) -> Non
 
             def upgrade(inst: dict[str, Any]) -> None:
                 body = {"kind": "Addon", "apiVersion": "v3", "metadata": {},
-                        "spec": {"clusterID": prod["cluster_id"], "version": "2.4.7",
+                        "spec": {"clusterID": prod["cluster_id"], "version": "2.4.28",
                                  "addonTemplateName": "everest",
                                  "values": inst["spec"]["values"]}}
                 answer = http.put(f"/api/v3/addons/{inst['metadata']['uid']}", json=body)
@@ -223,3 +313,32 @@ def test_a_port_in_use_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], result.output
     assert not desired.exists()
+
+
+def test_a_missing_rules_file_says_to_create_it(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    code, output = _serve("--generate", "3", "--rules", str(rules))
+    assert code == 1 and "CCE emulator on" not in output, output
+    assert (f"Invalid value for --rules: {rules} does not exist; create it first (an empty file"
+            " holds no rules yet: it is re-read whenever it changes)") in output
+
+
+def test_apply_with_pause_shows_the_plan_as_it_will_run(tmp_path: Path) -> None:
+    """``--pause`` overrides the file's ``pause: none``: the plan apply shows
+    says so, and the run stops after the canary."""
+    desired = tmp_path / "fleet.yaml"
+    with _serving("--generate", "3", "--port", "0", "--time-scale", "1000",
+                  "--write-desired", str(desired)):
+        desired.write_text(desired.read_text(encoding="utf-8").replace(
+            "everest: {version: 2.4.7}", "everest: {version: 2.4.28}").replace(
+            "soak: 30s", "soak: 0s"), encoding="utf-8")
+        done = CliRunner().invoke(
+            cli, ["apply", str(desired), "--state-dir", str(tmp_path / "state"),
+                  "--auto-approve", "--pause", "--poll-interval", "0.05"],
+            env={"HW_AUTH_TOKEN": TOKEN, "HW_ACCESS_KEY": "", "HW_SECRET_KEY": "",
+                 "CLOUD_SDK_AK": "", "CLOUD_SDK_SK": "", "NO_COLOR": "1"},
+            catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith("Rollout in 3 waves, pause: manual (apply stops after each"
+                                  " wave that passes its gate)\n"), done.stdout
+    assert "Wave canary passed; rollout paused before wave prod." in done.stdout
