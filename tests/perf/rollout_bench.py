@@ -47,10 +47,12 @@ async def run(clusters: int, time_scale: float, soak_s: float) -> dict[str, floa
                     addons=(AddonSpec(name="coredns", values={
                         "custom": {"upstream_nameservers": ["10.0.0.9"]}}),))
         for c in scenario.clusters))
-    # Waves by name globs: 10 canaries, 40 more, then the rest.
+    # Waves by name: the first 10% canaries, 40% more, then the rest (at any size).
+    names = [c.name for c in scenario.clusters]
+    canary, early = max(1, clusters // 10), max(1, clusters * 4 // 10)
     rollout = Rollout(waves=(
-        Wave("canary", ("bench-0000?",), soak_s=soak_s),
-        Wave("early", tuple(f"bench-000{d}?" for d in range(1, 5)), soak_s=soak_s),
+        Wave("canary", tuple(names[:canary]), soak_s=soak_s),
+        Wave("early", tuple(names[canary:canary + early]), soak_s=soak_s),
         Wave("rest", soak_s=soak_s),
     ))
     credentials = Credentials(access_key=emu.account.access_key,
@@ -72,7 +74,8 @@ async def run(clusters: int, time_scale: float, soak_s: float) -> dict[str, floa
     by_wave = {w.name: set(w.clusters) for w in result.waves}
     floor = 0.0
     for w in result.waves:
-        slowest = max(c.elapsed_s for c in result.apply.clusters if c.name in by_wave[w.name])
+        slowest = max((c.elapsed_s for c in result.apply.clusters if c.name in by_wave[w.name]),
+                      default=0.0)
         floor += slowest + w.soak_s
     return {"wall_s": wall, "floor_s": floor,
             "updated": float(sum(1 for c in result.apply.clusters for r in c.addons
@@ -88,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     found = asyncio.run(run(args.clusters, args.time_scale, args.soak))
     ratio = found["wall_s"] / found["floor_s"]
-    print(f"{args.clusters} clusters in 3 waves (10/40/50), soak {args.soak:g} s each,"
+    print(f"{args.clusters} clusters in 3 waves (10%/40%/rest), soak {args.soak:g} s each,"
           f" time scale {args.time_scale:g}: {found['updated']:.0f} updated")
     print("per wave: " + ", ".join(f"{k[5:-2]} {v:.2f} s" for k, v in found.items()
                                    if k.startswith("wave_")))
