@@ -14,7 +14,8 @@ Per declared add-on, the action is:
   one; a constraint such as ``latest`` or ``~1.30`` resolves per cluster to the
   newest fitting version, engine/constraints.py, so a newer one upgrades); a
   downgrade without ``allow_downgrade: true`` is planned *and* gets an
-  error, so the plan shows it and apply refuses it;
+  error, so the plan shows it and apply refuses it (a repair back to the
+  version a failed upgrade left, or of a failed install, is no downgrade);
 - not in the cluster's state file (or the state records another uid: it was
   re-created out of band): ``adopt`` when values match; when they differ it is
   an ``update`` that also adopts (``Change.adopting``, as an upgrade of an
@@ -402,8 +403,12 @@ def _warn_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance
 def _downgrades(instance: AddonInstance, target: str) -> bool:
     """A write of ``target`` would lower the live version. Repairing a failed
     upgrade back to the version it ran before is going back, not a downgrade:
-    reverting the file is the natural way out of a failed upgrade."""
+    reverting the file is the natural way out of a failed upgrade. Nor is
+    repairing a failed install to an older version: the instance never ran the
+    version it reports, so nothing that worked is taken away."""
     if not checks.is_downgrade(instance.version, target):
+        return False
+    if instance.status.status == "installFailed":
         return False
     return not (instance.status.status in UNHEALTHY_STATUSES
                 and target == instance.status.previous_version)
