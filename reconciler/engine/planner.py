@@ -71,7 +71,7 @@ from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessRe
 from reconciler.model.rollout import assign_waves
 from reconciler.model.state import StateFile
 
-__all__ = ["cluster_waves", "plan_changes"]
+__all__ = ["cluster_waves", "declares_absent", "plan_changes"]
 
 
 def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
@@ -187,12 +187,25 @@ def _plan_addon(ctx: _Cluster, addon: AddonSpec) -> None:
     _plan_present(ctx, addon, version, instance)
 
 
+_ABSENT_NOT_INSTALLED = "declared absent and not installed"
+_ABSENT_BEING_DELETED = "already being deleted"
+
+
+def declares_absent(change: Change) -> bool:
+    """``change`` takes its add-on away: a delete (``state: absent`` or
+    ``prune``), or the no-op of one declared absent and already gone or going
+    (a rollout does not soak those)."""
+    return change.action is Action.DELETE or (
+        change.action is Action.NOOP
+        and change.reason in (_ABSENT_NOT_INSTALLED, _ABSENT_BEING_DELETED))
+
+
 def _plan_absent(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance | None) -> None:
     if instance is None:
-        ctx.changes.append(_noop(addon, "", "declared absent and not installed"))
+        ctx.changes.append(_noop(addon, "", _ABSENT_NOT_INSTALLED))
         return
     if instance.status.status == "deleting":
-        ctx.changes.append(_noop(addon, instance.version, "already being deleted",
+        ctx.changes.append(_noop(addon, instance.version, _ABSENT_BEING_DELETED,
                                  instance.uid))
         return
     if addon.protect:
