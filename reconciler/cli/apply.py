@@ -70,7 +70,7 @@ from reconciler.views.apply import (
     stopped_text,
 )
 from reconciler.views.progress import progress_for
-from reconciler.views.rollout import WaveLines, rollout_json, rollout_text
+from reconciler.views.rollout import WaveLines, rollout_json, rollout_summary, rollout_text
 
 __all__ = ["apply_command", "import_command"]
 
@@ -256,7 +256,8 @@ def _echo_rollout(result: RolloutResult, fmt: str) -> None:
     report = rollout_text(result)
     if fmt == "markdown":
         report = "```\n" + report + "```\n"
-    click.echo("\n" + report + apply_result_text(result.apply, fmt), nl=False)
+    click.echo("\n" + report + apply_result_text(result.apply, fmt,
+                                                  summary=rollout_summary(result)), nl=False)
 
 
 def _resume_files() -> str:

@@ -106,6 +106,8 @@ def repair_reason(instance: AddonInstance, target: str) -> str:
     if target != instance.version and target == status.previous_version:
         sent += " (the version it ran before the failed operation)"
     if status.status == "installFailed":
+        if is_downgrade(instance.version, target):
+            sent += f" (not a downgrade: {instance.version} never ran)"
         return f"{said}; the install never became healthy: {sent}"
     return f"{said}; {sent}"
 

@@ -14,7 +14,8 @@ Per declared add-on, the action is:
   one; a constraint such as ``latest`` or ``~1.30`` resolves per cluster to the
   newest fitting version, engine/constraints.py, so a newer one upgrades); a
   downgrade without ``allow_downgrade: true`` is planned *and* gets an
-  error, so the plan shows it and apply refuses it;
+  error, so the plan shows it and apply refuses it (a repair back to the
+  version a failed upgrade left, or of a failed install, is no downgrade);
 - not in the cluster's state file (or the state records another uid: it was
   re-created out of band): ``adopt`` when values match; when they differ it is
   an ``update`` that also adopts (``Change.adopting``, as an upgrade of an
@@ -70,7 +71,7 @@ from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessRe
 from reconciler.model.rollout import assign_waves
 from reconciler.model.state import StateFile
 
-__all__ = ["cluster_waves", "plan_changes"]
+__all__ = ["cluster_waves", "declares_absent", "plan_changes"]
 
 
 def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
@@ -186,12 +187,25 @@ def _plan_addon(ctx: _Cluster, addon: AddonSpec) -> None:
     _plan_present(ctx, addon, version, instance)
 
 
+_ABSENT_NOT_INSTALLED = "declared absent and not installed"
+_ABSENT_BEING_DELETED = "already being deleted"
+
+
+def declares_absent(change: Change) -> bool:
+    """``change`` takes its add-on away: a delete (``state: absent`` or
+    ``prune``), or the no-op of one declared absent and already gone or going
+    (a rollout does not soak those)."""
+    return change.action is Action.DELETE or (
+        change.action is Action.NOOP
+        and change.reason in (_ABSENT_NOT_INSTALLED, _ABSENT_BEING_DELETED))
+
+
 def _plan_absent(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance | None) -> None:
     if instance is None:
-        ctx.changes.append(_noop(addon, "", "declared absent and not installed"))
+        ctx.changes.append(_noop(addon, "", _ABSENT_NOT_INSTALLED))
         return
     if instance.status.status == "deleting":
-        ctx.changes.append(_noop(addon, instance.version, "already being deleted",
+        ctx.changes.append(_noop(addon, instance.version, _ABSENT_BEING_DELETED,
                                  instance.uid))
         return
     if addon.protect:
@@ -402,8 +416,12 @@ def _warn_mid_operation(ctx: _Cluster, addon: AddonSpec, instance: AddonInstance
 def _downgrades(instance: AddonInstance, target: str) -> bool:
     """A write of ``target`` would lower the live version. Repairing a failed
     upgrade back to the version it ran before is going back, not a downgrade:
-    reverting the file is the natural way out of a failed upgrade."""
+    reverting the file is the natural way out of a failed upgrade. Nor is
+    repairing a failed install to an older version: the instance never ran the
+    version it reports, so nothing that worked is taken away."""
     if not checks.is_downgrade(instance.version, target):
+        return False
+    if instance.status.status == "installFailed":
         return False
     return not (instance.status.status in UNHEALTHY_STATUSES
                 and target == instance.status.previous_version)

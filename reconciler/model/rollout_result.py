@@ -95,9 +95,11 @@ class RolloutResult:
 
     @property
     def ok(self) -> bool:
-        """Exit 0: no halt, and no cluster failed (a failure a wave tolerated
-        still exits 1 at the end so that it is not missed)."""
-        return self.stop is not RolloutStop.HALTED and self.apply.ok
+        """Exit 0: no halt, and no cluster failed (a failure a wave tolerated,
+        in its apply or its soak, still exits 1 at the end so that it is not
+        missed)."""
+        return (self.stop is not RolloutStop.HALTED and self.apply.ok
+                and not any(w.failures for w in self.waves))
 
     @property
     def halted_wave(self) -> WaveResult | None:

@@ -19,6 +19,11 @@ change, and only a ``gate`` record with result ``passed`` settles it. A cluster
 with such an open record is soaked again in its wave before the next wave
 runs. The journal is used because every state backend has one
 (``StateBackend.append_journal``) and the state file's schema is not ours.
+
+An open record is judged against the plan being applied (``judge_pending``),
+not replayed as it was written: an add-on the files no longer declare present
+is not soaked (a failed install the user has since removed must not halt the
+wave again), and a ``close`` record settles it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 
 from reconciler.apply.records import utc_now
 from reconciler.cloud import CloudError, CloudSession
+from reconciler.engine.planner import declares_absent
 from reconciler.model.apply import AddonResult, ApplyResult, ClusterResult, Outcome, Progress
 from reconciler.model.live import READY_STATUSES
 from reconciler.model.plan import Action, ClusterPlan, Plan
@@ -56,6 +62,7 @@ __all__ = [
     "RolloutOptions",
     "apply_rollout",
     "check_wave_name",
+    "judge_pending",
     "open_gates",
     "pending_gate",
     "waves_of",
@@ -113,7 +120,8 @@ def waves_of(plan: Plan) -> dict[str, str]:
 
 def pending_gate(records: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The add-ons of the cluster's last change that never passed its wave's gate
-    (a ``wave-start`` with add-ons and no ``gate`` ``passed`` after it)."""
+    (a ``wave-start`` with add-ons and no ``gate`` ``passed`` after it, less
+    those a later ``close`` record dropped)."""
     pending: tuple[str, ...] = ()
     for record in records:
         kind = record.get("action")
@@ -121,7 +129,34 @@ def pending_gate(records: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
             pending = tuple(dict.fromkeys([*pending, *record["addons"]]))
         elif kind == "gate" and record.get("result") == "passed":
             pending = ()
+        elif kind == "close":
+            dropped = set(record.get("addons") or ())
+            pending = tuple(a for a in pending if a not in dropped)
     return pending
+
+
+def judge_pending(cp: ClusterPlan, pending: Sequence[str], *,
+                  targeted: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split the add-ons awaiting their gate on ``cp``'s cluster into (soak them
+    again, close them): the current plan decides, not the plan that wrote them.
+    Closed: an add-on the plan deletes or has declared absent, one it lists live
+    but undeclared, and one it does not mention at all, when the plan is
+    complete enough to say so. A full plan has a change (no-ops included) for
+    every declared add-on; a targeted (``--addon``) or refresh-only plan, or an
+    add-on with a plan error, has none, so there absence proves nothing and the
+    add-on is soaked as before."""
+    planned = {c.addon: c for c in cp.changes}
+    undeclared = set(cp.unmanaged) | set(cp.managed_undeclared)
+    complete = (not targeted and not cp.errors
+                and any(c.action is not Action.REFRESH for c in cp.changes))
+    soak: list[str] = []
+    close: list[str] = []
+    for addon in pending:
+        change = planned.get(addon)
+        gone = declares_absent(change) if change is not None else (
+            addon in undeclared or complete)
+        (close if gone else soak).append(addon)
+    return tuple(soak), tuple(close)
 
 
 async def apply_rollout(
@@ -201,8 +236,17 @@ class _Rollout:
     async def _wave(self, wave: Wave) -> tuple[WaveResult, list[ClusterResult]]:
         started = time.monotonic()
         members = [cp for cp in self.plan.clusters if self.membership[cp.name] == wave.name]
-        pending = dict(zip((cp.name for cp in members), await asyncio.gather(
-            *(self._pending(cp.name) for cp in members)), strict=True))
+        # An open gate is soaked in the wave this plan puts its cluster in, for
+        # the add-ons this plan still declares present; the others are closed.
+        pending: dict[str, tuple[str, ...]] = {}
+        for cp, still_open in zip(members, await asyncio.gather(
+                *(self._pending(cp.name) for cp in members)), strict=True):
+            pending[cp.name], closed = judge_pending(cp, still_open,
+                                                     targeted=bool(self.plan.targets))
+            if closed:
+                await self._journal(cp.name, "close", wave.name, "dropped", addons=closed,
+                                    message="no longer declared present: not soaked, its"
+                                            " open gate is closed")
         changing = {cp.name: _soaked_addons(cp) for cp in members if cp.has_changes}
         parallel = wave.max_parallel or self.options.parallelism
         self.waves_progress.wave_started(wave.name, len(members), len(changing), parallel)

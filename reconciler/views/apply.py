@@ -36,30 +36,34 @@ _OPTIONAL = frozenset({Outcome.DOWNGRADED, Outcome.REPAIRED})
 """Counted only when non-zero, as in the plan's summary line."""
 
 
-def apply_summary(result: ApplyResult) -> str:
+def apply_summary(result: ApplyResult, *, verdict: str = "", soak_failed: int = 0) -> str:
     """The last line of an apply, saying what happened (one line, no newline).
 
     ``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` only when every
     change succeeded; otherwise ``Apply finished: 3 done (…), 1 failed,
     1 blocked.``: a run that exits 1 must not read as a success in a CI log.
     Outcomes most runs never have are left out at 0; a write that also adopts
-    says so, like the plan's summary.
+    says so, like the plan's summary. A rollout passes its ``verdict`` (in place
+    of "Apply finished"; never "complete") and the add-ons that turned
+    unhealthy while soaking, which count as failed.
     """
-    if result.ok:
+    if result.ok and not verdict and not soak_failed:
         return f"Apply complete: {', '.join(_done_parts(result, zeros=True))}; 0 blocked, 0 failed."
     done_total = sum(result.count(o) for o in _DONE)
     done_parts = ", ".join(_done_parts(result, zeros=False))
     parts = [f"{done_total} done" + (f" ({done_parts})" if done_parts else "")]
     rolled_back = result.count(Outcome.ROLLED_BACK)
-    failed = result.count(Outcome.FAILED) + rolled_back
-    parts.append(f"{failed} failed" + (f" ({rolled_back} rolled back)" if rolled_back else ""))
+    failed = result.count(Outcome.FAILED) + rolled_back + soak_failed
+    why = [f"{rolled_back} rolled back"] if rolled_back else []
+    why += [f"{soak_failed} unhealthy during the soak"] if soak_failed else []
+    parts.append(f"{failed} failed" + (f" ({', '.join(why)})" if why else ""))
     parts.append(f"{result.count(Outcome.BLOCKED)} blocked")
     if result.count(Outcome.SKIPPED):
         parts.append(f"{result.count(Outcome.SKIPPED)} skipped (depend on a blocked or failed one)")
     cluster_errors = sum(1 for c in result.clusters if c.error)
     if cluster_errors:
         parts.append(f"{cluster_errors} cluster(s) not applied")
-    return f"Apply finished: {', '.join(parts)}."
+    return f"{verdict or 'Apply finished'}: {', '.join(parts)}."
 
 
 def _done_parts(result: ApplyResult, *, zeros: bool) -> list[str]:
@@ -116,8 +120,9 @@ def apply_result_json(result: ApplyResult) -> dict[str, Any]:
     }
 
 
-def apply_result_text(result: ApplyResult, fmt: str) -> str:
-    """What apply prints on stdout at the end: the problems, then the summary."""
+def apply_result_text(result: ApplyResult, fmt: str, *, summary: str = "") -> str:
+    """What apply prints on stdout at the end: the problems, then the summary
+    (``summary``, a rollout's, in place of ``apply_summary``)."""
     if fmt == "json":
         return json.dumps(apply_result_json(result), indent=2, sort_keys=True) + "\n"
     lines = [f"- {c.name}: not applied: {c.error}" for c in result.clusters if c.error]
@@ -131,7 +136,7 @@ def apply_result_text(result: ApplyResult, fmt: str) -> str:
     if lines:
         header = "**Problems**" if fmt == "markdown" else "Problems:"
         problems = "\n" + header + "\n" + "\n".join(lines) + "\n"
-    return f"{problems}\n{apply_summary(result)}\n"
+    return f"{problems}\n{summary or apply_summary(result)}\n"
 
 
 def stopped_text(stopped: ApplyStopped) -> str:

@@ -1,8 +1,9 @@
 """The text of a rollout: progress lines per wave, the report, its JSON.
 
 ``apply`` prints the report before its usual summary (the apply result of
-every cluster that ran is still there), and ``--format json`` adds it to the
-result document under ``"rollout"``.
+every cluster that ran is still there; ``rollout_summary`` makes that last line
+agree with the report), and ``--format json`` adds it to the result document
+under ``"rollout"``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from reconciler.model.rollout_result import (
     WaveResult,
     WaveStatus,
 )
+from reconciler.views.apply import apply_summary
 
-__all__ = ["WaveLines", "rollout_headline", "rollout_json", "rollout_text"]
+__all__ = ["WaveLines", "rollout_headline", "rollout_json", "rollout_summary", "rollout_text"]
 
 
 def _clusters(n: int) -> str:
@@ -91,6 +93,24 @@ def rollout_text(result: RolloutResult) -> str:
     if advice:
         lines.append(advice)
     return "".join(line + "\n" for line in lines)
+
+
+def rollout_summary(result: RolloutResult) -> str:
+    """The apply's last line after the report (no newline). The apply's counts
+    alone miss what the soak found (a re-soak writes nothing), so a halted
+    rollout would end on "Apply complete: … 0 failed": the line says halted,
+    how many of the wave's clusters failed, and counts soak failures as failed."""
+    soak_failed = sum(1 for w in result.waves for f in w.failures if f.during_soak)
+    halted = result.halted_wave
+    if halted is not None:
+        verdict = (f"Apply halted at wave {halted.name}, {len(halted.failed_clusters)} of"
+                   f" {_clusters(len(halted.clusters))} failed (at most"
+                   f" {halted.max_failures} tolerated)")
+    else:
+        failed = {c for w in result.waves for c in w.failed_clusters}
+        verdict = (f"Apply finished, {_clusters(len(failed))} failed (tolerated by"
+                   " max_failures)") if failed else ""
+    return apply_summary(result.apply, verdict=verdict, soak_failed=soak_failed)
 
 
 def rollout_json(result: RolloutResult) -> dict[str, Any]:
