@@ -15,7 +15,7 @@ from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from reconciler.model.apply import AddonResult, ClusterResult, Progress
 
-__all__ = ["LogProgress", "TerminalProgress", "progress_for"]
+__all__ = ["LogProgress", "TerminalProgress", "TimedLines", "progress_for"]
 
 
 def _addon_line(r: AddonResult) -> str:
@@ -43,8 +43,9 @@ def _cluster_line(r: ClusterResult) -> str | None:
     return f"{r.name}: {state} in {r.elapsed_s:.1f}s"
 
 
-class LogProgress:
-    """Plain lines with the time since the apply started, for CI logs and pipes."""
+class TimedLines:
+    """Plain lines stamped with the time since the run started, for CI logs and
+    pipes: the apply's progress and the rollout's wave lines read alike."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -53,6 +54,10 @@ class LogProgress:
     def _emit(self, text: str) -> None:
         self.stream.write(f"[{time.monotonic() - self.started:7.1f}s] {text}\n")
         self.stream.flush()
+
+
+class LogProgress(TimedLines):
+    """The apply's progress as timed lines."""
 
     def step(self, cluster: str, text: str) -> None:
         self._emit(f"{cluster}: {text}")

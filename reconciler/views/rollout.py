@@ -8,8 +8,7 @@ under ``"rollout"``.
 
 from __future__ import annotations
 
-import time
-from typing import Any, TextIO
+from typing import Any
 
 from reconciler.model.rollout_result import (
     RolloutResult,
@@ -19,6 +18,7 @@ from reconciler.model.rollout_result import (
     WaveStatus,
 )
 from reconciler.views.apply import apply_summary
+from reconciler.views.progress import TimedLines
 
 __all__ = ["WaveLines", "rollout_headline", "rollout_json", "rollout_summary", "rollout_text"]
 
@@ -142,16 +142,8 @@ def rollout_json(result: RolloutResult) -> dict[str, Any]:
     }
 
 
-class WaveLines:
+class WaveLines(TimedLines):
     """``RolloutProgress`` as plain lines (stderr), timed like the apply's log lines."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.started = time.monotonic()
-
-    def _emit(self, text: str) -> None:
-        self.stream.write(f"[{time.monotonic() - self.started:7.1f}s] {text}\n")
-        self.stream.flush()
 
     def wave_started(self, wave: str, clusters: int, changing: int, parallel: int) -> None:
         self._emit(f"wave {wave}: starting: {_clusters(clusters)}, {changing} with changes,"
