@@ -266,3 +266,14 @@ def test_the_schema_describes_a_profiles_clusters() -> None:
     profile = json.loads(result.stdout)["$defs"]["profile"]
     assert set(profile["properties"]) == {"clusters", "addons"}
     assert "selectors" in profile["properties"]["clusters"]["description"]
+
+
+def test_the_fleet_example_chooses_its_profiles_by_glob_and_label() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "fleet.yaml"
+    desired = load(example)
+    assert "    profiles: [" not in example.read_text()   # no cluster lists its profiles
+    profiles = {c.name: c.profiles for c in desired.clusters}
+    assert profiles["fleet-prod-eu-2"] == ("base", "autoscaler", "prod")
+    assert profiles["fleet-staging-ap"] == ("base", "autoscaler")
+    assert profiles["fleet-dev-us"] == ("base", "autoscaler")
+    assert sum("prod" in chosen for chosen in profiles.values()) == 8
