@@ -59,6 +59,13 @@ def validate(opts: CommonOptions) -> None:
         click.echo("rollout: " + " → ".join(
             f"{wave.name} ({plural(counts[wave.name], 'cluster')})"
             for wave in desired.rollout.waves))
+    if desired.profiles:
+        # A profile's `clusters:` selector that matches nothing is not an error (the
+        # fleet may not have such clusters yet), but it is worth seeing: "(no cluster)".
+        used = Counter(name for cluster in desired.clusters for name in cluster.profiles)
+        click.echo("profiles: " + ", ".join(
+            f"{name} ({plural(used[name], 'cluster') if used[name] else 'no cluster'})"
+            for name in desired.profiles))
 
 
 @click.command()

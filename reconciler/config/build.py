@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.config.profiles import MergedAddon, Profiles, cluster_addons
+from reconciler.config.profiles import MergedAddon, Profiles, applied_profiles, cluster_addons
 from reconciler.config.render import SecretUse
 from reconciler.config.semantic import clusters_of, defaults_of
 from reconciler.config.source import SourceFile, dotted
@@ -65,7 +65,8 @@ def build_clusters(source: SourceFile, endpoint_override: str | None,
             location=_location(source, ("clusters", name)),
             # defaults.labels under the cluster's own: a fleet-wide label, overridable.
             labels={**defaults.get("labels", {}), **block.get("labels", {})},
-            profiles=tuple(block.get("profiles", ())),
+            # As merged: those chosen by a profile's `clusters:`, then the cluster's list.
+            profiles=tuple(applied_profiles(source, name, block, profiles)),
         )
 
 

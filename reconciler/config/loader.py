@@ -126,6 +126,7 @@ def _load(
         digest=_digest(sources, clusters, endpoint),
         state_url=state_url,
         rollout=rollout,
+        profiles=tuple(profiles),
     )
 
 

@@ -7,25 +7,45 @@ remembers its layer, so that a value keeps the file and line it was written
 at, a ``secret()`` leaf is read from the file that wrote it, and provenance
 can name the profile.
 
+A profile may also choose its clusters: ``profiles.NAME.clusters: ["env=prod",
+"edge-*", "demo-legacy"]`` (names, globs or label selectors) applies it to
+every cluster that matches. A cluster's profiles are then, in this order:
+
+1. the profiles whose ``clusters:`` match it, in the order the ``profiles:``
+   map declares them (across files: the order the files are read);
+2. its own ``profiles:`` list, in its order. A profile both chosen by a
+   selector and listed counts once, at its list position: the list is the
+   cluster's explicit word on what overrides what;
+3. its own ``addons`` last.
+
+A selector sees every cluster of the files with its labels (``defaults.labels``
+under the cluster's own), before ``--cluster`` narrows the run: choosing a
+cluster to plan must not change what it is.
+
 Profiles are shared by all the files of a run (a fleet keeps them in one
 file and its clusters in others); a name must be declared once.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.config.patterns import pattern_problems, undeclared_name
 from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import KeyPath
+from reconciler.kit.selectors import ClusterPattern, SelectorError, parse_pattern
 from reconciler.model.diagnostics import Diagnostic
 
 __all__ = [
     "Layer",
     "MergedAddon",
     "Profiles",
+    "applied_profiles",
     "cluster_addons",
+    "cluster_labels",
     "profile_diagnostics",
     "profiles_of",
 ]
@@ -104,6 +124,18 @@ def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles, *,
             yield source.diagnostic(
                 ("profiles", name), f"profile `{name}` is declared twice",
                 f"first declared at {where}; profile names must be unique across all files")
+    clusters = {name for _, name, _ in _entries(sources, "clusters")}
+    for source, name, block in _entries(sources, "profiles"):
+        chooser = block.get("clusters")
+        for position, text in enumerate(chooser if isinstance(chooser, list) else ()):
+            if not isinstance(text, str):
+                continue  # the schema said so
+            path = ("profiles", name, "clusters", position)
+            pattern, problems = pattern_problems(source, path, text)
+            yield from problems
+            if pattern is not None and unknown:
+                # Only when every file was read: the cluster may be in the unreadable one.
+                yield from undeclared_name(source, path, f"profile `{name}`", pattern, clusters)
     if not unknown:
         return
     known = ", ".join(profiles) or "none (add a top-level `profiles:` block)"
@@ -121,13 +153,10 @@ def profile_diagnostics(sources: Sequence[SourceFile], profiles: Profiles, *,
 
 def cluster_addons(source: SourceFile, cluster: str, block: dict[str, Any],
                    profiles: Profiles) -> list[MergedAddon]:
-    """The cluster's add-ons with its profiles merged in, in order of first
-    appearance (profiles in order, then the cluster's own)."""
+    """The cluster's add-ons with its profiles merged in (``applied_profiles``'
+    order, then the cluster's own), in order of first appearance."""
     layers: dict[str, list[Layer]] = {}
-    names = block.get("profiles")
-    for profile in names if isinstance(names, list) else ():
-        if not isinstance(profile, str) or profile not in profiles:
-            continue  # reported by profile_diagnostics
+    for profile in applied_profiles(source, cluster, block, profiles):
         profile_source, profile_block = profiles[profile]
         for addon, addon_block in _addon_blocks(profile_block):
             layers.setdefault(addon, []).append(Layer(
@@ -136,6 +165,52 @@ def cluster_addons(source: SourceFile, cluster: str, block: dict[str, Any],
         layers.setdefault(addon, []).append(
             Layer(source, ("clusters", cluster, "addons", addon), addon_block, None))
     return [_merged(addon, found) for addon, found in layers.items()]
+
+
+def applied_profiles(source: SourceFile, cluster: str, block: dict[str, Any],
+                     profiles: Profiles) -> list[str]:
+    """The profiles the cluster merges, in merge order (see the module's doc):
+    those whose ``clusters:`` match it, in declaration order, then its own list."""
+    names = block.get("profiles")
+    listed = [name for name in (names if isinstance(names, list) else ())
+              if isinstance(name, str) and name in profiles]  # else: profile_diagnostics
+    labels = cluster_labels(source, block)
+    chosen = [name for name, (_, profile) in profiles.items()
+              if name not in listed and _chooses(profile, cluster, labels)]
+    return chosen + list(dict.fromkeys(listed))
+
+
+def cluster_labels(source: SourceFile, block: dict[str, Any]) -> dict[str, str]:
+    """The cluster's labels: ``defaults.labels`` of its file under its own."""
+    data = source.data if isinstance(source.data, dict) else {}
+    defaults = data.get("defaults")
+    found: dict[str, str] = {}
+    for labels in (defaults.get("labels") if isinstance(defaults, dict) else None,
+                   block.get("labels")):
+        if isinstance(labels, dict):
+            found.update((str(k), v) for k, v in labels.items() if isinstance(v, str))
+    return found
+
+
+def _chooses(profile: dict[str, Any], cluster: str, labels: dict[str, str]) -> bool:
+    chooser = profile.get("clusters")
+    if not isinstance(chooser, list):
+        return False
+    for text in chooser:
+        pattern = _pattern(text) if isinstance(text, str) else None
+        if pattern is not None and pattern.matches(cluster, labels):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(text: str) -> ClusterPattern | None:
+    """Parsed once per run, not once per cluster (a fleet has thousands); None
+    if it does not parse (profile_diagnostics reports it)."""
+    try:
+        return parse_pattern(text)
+    except SelectorError:
+        return None
 
 
 def _merged(name: str, layers: list[Layer]) -> MergedAddon:

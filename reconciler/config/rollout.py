@@ -8,23 +8,19 @@ takes would never be applied.
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from reconciler.config.build import timeout_seconds
+from reconciler.config.patterns import pattern_problems, undeclared_name
 from reconciler.config.source import SourceFile
 from reconciler.config.yamlnodes import position_of
-from reconciler.kit.selectors import PatternKind, SelectorError, parse_pattern
 from reconciler.model.desired import ClusterSpec, SourceLocation
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.rollout import PauseMode, Rollout, Wave, assign_waves
 
 __all__ = ["build_rollout", "rollout_block", "rollout_coverage", "rollout_diagnostics"]
 
-_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-"""The schema's cluster names: anything else in a wave is a mistyped selector."""
 _NAMES_SHOWN = 10
 """Clusters named in the "in no wave" error before a count stands for the rest."""
 
@@ -87,19 +83,8 @@ def rollout_diagnostics(source: SourceFile, block: dict[str, Any]) -> Iterator[D
         if not isinstance(clusters, list):
             continue
         for position, text in enumerate(clusters):
-            if not isinstance(text, str):
-                continue
-            try:
-                pattern = parse_pattern(text)
-            except SelectorError as err:
-                yield source.diagnostic((*path, "clusters", position), str(err), at_value=True)
-                continue
-            if pattern.kind is PatternKind.NAME and not _CLUSTER_NAME.match(text):
-                yield source.diagnostic(
-                    (*path, "clusters", position),
-                    f"`{text}` is neither a cluster name, a glob nor a label selector",
-                    "write a cluster name, a glob (prod-*) or a selector (env=prod, "
-                    "tier in (gold,silver))", at_value=True)
+            if isinstance(text, str):
+                yield from pattern_problems(source, (*path, "clusters", position), text)[1]
 
 
 def build_rollout(source: SourceFile, block: dict[str, Any]) -> Rollout:
@@ -126,11 +111,8 @@ def rollout_coverage(rollout: Rollout, source: SourceFile,
     known = {spec.name for spec in specs}
     for index, wave in enumerate(rollout.waves):
         for position, pattern in enumerate(wave.patterns):
-            if pattern.kind is PatternKind.NAME and pattern.text not in known:
-                yield source.diagnostic(
-                    ("rollout", "waves", index, "clusters", position),
-                    f"wave `{wave.name}` names cluster `{pattern.text}`, which is not declared",
-                    _known_hint(pattern.text, sorted(known)), at_value=True)
+            yield from undeclared_name(source, ("rollout", "waves", index, "clusters", position),
+                                       f"wave `{wave.name}`", pattern, known)
     assigned = assign_waves(rollout, ((spec.name, spec.labels) for spec in specs))
     missing = [spec.name for spec in specs if spec.name not in assigned]
     if not missing:
@@ -143,14 +125,6 @@ def rollout_coverage(rollout: Rollout, source: SourceFile,
         ("rollout", "waves"), f"{noun} in no wave: {shown}",
         "add them to a wave's `clusters:` (names, globs or selectors such as env=prod), or "
         "add a last wave without `clusters:` to take every cluster no other wave takes")
-
-
-def _known_hint(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    shown = ", ".join(known[:_NAMES_SHOWN]) + (" …" if len(known) > _NAMES_SHOWN else "")
-    return f"clusters in these files: {shown or 'none'}"
 
 
 def _location(source: SourceFile, index: int) -> SourceLocation:

@@ -138,7 +138,8 @@ class ClusterSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     """``labels:``, matched by selectors (``env=prod``) wherever clusters are chosen."""
     profiles: tuple[str, ...] = ()
-    """``profiles:`` merged into ``addons`` in this order (for provenance and display)."""
+    """Profiles merged into ``addons``, in merge order (for provenance and display):
+    those whose ``clusters:`` choose the cluster, then its own ``profiles:`` list."""
 
     def addon(self, name: str) -> AddonSpec | None:
         return next((a for a in self.addons if a.name == name), None)
@@ -157,3 +158,6 @@ class DesiredState:
     digest: str = ""
     """sha256 of the rendered documents with secret values replaced by their
     hashes: changes when the input (or a secret) changes, reveals nothing."""
+    profiles: tuple[str, ...] = ()
+    """Every profile the files declare, in declaration order (``validate`` says
+    how many clusters each applies to: a selector matching none shows there)."""

@@ -324,7 +324,8 @@ def test_validate_shows_how_many_clusters_each_wave_takes(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "1 file valid: 3 clusters, 6 add-ons\n"
-        "rollout: canary (1 cluster) → prod (1 cluster) → rest (1 cluster)\n")
+        "rollout: canary (1 cluster) → prod (1 cluster) → rest (1 cluster)\n"
+        "profiles: base (2 clusters), scaled (1 cluster)\n")
 
 
 def test_without_a_rollout_block_there_is_none(tmp_path: Path) -> None:
