@@ -23,7 +23,12 @@ from reconciler.cloud.errors import AuthenticationError, CloudError
 from reconciler.cloud.preflight import EMULATOR_SCHEME, check_endpoint
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
-from reconciler.cloud.transport import AsgiApp, InProcessTransport, default_transport
+from reconciler.cloud.transport import (
+    AsgiApp,
+    InProcessTransport,
+    KeepAliveTransport,
+    default_transport,
+)
 from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.desired import default_endpoint
 from reconciler.model.progress import RefreshProgress
@@ -75,6 +80,8 @@ class CloudSession:
         self._transport = transport
         self._in_process = in_process
         self._http: httpx.AsyncClient | None = None
+        self._fast: KeepAliveTransport | None = None
+        self._clients: dict[tuple[str, str, str], CceClient] = {}
         self._services: dict[str, tuple[InProcessService, httpx.AsyncClient]] = {}
 
     def report_to(self, progress: RefreshProgress) -> None:
@@ -113,6 +120,8 @@ class CloudSession:
         if self._http is not None:
             clients.append(self._http)
         self._http = None
+        self._fast = None
+        self._clients.clear()
         self._services.clear()
         for client in clients:
             await client.aclose()
@@ -120,8 +129,11 @@ class CloudSession:
     def _network(self) -> httpx.AsyncClient:
         if self._http is None:
             size = self._limits.concurrency
+            transport = self._transport or default_transport(size)
+            if isinstance(transport, KeepAliveTransport):
+                self._fast = transport  # senders write to it directly (cloud/reply.py)
             self._http = httpx.AsyncClient(
-                transport=self._transport or default_transport(size),
+                transport=transport,
                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                 timeout=httpx.Timeout(self._limits.timeout_s),
                 follow_redirects=False,
@@ -129,7 +141,16 @@ class CloudSession:
         return self._http
 
     def client(self, endpoint: str, region: str, project_id: str) -> CceClient:
-        """A client for ``endpoint`` (empty: the region's public endpoint)."""
+        """A client for ``endpoint`` (empty: the region's public endpoint); one
+        per endpoint, region and project for the session (a plan asks once per
+        cluster, and parsing the URL and credentials each time was measurable)."""
+        key = (endpoint, region, project_id)
+        found = self._clients.get(key)
+        if found is None:
+            found = self._clients[key] = self._new_client(endpoint, region, project_id)
+        return found
+
+    def _new_client(self, endpoint: str, region: str, project_id: str) -> CceClient:
         if endpoint.startswith(EMULATOR_SCHEME):
             return self._in_process_client(endpoint, region)
         check_endpoint(endpoint)  # commands check first; this keeps library callers safe too
@@ -153,6 +174,7 @@ class CloudSession:
             credentials,
             project_id or credentials.project_id,
             self._limits,
+            fast=self._fast,
         )
         return CceClient(sender, endpoint=endpoint, region=region)
 
