@@ -36,12 +36,12 @@ from reconciler.cloud.errors import (
     TransportError,
     error_for_status,
 )
+from reconciler.cloud.pacing import Pace
 from reconciler.cloud.reply import Reply, decode_json, request_bytes
 from reconciler.cloud.retry import RetryPolicy, parse_retry_after
 from reconciler.cloud.sharing import JsonInterner
 from reconciler.cloud.transport import KeepAliveTransport
 from reconciler.kit.signing import QueryValue, canonical_query
-from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.json import JSON
 from reconciler.model.progress import QuietRefresh, RefreshProgress
 
@@ -97,7 +97,8 @@ class Limits:
     limit, the retry policy, the timeout, and the count of requests sent."""
 
     concurrency: int = 10
-    rate_limit: TokenBucket | None = None
+    rate_limit_per_s: float | None = None
+    """``--rate-limit``: requests per second per endpoint; None learns it from 429s."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_s: float = 30.0
     request_count: int = 0
@@ -106,11 +107,21 @@ class Limits:
     progress: RefreshProgress = field(default_factory=QuietRefresh)
     """Told of retries and rate-limit waits (a terminal shows them)."""
     semaphore: asyncio.Semaphore = field(init=False)
+    paces: dict[str, Pace] = field(init=False, default_factory=dict)
+    """Per endpoint: CCE limits each tenant per endpoint (cloud/pacing.py)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.rate_limit_per_s is not None and self.rate_limit_per_s <= 0:
+            raise ValueError("the rate limit must be positive")
         self.semaphore = asyncio.Semaphore(self.concurrency)
+
+    def pace_for(self, endpoint: str) -> Pace:
+        found = self.paces.get(endpoint)
+        if found is None:
+            found = self.paces[endpoint] = Pace(self.rate_limit_per_s)
+        return found
 
 
 _WAIT_WORTH_LOGGING_S = 0.05
@@ -160,6 +171,7 @@ class Sender:
         limits: Limits,
         *,
         fast: KeepAliveTransport | None = None,
+        pace: Pace | None = None,
     ) -> None:
         """``fast``: the transport under ``http``, when it is the session's own
         keep-alive one; requests then skip httpx's objects (:mod:`.reply`)."""
@@ -169,6 +181,7 @@ class Sender:
         self.project_id = project_id
         self._limits = limits
         self._fast = fast
+        self._pace = pace or limits.pace_for(base_url)
         scheme = self._base.scheme
         self._origin = (scheme, self._base.host,
                         self._base.port or (443 if scheme == "https" else 80))
@@ -207,18 +220,17 @@ class Sender:
 
     async def _send_once(self, request: ApiRequest) -> tuple[Reply, str]:
         limits = self._limits
+        # The endpoint's pace first, outside the concurrency cap: a throttled
+        # endpoint must not hold the slots other endpoints' requests need.
+        waited = await self._pace.wait()
+        if waited >= _WAIT_WORTH_LOGGING_S:
+            limits.progress.waited(waited)
+            # The silent part of a throttled run: say where the time goes.
+            log.info("%s %s waited %.2f s for the client rate limit",
+                     request.method.upper(), request.path, waited,
+                     extra={"method": request.method.upper(), "path": request.path,
+                            "wait_s": round(waited, 3)})
         async with limits.semaphore:
-            if limits.rate_limit is not None:
-                waited = time.monotonic()
-                await limits.rate_limit.acquire()
-                waited = time.monotonic() - waited
-                if waited >= _WAIT_WORTH_LOGGING_S:
-                    limits.progress.waited(waited)
-                    # The silent part of a throttled run: say where the time goes.
-                    log.info("%s %s waited %.2f s for the client rate limit",
-                             request.method.upper(), request.path, waited,
-                             extra={"method": request.method.upper(), "path": request.path,
-                                    "wait_s": round(waited, 3)})
             # Signed late: X-Sdk-Date is checked for skew.
             target, headers, body = self._signed(request)
             method = request.method.upper()
@@ -266,6 +278,10 @@ class Sender:
                 cause = exc
                 self._log_exchange(request, attempt, started, failure=error.message)
             else:
+                if response.status_code == 429:
+                    self._pace.throttled()
+                else:
+                    self._pace.accepted()
                 request_id = response.headers.get("x-request-id")
                 self._log_exchange(request, attempt, started, response=response)
                 if response.status_code < 400:

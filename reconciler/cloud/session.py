@@ -11,7 +11,7 @@ know what the app is: the command line injects the packaged emulator
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -20,6 +20,7 @@ import httpx
 from reconciler.cloud.client import CceClient
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import AuthenticationError, CloudError
+from reconciler.cloud.pacing import Pace
 from reconciler.cloud.preflight import EMULATOR_SCHEME, check_endpoint
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
@@ -29,7 +30,6 @@ from reconciler.cloud.transport import (
     KeepAliveTransport,
     default_transport,
 )
-from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.desired import default_endpoint
 from reconciler.model.progress import RefreshProgress
 
@@ -72,7 +72,7 @@ class CloudSession:
         serves ``emulator://NAME`` endpoints (without it they are refused)."""
         self._limits = Limits(
             concurrency=concurrency,
-            rate_limit=TokenBucket(rate_limit_per_s) if rate_limit_per_s else None,
+            rate_limit_per_s=rate_limit_per_s or None,
             retry=retry or RetryPolicy(),
             timeout_s=timeout_s,
         )
@@ -92,6 +92,11 @@ class CloudSession:
     @property
     def progress(self) -> RefreshProgress:
         return self._limits.progress
+
+    @property
+    def paces(self) -> Mapping[str, Pace]:
+        """Per endpoint: its pace (the rate now, and how often a 429 cut it)."""
+        return self._limits.paces
 
     @property
     def request_count(self) -> int:
@@ -206,5 +211,7 @@ class CloudSession:
             region=region,
         )
         # The in-process service is the whole world: its account decides the project.
-        sender = Sender(http, _IN_PROCESS_BASE_URL, credentials, service.project_id, self._limits)
+        # Paced by the name: every in-process service has the same base URL.
+        sender = Sender(http, _IN_PROCESS_BASE_URL, credentials, service.project_id,
+                        self._limits, pace=self._limits.pace_for(endpoint))
         return CceClient(sender, endpoint=endpoint, region=region)
