@@ -99,6 +99,11 @@ class CloudSession:
         return self._limits.paces
 
     @property
+    def concurrency(self) -> int:
+        """Requests in flight at most."""
+        return self._limits.concurrency
+
+    @property
     def request_count(self) -> int:
         """HTTP requests sent so far, retries included."""
         return self._limits.request_count

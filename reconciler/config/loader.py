@@ -99,11 +99,14 @@ def _load(
             sources.append(source)
     problems.extend(semantic_diagnostics(sources))
     state_url = _state_block(sources, problems)
-    specs = (
-        [spec for source in sources for spec in build_clusters(source, endpoint)]
-        if not any(p.severity == "error" for p in problems)
-        else []
-    )
+    specs: list[ClusterSpec] = []
+    if not any(p.severity == "error" for p in problems):
+        for source in sources:
+            for spec in build_clusters(source, endpoint):
+                specs.append(spec)
+                # Its nodes placed every location it needs: free them before the
+                # next cluster's (peak memory of a 10,000-cluster file).
+                source.nodes.release(("clusters", spec.name))
     selected = _select(specs, clusters, problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
