@@ -72,6 +72,9 @@ class ApiRequest:
     it took effect after an ambiguous failure."""
     repeatable: bool | None = None
     """May be re-sent blindly after it may have reached the server; None: by method."""
+    decode: bool = True
+    """False: the response's ``body`` is None and ``raw`` holds its bytes (the
+    caller decodes them its own way, cloud/typedwire.py)."""
 
     @property
     def idempotent(self) -> bool:
@@ -89,6 +92,8 @@ class ApiResponse:
     body: JSON
     """Decoded JSON, or the text when the body is not JSON (DELETE answers ``success``)."""
     request_id: str | None
+    raw: bytes = b""
+    """The undecoded body, for a request sent with ``decode=False``."""
 
 
 @dataclass
@@ -285,6 +290,9 @@ class Sender:
                 request_id = response.headers.get("x-request-id")
                 self._log_exchange(request, attempt, started, response=response)
                 if response.status_code < 400:
+                    if not request.decode:
+                        return ApiResponse(response.status_code, None, request_id,
+                                           response.content)
                     return ApiResponse(response.status_code, decode_json(response.content),
                                        request_id)
                 wire = self._wire_request(request, target)
