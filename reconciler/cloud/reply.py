@@ -8,9 +8,10 @@ sender writes the request bytes itself (:func:`request_bytes`) and reads a
 :class:`Reply`; any other transport (a proxy, a test's ``MockTransport``)
 still goes through httpx and is turned into the same :class:`Reply`.
 
-JSON is decoded with orjson (3-5x faster than the standard library on these
-bodies, which were a fifth of the client's CPU); what orjson refuses and the
-standard library accepts (NaN, integers past 64 bits) still decodes.
+JSON is decoded with msgspec (2-4x faster than the standard library on these
+bodies, which were a fifth of the client's CPU; orjson is as fast but turns an
+integer past 64 bits into a float without a word); what msgspec refuses and
+the standard library accepts (NaN, 1e400) still decodes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import zlib
 from collections.abc import Mapping
 
 import httpx
-import orjson
+import msgspec
 
 from reconciler.model.json import JSON
 
@@ -94,14 +95,17 @@ def request_bytes(method: str, target: str, headers: Mapping[str, str], body: by
     return "\r\n".join(lines).encode("utf-8") + body
 
 
+_DECODER = msgspec.json.Decoder()
+
+
 def decode_json(content: bytes) -> JSON:
     """The body's JSON, or its text when it is not JSON (DELETE answers ``success``)."""
     if not content:
         return None
     try:
-        value: JSON = orjson.loads(content)
+        value: JSON = _DECODER.decode(content)
         return value
-    except orjson.JSONDecodeError:
+    except (msgspec.DecodeError, msgspec.ValidationError):
         pass
     try:
         value = json.loads(content)

@@ -4,7 +4,7 @@ Why: a plan's biggest responses are the add-on lists, and most of their bytes
 (``status.currentVersion`` repeats the template version's whole ``input``)
 are never read. msgspec decodes into typed structs that name only the fields
 :func:`~reconciler.cloud.wire.parse_instance` reads and skips the rest without
-building it: 3-4x faster than decoding everything (orjson) and then picking.
+building it: 3-4x faster than decoding everything and then picking.
 
 The tolerant reader stays the authority: anything this strict shape refuses
 (``items`` as one object, a number where a string was expected, a spelling
