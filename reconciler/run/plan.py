@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import __version__
@@ -32,6 +32,7 @@ from reconciler.run.prechecks import (
 from reconciler.run.refresh import (
     Refreshed,
     client_for,
+    each_cluster,
     endpoint_key,
     first_of_endpoint,
     read_cluster,
@@ -146,7 +147,7 @@ async def make_plan(
         return _targeted(cp, targets)
 
     try:
-        ordered = await _each(read_and_plan, desired.clusters, session.concurrency)
+        ordered = await each_cluster(read_and_plan, desired.clusters, session.concurrency)
     finally:
         for read in template_reads.values():
             read.cancel()  # a no-op unless planning raised before a read finished
@@ -171,30 +172,6 @@ async def make_plan(
 
 
 _PENDING_ID = "pending"
-
-
-async def _each(work: Callable[[ClusterSpec], Awaitable[ClusterPlan]],
-                specs: Sequence[ClusterSpec], workers: int) -> list[ClusterPlan]:
-    """``work`` for every spec, results in order, ``workers`` clusters at a time.
-
-    Why not one task per cluster: at 10,000 clusters those were 30,000 tasks
-    and suspended call stacks waiting on the session's semaphore (tens of MB,
-    and event-loop CPU), when only ``concurrency`` requests can be in flight.
-    ``workers`` clusters (two requests each) keep that semaphore full."""
-    results: list[ClusterPlan | None] = [None] * len(specs)
-    queue = iter(enumerate(specs))
-
-    async def worker() -> None:
-        for index, spec in queue:
-            results[index] = await work(spec)
-
-    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, min(workers, len(specs))))]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()  # a no-op unless one failed
-    return [r for r in results if r is not None]
 
 
 def _targeted(cp: ClusterPlan, targets: Sequence[str]) -> ClusterPlan:
