@@ -58,6 +58,8 @@ class CommonOptions:
     state: str | None = None
     """``--state URL`` / ``RECONCILER_STATE``: wins over ``state_dir`` (cli/backend.py)."""
     parallelism: int = 10
+    rate_limit: float | None = None
+    """``--rate-limit R``: requests per second per endpoint; None adapts to 429s."""
     no_color: bool = False
     verbose: int = 0
     log_file: Path | None = None
@@ -173,7 +175,8 @@ def _start_logging(verbose: int, log_file: Path | None) -> None:
 
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
 _FIELDS = ("files", "variables", "var_files", "clusters", "addons", "endpoint",
-           "state_dir", "state", "parallelism", "no_color", "verbose", "log_file")
+           "state_dir", "state", "parallelism", "rate_limit", "no_color", "verbose",
+           "log_file")
 
 
 def common_options(
@@ -230,6 +233,11 @@ def common_options(
                 state_option,
                 click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
                              show_default=True, help="Clusters processed at once."),
+                click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True),
+                             default=None, metavar="R",
+                             help="At most R requests per second to each endpoint (CCE "
+                                  "throttles each tenant). Without it the pace adapts: "
+                                  "slower on HTTP 429, faster again while none come."),
             ]
         decorators += [
             no_color_option,

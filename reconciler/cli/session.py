@@ -22,6 +22,7 @@ def open_session(opts: CommonOptions) -> CloudSession:
     beside the state directory (``.reconciler/emulator/``)."""
     return CloudSession(
         concurrency=opts.parallelism * 2,
+        rate_limit_per_s=opts.rate_limit,
         credentials=Credentials.from_env(),
         in_process=EmulatorServices(opts.state_dir.parent),
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from reconciler.cloud.errors import CloudError
+from reconciler.cloud.reply import decode_json
 from reconciler.cloud.sender import ApiRequest, Sender, path
+from reconciler.cloud.typedwire import decode_instances
 from reconciler.cloud.wire import (
     PrecheckItem,
     addon_precheck_body,
@@ -105,7 +107,12 @@ class CceClient:
         return [parse_template(t) for t in wire_items(body.get("items"))]
 
     async def list_instances(self, cluster_id: str) -> list[AddonInstance]:
-        body = await self._object_call("GET", _ADDONS, query=[("cluster_id", cluster_id)])
+        request = ApiRequest("GET", _ADDONS, (("cluster_id", cluster_id),), decode=False)
+        raw = (await self._sender.send(request)).raw
+        typed = decode_instances(raw, self._sender.share_json)
+        if typed is not None:
+            return typed  # the common case: see cloud/typedwire.py
+        body = _object(decode_json(raw), request)
         found = wire_items(body.get("items"))
         for item in found:
             spec = item.get("spec")

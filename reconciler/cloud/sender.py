@@ -36,10 +36,12 @@ from reconciler.cloud.errors import (
     TransportError,
     error_for_status,
 )
+from reconciler.cloud.pacing import Pace
+from reconciler.cloud.reply import Reply, decode_json, request_bytes
 from reconciler.cloud.retry import RetryPolicy, parse_retry_after
 from reconciler.cloud.sharing import JsonInterner
+from reconciler.cloud.transport import KeepAliveTransport
 from reconciler.kit.signing import QueryValue, canonical_query
-from reconciler.kit.tokenbucket import TokenBucket
 from reconciler.model.json import JSON
 from reconciler.model.progress import QuietRefresh, RefreshProgress
 
@@ -70,6 +72,9 @@ class ApiRequest:
     it took effect after an ambiguous failure."""
     repeatable: bool | None = None
     """May be re-sent blindly after it may have reached the server; None: by method."""
+    decode: bool = True
+    """False: the response's ``body`` is None and ``raw`` holds its bytes (the
+    caller decodes them its own way, cloud/typedwire.py)."""
 
     @property
     def idempotent(self) -> bool:
@@ -87,6 +92,8 @@ class ApiResponse:
     body: JSON
     """Decoded JSON, or the text when the body is not JSON (DELETE answers ``success``)."""
     request_id: str | None
+    raw: bytes = b""
+    """The undecoded body, for a request sent with ``decode=False``."""
 
 
 @dataclass
@@ -95,7 +102,8 @@ class Limits:
     limit, the retry policy, the timeout, and the count of requests sent."""
 
     concurrency: int = 10
-    rate_limit: TokenBucket | None = None
+    rate_limit_per_s: float | None = None
+    """``--rate-limit``: requests per second per endpoint; None learns it from 429s."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_s: float = 30.0
     request_count: int = 0
@@ -104,11 +112,21 @@ class Limits:
     progress: RefreshProgress = field(default_factory=QuietRefresh)
     """Told of retries and rate-limit waits (a terminal shows them)."""
     semaphore: asyncio.Semaphore = field(init=False)
+    paces: dict[str, Pace] = field(init=False, default_factory=dict)
+    """Per endpoint: CCE limits each tenant per endpoint (cloud/pacing.py)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.rate_limit_per_s is not None and self.rate_limit_per_s <= 0:
+            raise ValueError("the rate limit must be positive")
         self.semaphore = asyncio.Semaphore(self.concurrency)
+
+    def pace_for(self, endpoint: str) -> Pace:
+        found = self.paces.get(endpoint)
+        if found is None:
+            found = self.paces[endpoint] = Pace(self.rate_limit_per_s)
+        return found
 
 
 _WAIT_WORTH_LOGGING_S = 0.05
@@ -121,15 +139,6 @@ def _clip(text: str) -> str:
     if len(text) <= _BODY_LOG_LIMIT:
         return text
     return f"{text[:_BODY_LOG_LIMIT]}… ({len(text) - _BODY_LOG_LIMIT} more characters)"
-
-
-def _decode(response: httpx.Response) -> JSON:
-    if not response.content:
-        return None
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return response.text
 
 
 def _error_fields(body: JSON, reason: str) -> tuple[str | None, str]:
@@ -165,12 +174,24 @@ class Sender:
         credentials: Credentials,
         project_id: str,
         limits: Limits,
+        *,
+        fast: KeepAliveTransport | None = None,
+        pace: Pace | None = None,
     ) -> None:
+        """``fast``: the transport under ``http``, when it is the session's own
+        keep-alive one; requests then skip httpx's objects (:mod:`.reply`)."""
         self._http = http
         self._base = httpx.URL(base_url)
         self._credentials = credentials
         self.project_id = project_id
         self._limits = limits
+        self._fast = fast
+        self._pace = pace or limits.pace_for(base_url)
+        scheme = self._base.scheme
+        self._origin = (scheme, self._base.host,
+                        self._base.port or (443 if scheme == "https" else 80))
+        self._host = self._base.netloc.decode("ascii")
+        self._prefix = self._base.raw_path.decode("ascii").rstrip("/")
 
     def share_json(self, value: JSON) -> JSON:
         """``value``, with subtrees equal to ones read before shared (read-only)."""
@@ -179,45 +200,59 @@ class Sender:
     def __repr__(self) -> str:
         return f"Sender(base_url={str(self._base)!r}, project_id={self.project_id!r})"
 
-    def _build(self, request: ApiRequest) -> httpx.Request:
+    def _signed(self, request: ApiRequest) -> tuple[str, dict[str, str], bytes]:
+        """The request target (path and query, as on the wire), headers and body."""
         query = list(request.query)
         wire_query = canonical_query(query)
         body = request.body_bytes()
-        host = self._base.netloc.decode("ascii")
-        full_path = self._base.raw_path.decode("ascii").rstrip("/") + request.path
+        full_path = self._prefix + request.path
         headers = request_headers(
             self._credentials,
             project_id=self.project_id,
             method=request.method,
-            host=host,
+            host=self._host,
             path=full_path,
             query=query,
             body=body,
         )
-        raw = full_path + (f"?{wire_query}" if wire_query else "")
-        url = self._base.copy_with(raw_path=raw.encode("ascii"))
-        return httpx.Request(request.method, url, headers=headers, content=body)
+        return full_path + (f"?{wire_query}" if wire_query else ""), headers, body
 
-    async def _send_once(self, request: ApiRequest) -> httpx.Response:
+    def _wire_request(self, request: ApiRequest, target: str) -> httpx.Request:
+        """httpx's request object: what the httpx path sends, and what an error's
+        cause refers to."""
+        url = self._base.copy_with(raw_path=target.encode("ascii"))
+        return httpx.Request(request.method, url)
+
+    async def _send_once(self, request: ApiRequest) -> tuple[Reply, str]:
         limits = self._limits
+        # The endpoint's pace first, outside the concurrency cap: a throttled
+        # endpoint must not hold the slots other endpoints' requests need.
+        waited = await self._pace.wait()
+        if waited >= _WAIT_WORTH_LOGGING_S:
+            limits.progress.waited(waited)
+            # The silent part of a throttled run: say where the time goes.
+            log.info("%s %s waited %.2f s for the client rate limit",
+                     request.method.upper(), request.path, waited,
+                     extra={"method": request.method.upper(), "path": request.path,
+                            "wait_s": round(waited, 3)})
         async with limits.semaphore:
-            if limits.rate_limit is not None:
-                waited = time.monotonic()
-                await limits.rate_limit.acquire()
-                waited = time.monotonic() - waited
-                if waited >= _WAIT_WORTH_LOGGING_S:
-                    limits.progress.waited(waited)
-                    # The silent part of a throttled run: say where the time goes.
-                    log.info("%s %s waited %.2f s for the client rate limit",
-                             request.method.upper(), request.path, waited,
-                             extra={"method": request.method.upper(), "path": request.path,
-                                    "wait_s": round(waited, 3)})
-            wire = self._build(request)  # signed late: X-Sdk-Date is checked for skew
+            # Signed late: X-Sdk-Date is checked for skew.
+            target, headers, body = self._signed(request)
+            method = request.method.upper()
             limits.request_count += 1
             # asyncio.timeout also bounds in-process (ASGI) calls, which httpx's
             # own timeouts do not reach.
             async with asyncio.timeout(limits.timeout_s):
-                return await self._http.send(wire)
+                if self._fast is not None:
+                    raw = await self._fast.exchange(
+                        self._origin, request_bytes(method, target, headers, body),
+                        # The timeout around this bounds the read: one timer, not two.
+                        head_only=method == "HEAD", connect_timeout=limits.timeout_s)
+                    return Reply.of_wire(raw.status, raw.reason, raw.headers,
+                                         raw.content), target
+                url = self._base.copy_with(raw_path=target.encode("ascii"))
+                wire = httpx.Request(method, url, headers=headers, content=body)
+                return Reply.of_httpx(await self._http.send(wire)), target
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         """The response of the first successful attempt; a :class:`CloudError` otherwise."""
@@ -229,7 +264,7 @@ class Sender:
             started = time.monotonic()
             retry_after: float | None = None
             try:
-                response = await self._send_once(request)
+                response, target = await self._send_once(request)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 not_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
                 error, retryable = self._transport_error(
@@ -248,15 +283,25 @@ class Sender:
                 cause = exc
                 self._log_exchange(request, attempt, started, failure=error.message)
             else:
-                request_id = response.headers.get("X-Request-Id")
+                if response.status_code == 429:
+                    self._pace.throttled()
+                else:
+                    self._pace.accepted()
+                request_id = response.headers.get("x-request-id")
                 self._log_exchange(request, attempt, started, response=response)
                 if response.status_code < 400:
-                    return ApiResponse(response.status_code, _decode(response), request_id)
+                    if not request.decode:
+                        return ApiResponse(response.status_code, None, request_id,
+                                           response.content)
+                    return ApiResponse(response.status_code, decode_json(response.content),
+                                       request_id)
+                wire = self._wire_request(request, target)
                 cause = httpx.HTTPStatusError(
-                    f"HTTP {response.status_code}", request=response.request, response=response
+                    f"HTTP {response.status_code}", request=wire,
+                    response=response.as_httpx(wire),
                 )
                 error, retryable = self._status_error(request, response)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
             if not retryable or attempt >= policy.max_attempts:
                 raise error from cause
             delay = policy.delay_s(attempt, retry_after)
@@ -286,7 +331,7 @@ class Sender:
         attempt: int,
         started: float,
         *,
-        response: httpx.Response | None = None,
+        response: Reply | None = None,
         failure: str = "",
     ) -> None:
         """One INFO line per attempt (``-v``), its bodies at DEBUG (``-vv``).
@@ -307,7 +352,7 @@ class Sender:
             "duration_ms": duration_ms,
         }
         if response is not None:
-            request_id = response.headers.get("X-Request-Id")
+            request_id = response.headers.get("x-request-id")
             fields.update(status=response.status_code, request_id=request_id)
             log.info("%s %s -> %d in %.0f ms (attempt %d, request id %s)", method,
                      target, response.status_code, duration_ms, attempt, request_id,
@@ -344,16 +389,16 @@ class Sender:
         return error, request.idempotent or not_sent
 
     def _status_error(
-        self, request: ApiRequest, response: httpx.Response
+        self, request: ApiRequest, response: Reply
     ) -> tuple[CloudError, bool]:
         status = response.status_code
-        code, message = _error_fields(_decode(response), response.reason_phrase)
+        code, message = _error_fields(decode_json(response.content), response.reason_phrase)
         ambiguous = status >= 500 and not request.idempotent
         error = error_for_status(status)(
             message,
             status=status,
             code=code,
-            request_id=response.headers.get("X-Request-Id"),
+            request_id=response.headers.get("x-request-id"),
             method=request.method.upper(),
             path=request.path,
             ambiguous=ambiguous,

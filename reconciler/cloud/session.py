@@ -11,7 +11,7 @@ know what the app is: the command line injects the packaged emulator
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -20,11 +20,16 @@ import httpx
 from reconciler.cloud.client import CceClient
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import AuthenticationError, CloudError
+from reconciler.cloud.pacing import Pace
 from reconciler.cloud.preflight import EMULATOR_SCHEME, check_endpoint
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.sender import Limits, Sender
-from reconciler.cloud.transport import AsgiApp, InProcessTransport, default_transport
-from reconciler.kit.tokenbucket import TokenBucket
+from reconciler.cloud.transport import (
+    AsgiApp,
+    InProcessTransport,
+    KeepAliveTransport,
+    default_transport,
+)
 from reconciler.model.desired import default_endpoint
 from reconciler.model.progress import RefreshProgress
 
@@ -67,7 +72,7 @@ class CloudSession:
         serves ``emulator://NAME`` endpoints (without it they are refused)."""
         self._limits = Limits(
             concurrency=concurrency,
-            rate_limit=TokenBucket(rate_limit_per_s) if rate_limit_per_s else None,
+            rate_limit_per_s=rate_limit_per_s or None,
             retry=retry or RetryPolicy(),
             timeout_s=timeout_s,
         )
@@ -75,6 +80,8 @@ class CloudSession:
         self._transport = transport
         self._in_process = in_process
         self._http: httpx.AsyncClient | None = None
+        self._fast: KeepAliveTransport | None = None
+        self._clients: dict[tuple[str, str, str], CceClient] = {}
         self._services: dict[str, tuple[InProcessService, httpx.AsyncClient]] = {}
 
     def report_to(self, progress: RefreshProgress) -> None:
@@ -85,6 +92,16 @@ class CloudSession:
     @property
     def progress(self) -> RefreshProgress:
         return self._limits.progress
+
+    @property
+    def paces(self) -> Mapping[str, Pace]:
+        """Per endpoint: its pace (the rate now, and how often a 429 cut it)."""
+        return self._limits.paces
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at most."""
+        return self._limits.concurrency
 
     @property
     def request_count(self) -> int:
@@ -113,6 +130,8 @@ class CloudSession:
         if self._http is not None:
             clients.append(self._http)
         self._http = None
+        self._fast = None
+        self._clients.clear()
         self._services.clear()
         for client in clients:
             await client.aclose()
@@ -120,8 +139,11 @@ class CloudSession:
     def _network(self) -> httpx.AsyncClient:
         if self._http is None:
             size = self._limits.concurrency
+            transport = self._transport or default_transport(size)
+            if isinstance(transport, KeepAliveTransport):
+                self._fast = transport  # senders write to it directly (cloud/reply.py)
             self._http = httpx.AsyncClient(
-                transport=self._transport or default_transport(size),
+                transport=transport,
                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                 timeout=httpx.Timeout(self._limits.timeout_s),
                 follow_redirects=False,
@@ -129,7 +151,16 @@ class CloudSession:
         return self._http
 
     def client(self, endpoint: str, region: str, project_id: str) -> CceClient:
-        """A client for ``endpoint`` (empty: the region's public endpoint)."""
+        """A client for ``endpoint`` (empty: the region's public endpoint); one
+        per endpoint, region and project for the session (a plan asks once per
+        cluster, and parsing the URL and credentials each time was measurable)."""
+        key = (endpoint, region, project_id)
+        found = self._clients.get(key)
+        if found is None:
+            found = self._clients[key] = self._new_client(endpoint, region, project_id)
+        return found
+
+    def _new_client(self, endpoint: str, region: str, project_id: str) -> CceClient:
         if endpoint.startswith(EMULATOR_SCHEME):
             return self._in_process_client(endpoint, region)
         check_endpoint(endpoint)  # commands check first; this keeps library callers safe too
@@ -153,6 +184,7 @@ class CloudSession:
             credentials,
             project_id or credentials.project_id,
             self._limits,
+            fast=self._fast,
         )
         return CceClient(sender, endpoint=endpoint, region=region)
 
@@ -184,5 +216,7 @@ class CloudSession:
             region=region,
         )
         # The in-process service is the whole world: its account decides the project.
-        sender = Sender(http, _IN_PROCESS_BASE_URL, credentials, service.project_id, self._limits)
+        # Paced by the name: every in-process service has the same base URL.
+        sender = Sender(http, _IN_PROCESS_BASE_URL, credentials, service.project_id,
+                        self._limits, pace=self._limits.pace_for(endpoint))
         return CceClient(sender, endpoint=endpoint, region=region)

@@ -29,10 +29,29 @@ from typing import Any
 
 import httpx
 
-__all__ = ["AsgiApp", "InProcessTransport", "KeepAliveTransport", "default_transport"]
+__all__ = [
+    "AsgiApp",
+    "InProcessTransport",
+    "KeepAliveTransport",
+    "RawResponse",
+    "default_transport",
+]
 
 _NO_BODY_STATUS = frozenset({204, 304})
 _Origin = tuple[str, str, int]
+
+
+class RawResponse:
+    """A response as read off the wire: status, reason, raw headers, body."""
+
+    __slots__ = ("content", "headers", "reason", "status")
+
+    def __init__(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]],
+                 content: bytes) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.content = content
 
 
 class _Connection:
@@ -87,26 +106,54 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
         port = url.port or (443 if url.scheme == "https" else 80)
-        origin: _Origin = (url.scheme, url.host, port)
-        slots = self._slots.get(origin)
-        if slots is None:
-            slots = self._slots[origin] = asyncio.Semaphore(self._max)
         timeouts = _timeouts(request)
         body = await request.aread()
         head = [f"{request.method} {url.raw_path.decode('ascii')} HTTP/1.1\r\n".encode("ascii")]
         head += [name + b": " + value + b"\r\n" for name, value in request.headers.raw]
         head.append(b"\r\n")
-        payload = b"".join(head) + body
+        reply = await self.exchange(
+            (url.scheme, url.host, port), b"".join(head) + body, head_only=request.method == "HEAD",
+            connect_timeout=timeouts.get("connect"), read_timeout=timeouts.get("read"),
+            request=request,
+        )
+        return httpx.Response(
+            reply.status,
+            headers=reply.headers,
+            content=reply.content,
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reply.reason},
+        )
+
+    async def exchange(
+        self,
+        origin: tuple[str, str, int],
+        payload: bytes,
+        *,
+        head_only: bool = False,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        request: httpx.Request | None = None,
+    ) -> RawResponse:
+        """Send ``payload`` (request line, headers and body, as bytes) on a
+        kept-alive connection to ``origin`` and read the response.
+
+        The cloud layer's read path calls this directly: building an
+        ``httpx.Request`` and ``Response`` (URL parsing, header objects, the
+        cookie jar) cost more CPU per request than the exchange itself.
+        Failures are httpx's exceptions, as from :meth:`handle_async_request`;
+        ``request`` only rides on them."""
+        slots = self._slots.get(origin)
+        if slots is None:
+            slots = self._slots[origin] = asyncio.Semaphore(self._max)
         async with slots:
             connection = self._take(origin)
             if connection is None:
-                connection = await self._connect(origin, request, timeouts.get("connect"))
+                connection = await self._connect(origin, request, connect_timeout)
             try:
-                async with asyncio.timeout(timeouts.get("read")):
+                async with asyncio.timeout(read_timeout):
                     connection.writer.write(payload)
-                    status, reason, headers, content, keep = await self._read_response(
-                        connection.reader, request
-                    )
+                    reply, keep = await self._read_response(connection.reader, head_only,
+                                                            request)
             except TimeoutError as exc:
                 connection.close()
                 raise httpx.ReadTimeout("timed out reading the response", request=request) from exc
@@ -124,13 +171,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 self._idle.setdefault(origin, []).append(connection)
             else:
                 connection.close()
-        return httpx.Response(
-            status,
-            headers=headers,
-            content=content,
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
-        )
+        return reply
 
     def _take(self, origin: _Origin) -> _Connection | None:
         idle = self._idle.get(origin)
@@ -142,7 +183,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         return None
 
     async def _connect(
-        self, origin: _Origin, request: httpx.Request, timeout: float | None
+        self, origin: _Origin, request: httpx.Request | None, timeout: float | None
     ) -> _Connection:
         scheme, host, port = origin
         context = None
@@ -164,8 +205,8 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
 
     @staticmethod
     async def _read_response(
-        reader: asyncio.StreamReader, request: httpx.Request
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
+        reader: asyncio.StreamReader, head_only: bool, request: httpx.Request | None
+    ) -> tuple[RawResponse, bool]:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head[:-4].split(b"\r\n")
@@ -193,7 +234,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 chunked = value.lower().endswith(b"chunked")
             elif lowered == b"connection":
                 close = b"close" in value.lower()
-        if request.method == "HEAD" or status in _NO_BODY_STATUS:
+        if head_only or status in _NO_BODY_STATUS:
             content = b""
         elif chunked:
             content = await _read_chunked(reader)
@@ -202,7 +243,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         else:
             content = await reader.read()
             close = True
-        return status, reason, headers, content, not close
+        return RawResponse(status, reason, headers, content), not close
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

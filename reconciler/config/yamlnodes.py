@@ -325,6 +325,39 @@ class NodeFinder:
             key, node = child
         return key, node
 
+    def release(self, path: KeyPath) -> None:
+        """Forget the subtree at ``path`` (a mapping's key): its entry in the
+        parent mapping is replaced by an empty node at the same place, so its
+        nodes and indexes become garbage unless an alias shares them (then they
+        stay as they are). For a caller done placing anything in it; a later
+        ``find`` into it lands on the empty node. Why: a 10,000-cluster file's
+        node tree and indexes are a third of the loader's peak memory, and each
+        cluster's part is done with once its spec is built."""
+        if not path:
+            return
+        _, parent = self.find(path[:-1])
+        if not isinstance(parent, yaml.MappingNode):
+            return
+        key = str(path[-1])
+        for position, (key_node, value_node) in enumerate(parent.value):
+            if key_text(key_node) != key:
+                continue
+            if not isinstance(value_node, yaml.MappingNode | yaml.SequenceNode):
+                return
+            stack: list[yaml.Node] = [value_node]
+            while stack:
+                current = stack.pop()
+                self._index.pop(id(current), None)  # ids are reused once a node is freed
+                stack.extend(_children(current))
+            empty = type(value_node)(value_node.tag, [], value_node.start_mark,
+                                     value_node.end_mark)
+            parent.value[position] = (key_node, empty)
+            index = self._index.get(id(parent))
+            found = index.get(key) if index is not None else None
+            if index is not None and found is not None and found[0] is key_node:
+                index[key] = (key_node, empty)
+            return
+
     def _child(
         self, node: yaml.Node | None, part: PathPart
     ) -> tuple[yaml.Node | None, yaml.Node] | None:

@@ -94,8 +94,20 @@ def is_under(path: str, ancestor: str) -> bool:
 @functools.lru_cache(maxsize=8192)
 def is_secret_word(key: str) -> bool:
     """True when the key segment as a whole names a credential."""
-    word = _SEPARATORS.sub("", key).lower()
-    return word in SECRET_WORDS or bool(_SECRET_SUFFIX.search(word))
+    found = _SECRET_WORD_SEEN.get(key)
+    if found is None:
+        word = _SEPARATORS.sub("", key).lower()
+        found = word in SECRET_WORDS or bool(_SECRET_SUFFIX.search(word))
+        if len(_SECRET_WORD_SEEN) > 100_000:
+            _SECRET_WORD_SEEN.clear()
+        _SECRET_WORD_SEEN[key] = found
+    return found
+
+
+_SECRET_WORD_SEEN: dict[str, bool] = {}
+"""Answers so far: each plan asks for every key of every add-on's values, and
+80,000 add-ons spell the same few hundred keys (the regexes were a tenth of a
+plan's CPU)."""
 
 
 def looks_secret(key: str) -> bool:
@@ -123,10 +135,15 @@ def _join(path: str, segment: str | int) -> str:
     return f"{path}.{segment}" if path else segment
 
 
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _has_secret_word(value: Any) -> bool:
     # Plain loops and exact-type checks first: this walks every add-on's whole
     # values tree on each plan (DESIGN 12: CPU per add-on).
     kind = type(value)
+    if kind in _LEAF_TYPES:
+        return False  # most nodes: no slow isinstance against the Mapping ABC
     if kind is dict or isinstance(value, Mapping):
         for key, child in value.items():
             if is_secret_word(key if type(key) is str else str(key)):
@@ -145,10 +162,15 @@ def sensitive_leaves(values: Any, rules: SensitiveRules, *,
     ``keys``) that no output may show in clear."""
     if (not rules.secret_paths and not rules.declared and not _has_secret_word(values)
             and not any(type(k) is str and is_secret_word(k) for k in keys)):
-        return frozenset()  # the usual add-on: no path strings to build
+        return _NONE  # the usual add-on: no path strings to build
     found: set[str] = set()
     _collect(values, list(keys), path, rules, found)
-    return frozenset(found)
+    return frozenset(found) if found else _NONE
+
+
+_NONE: frozenset[str] = frozenset()
+"""One empty answer for every add-on: ``frozenset()`` is a new 216-byte object
+each time, and a plan over 10,000 clusters holds 80,000 of these."""
 
 
 def _collect(node: Any, keys: list[str | int], path: str, rules: SensitiveRules,

@@ -32,6 +32,7 @@ from reconciler.run.prechecks import (
 from reconciler.run.refresh import (
     Refreshed,
     client_for,
+    each_cluster,
     endpoint_key,
     first_of_endpoint,
     read_cluster,
@@ -124,7 +125,9 @@ async def make_plan(
         # Planned as soon as its reads land: the pure planner's CPU overlaps
         # the other clusters' API latency instead of following the whole
         # refresh (DESIGN 12: wall time near the ideal).
-        found = live[spec.name] = await read_cluster(session, spec)
+        found = await read_cluster(session, spec)
+        if precheck or spec.upgrade_readiness is not None:
+            live[spec.name] = found  # kept only for the server checks after the loop
         templates = templates_for(spec, await template_reads[endpoint_key(spec)])
         planned: LiveCluster | Diagnostic = state_errors.get(spec.name, found)
         if isinstance(templates, Diagnostic):
@@ -144,12 +147,12 @@ async def make_plan(
         return _targeted(cp, targets)
 
     try:
-        ordered = list(await asyncio.gather(*(read_and_plan(spec) for spec in desired.clusters)))
+        ordered = await each_cluster(read_and_plan, desired.clusters, session.concurrency)
     finally:
         for read in template_reads.values():
             read.cancel()  # a no-op unless planning raised before a read finished
     refreshed = Refreshed(
-        live={spec.name: live[spec.name] for spec in desired.clusters},
+        live=live,
         templates={key: read.result() for key, read in template_reads.items()},
     )
     plan_id = plan_id or _content_id(desired, ordered, targets)
@@ -246,4 +249,11 @@ async def _attach_server_checks(
             cp = dataclasses.replace(cp, readiness=report)
         return cp
 
-    return list(await asyncio.gather(*(one(cp) for cp in cluster_plans)))
+    # Tasks only for the clusters with a check to run (none on most plans).
+    checked = [i for i, cp in enumerate(cluster_plans)
+               if not cp.errors and (precheck or specs[cp.name].upgrade_readiness is not None)]
+    done = await asyncio.gather(*(one(cluster_plans[i]) for i in checked))
+    out = list(cluster_plans)
+    for index, cp in zip(checked, done, strict=True):
+        out[index] = cp
+    return out

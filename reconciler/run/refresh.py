@@ -9,8 +9,9 @@ diagnostic for that cluster and does not hide the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reconciler.cloud import CceClient, CloudError, CloudSession
 from reconciler.model.desired import ClusterSpec, DesiredState
@@ -20,10 +21,13 @@ from reconciler.model.state import StateFile
 from reconciler.statemgr import StateError
 from reconciler.statemgr.backend import StateBackend
 
+T = TypeVar("T")
+
 __all__ = [
     "Refreshed",
     "client_for",
     "cluster_error",
+    "each_cluster",
     "endpoint_key",
     "first_of_endpoint",
     "read_cluster",
@@ -108,13 +112,41 @@ def first_of_endpoint(desired: DesiredState) -> dict[str, ClusterSpec]:
     return first
 
 
+async def each_cluster(work: Callable[[ClusterSpec], Awaitable[T]],
+                       specs: Sequence[ClusterSpec], workers: int) -> list[T]:
+    """``work`` for every spec, results in order, ``workers`` clusters at a time.
+
+    Why not one task per cluster: at 10,000 clusters those were 30,000 tasks
+    and suspended call stacks waiting on the session's semaphore (tens of MB,
+    and event-loop CPU), when only ``concurrency`` requests can be in flight.
+    ``workers`` clusters (two requests each) keep that semaphore full."""
+    results: list[T | None] = [None] * len(specs)
+    queue = iter(enumerate(specs))
+
+    async def worker() -> None:
+        for index, spec in queue:
+            results[index] = await work(spec)
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, min(workers, len(specs))))]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()  # a no-op unless one failed
+    return [r for r in results if r is not None]
+
+
 async def refresh(desired: DesiredState, session: CloudSession) -> Refreshed:
     """Read templates (once per endpoint) and each cluster with its instances."""
     first = first_of_endpoint(desired)
     keys = list(first)
+
+    async def read(spec: ClusterSpec) -> LiveCluster | Diagnostic:
+        return await read_cluster(session, spec)
+
     template_results, cluster_results = await asyncio.gather(
         asyncio.gather(*(read_templates(session, first[k]) for k in keys)),
-        asyncio.gather(*(read_cluster(session, spec) for spec in desired.clusters)),
+        each_cluster(read, desired.clusters, session.concurrency),
     )
     return Refreshed(
         live={spec.name: r for spec, r in zip(desired.clusters, cluster_results, strict=True)},

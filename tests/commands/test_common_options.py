@@ -27,7 +27,7 @@ INPUT_FLAGS = ("files", "variables", "var_files", "endpoint")
 """On every command that reads desired-state files."""
 SELECT_FLAGS = ("clusters", "addons")
 """On every such command except ``import`` (it names its cluster and add-on as arguments)."""
-RUN_FLAGS = ("state_dir", "state", "parallelism")
+RUN_FLAGS = ("state_dir", "state", "parallelism", "rate_limit")
 """On every such command that talks to the cloud (all but ``validate``)."""
 OUTPUT_FLAGS = ("no_color", "verbose", "log_file")
 """On every such command, ``validate`` included."""
