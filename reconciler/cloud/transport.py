@@ -21,6 +21,7 @@ own transport when the environment configures one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -82,6 +83,11 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         self._max = max_connections
         self._ssl = ssl_context
         self._idle: dict[_Origin, list[_Connection]] = {}
+        # Connections closed mid-run (errors, cancellation, ``Connection: close``):
+        # their sockets are released by a later turn of the loop, which
+        # ``aclose`` waits for, so that a run ending right after (asyncio.run
+        # closing its loop) leaves no unclosed socket behind.
+        self._closing: list[_Connection] = []
         self._slots: dict[_Origin, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> KeepAliveTransport:
@@ -99,7 +105,21 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         idle, self._idle = self._idle, {}
         for connections in idle.values():
             for connection in connections:
-                connection.close()
+                self._discard(connection)
+        closing, self._closing = self._closing, []
+        if closing:
+            # Bounded: a peer that never acknowledges must not hold the run up.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await asyncio.gather(*(c.writer.wait_closed() for c in closing),
+                                         return_exceptions=True)
+
+    def _discard(self, connection: _Connection) -> None:
+        connection.close()
+        if len(self._closing) >= 256:
+            # Closed many turns of the loop ago: released already.
+            del self._closing[:128]
+        self._closing.append(connection)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -155,22 +175,22 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                     reply, keep = await self._read_response(connection.reader, head_only,
                                                             request)
             except TimeoutError as exc:
-                connection.close()
+                self._discard(connection)
                 raise httpx.ReadTimeout("timed out reading the response", request=request) from exc
             except (OSError, ValueError, asyncio.IncompleteReadError,
                     asyncio.LimitOverrunError) as exc:
-                connection.close()
+                self._discard(connection)
                 raise httpx.RemoteProtocolError(
                     f"connection lost before a complete response: {type(exc).__name__}",
                     request=request,
                 ) from exc
             except BaseException:
-                connection.close()
+                self._discard(connection)
                 raise
             if keep:
                 self._idle.setdefault(origin, []).append(connection)
             else:
-                connection.close()
+                self._discard(connection)
         return reply
 
     def _take(self, origin: _Origin) -> _Connection | None:
@@ -179,7 +199,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             connection = idle.pop()
             if connection.usable:
                 return connection
-            connection.close()
+            self._discard(connection)
         return None
 
     async def _connect(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from reconciler.cloud import CceClient, CloudError, CloudSession
+from reconciler.kit.tasks import gather_or_cancel
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import AddonTemplate, LiveCluster
@@ -95,7 +96,7 @@ async def read_cluster(session: CloudSession, spec: ClusterSpec) -> LiveCluster 
     client = client_for(session, spec)
     session.progress.reading(spec.name)
     try:
-        cluster, instances = await asyncio.gather(
+        cluster, instances = await gather_or_cancel(
             client.get_cluster(spec.cluster_id), client.list_instances(spec.cluster_id)
         )
     except CloudError as err:
@@ -127,12 +128,7 @@ async def each_cluster(work: Callable[[ClusterSpec], Awaitable[T]],
         for index, spec in queue:
             results[index] = await work(spec)
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, min(workers, len(specs))))]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()  # a no-op unless one failed
+    await gather_or_cancel(*(worker() for _ in range(max(1, min(workers, len(specs))))))
     return [r for r in results if r is not None]
 
 
