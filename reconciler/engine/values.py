@@ -90,6 +90,10 @@ def defaults_for(version: TemplateVersion, live: Mapping[str, JSON] | None,
     presets = version.flavors
     flavor = next((c for c in (desired.flavor, live_flavor(live))
                    if c is not None and c in presets), next(iter(presets), None))
+    key = (id(version), flavor)
+    seen = _DEFAULTS.get(key)
+    if seen is not None and seen.version is version:
+        return seen
     values: dict[str, JSON] = {}
     if version.basic:
         values["basic"] = version.basic
@@ -97,7 +101,16 @@ def defaults_for(version: TemplateVersion, live: Mapping[str, JSON] | None,
         values["custom"] = version.custom
     if flavor is not None:
         values["flavor"] = presets[flavor]
-    return Defaults(version=version, presets=presets, flavor=flavor, values=values)
+    found = Defaults(version=version, presets=presets, flavor=flavor, values=values)
+    if len(_DEFAULTS) > 10_000:
+        _DEFAULTS.clear()
+    _DEFAULTS[key] = found  # holds the version: its id is not reused while cached
+    return found
+
+
+_DEFAULTS: dict[tuple[int, str | None], Defaults] = {}
+"""Layer 1 per (template version, preset): thousands of clusters run the same
+few dozen, and every add-on of every plan asks (read only, as documented)."""
 
 
 def template_defaults(version: TemplateVersion, flavor: str | None) -> dict[str, JSON]:
@@ -201,10 +214,20 @@ def _merge(dst: dict[str, JSON], src: Mapping[str, JSON], origin: dict[str, str]
     """Merge ``src`` into ``dst``. Maps in ``dst`` are always its own (fresh)
     dicts, so merging never writes into a template or live tree; lists and
     scalars are shared until :func:`_detach` copies the lists."""
+    children = _CHILD_PATHS.get(prefix)
+    if children is None:
+        if len(_CHILD_PATHS) > 50_000:
+            _CHILD_PATHS.clear()
+        children = _CHILD_PATHS[prefix] = {}
     for key, value in src.items():
-        # Interned: every plan change holds a provenance map of these paths,
-        # and 80,000 add-ons spell the same few hundred.
-        path = sys.intern(f"{prefix}.{key}") if prefix else key
+        # Only str keys are cached: 1 and True are one dict key but two paths.
+        path = children.get(key) if type(key) is str else None
+        if path is None:
+            # Interned: every plan change holds a provenance map of these paths,
+            # and 80,000 add-ons spell the same few hundred.
+            path = sys.intern(f"{prefix}.{key}") if prefix else key
+            if type(key) is str:
+                children[key] = path
         kind = type(value)
         # Exact types first (paths.is_map inlined: this loop runs per leaf of
         # every layer of every add-on, the planner's hottest).
@@ -231,6 +254,10 @@ def _merge(dst: dict[str, JSON], src: Mapping[str, JSON], origin: dict[str, str]
             if not value:
                 origin[path] = source
 
+
+_CHILD_PATHS: dict[str, dict[str, str]] = {}
+"""Parent path → key → the child's interned path: looked up, not formatted and
+interned again for every leaf of every layer (the same few hundred paths)."""
 
 _LEAVES = frozenset({str, int, float, bool, type(None), list, tuple})
 """Never maps: what ``_merge`` sets without a look inside."""
