@@ -54,7 +54,7 @@ from reconciler.engine.fingerprint import fingerprint_instances
 from reconciler.engine.normalise import normalise
 from reconciler.engine.order import apply_order
 from reconciler.engine.refresh import refresh_change
-from reconciler.engine.values import defaults_for, merge_layers
+from reconciler.engine.values import defaults_for, merge_layers, own_lists
 from reconciler.model.desired import AddonSpec, ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
@@ -288,7 +288,7 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     template = ctx.templates[addon.name]
     live_version = template.version(instance.version) if instance is not None else None
     full = merge_layers(defaults, live_values, addon, desired_values, ctx.live.cluster,
-                        ctx.spec.project_id, live_version=live_version)
+                        ctx.spec.project_id, live_version=live_version, detach=False)
     rules = secrets.rules_for(addon)
     field_changes = diff_values(live_values or {}, full.values, ignore=addon.ignore_changes,
                                 sensitive=rules, schema=defaults.values,
@@ -314,6 +314,8 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         # clusters), not a copy per add-on; a first plan over 10,000 clusters
         # adopts 80,000 of them (DESIGN 12: peak memory).
         values = live_values
+    else:
+        values = own_lists(full.values)  # held by the plan: not the layers' lists
     ctx.changes.append(Change(
         addon=addon.name, action=action,
         instance_id=instance.uid if instance else "",

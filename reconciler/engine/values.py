@@ -50,6 +50,7 @@ __all__ = [
     "full_values",
     "live_flavor",
     "merge_layers",
+    "own_lists",
     "template_defaults",
 ]
 
@@ -89,6 +90,10 @@ def defaults_for(version: TemplateVersion, live: Mapping[str, JSON] | None,
     presets = version.flavors
     flavor = next((c for c in (desired.flavor, live_flavor(live))
                    if c is not None and c in presets), next(iter(presets), None))
+    key = (id(version), flavor)
+    seen = _DEFAULTS.get(key)
+    if seen is not None and seen.version is version:
+        return seen
     values: dict[str, JSON] = {}
     if version.basic:
         values["basic"] = version.basic
@@ -96,7 +101,16 @@ def defaults_for(version: TemplateVersion, live: Mapping[str, JSON] | None,
         values["custom"] = version.custom
     if flavor is not None:
         values["flavor"] = presets[flavor]
-    return Defaults(version=version, presets=presets, flavor=flavor, values=values)
+    found = Defaults(version=version, presets=presets, flavor=flavor, values=values)
+    if len(_DEFAULTS) > 10_000:
+        _DEFAULTS.clear()
+    _DEFAULTS[key] = found  # holds the version: its id is not reused while cached
+    return found
+
+
+_DEFAULTS: dict[tuple[int, str | None], Defaults] = {}
+"""Layer 1 per (template version, preset): thousands of clusters run the same
+few dozen, and every add-on of every plan asks (read only, as documented)."""
 
 
 def template_defaults(version: TemplateVersion, flavor: str | None) -> dict[str, JSON]:
@@ -152,10 +166,13 @@ def _without_defaults(live: Mapping[str, JSON], old: Mapping[str, JSON]) -> dict
 
 def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: AddonSpec,
                  desired_values: Mapping[str, JSON], cluster: Cluster,
-                 project_id: str, live_version: TemplateVersion | None = None) -> FullValues:
+                 project_id: str, live_version: TemplateVersion | None = None,
+                 detach: bool = True) -> FullValues:
     """The four layers merged. ``desired_values`` are ``desired.values``
     normalised against the defaults (``"50"`` → ``50`` where the default is a
-    number); the planner passes the copy it already type-checked."""
+    number); the planner passes the copy it already type-checked. With
+    ``detach=False`` the result's lists may still be the layers' own (read
+    only until :func:`own_lists`): the planner drops most results unread."""
     result: dict[str, JSON] = {}
     origin: dict[str, str] = {}
     _merge(result, defaults.values, origin, DEFAULT, "")
@@ -173,8 +190,11 @@ def merge_layers(defaults: Defaults, live: Mapping[str, JSON] | None, desired: A
     if desired.profile_origins:
         _name_profiles(origin, desired.profile_origins)
     _derive(result, defaults.version, cluster, project_id, origin)
-    _detach(result)
-    if live is not None:
+    restore = live is not None and bool(desired.ignore_changes)
+    if detach or restore:
+        _detach(result)  # before the restore: it writes through lists
+    if restore:
+        assert live is not None
         _restore_ignored(result, live, desired.ignore_changes, origin)
     return FullValues(values=result, provenance=origin, flavor=defaults.flavor)
 
@@ -194,31 +214,59 @@ def _merge(dst: dict[str, JSON], src: Mapping[str, JSON], origin: dict[str, str]
     """Merge ``src`` into ``dst``. Maps in ``dst`` are always its own (fresh)
     dicts, so merging never writes into a template or live tree; lists and
     scalars are shared until :func:`_detach` copies the lists."""
+    children = _CHILD_PATHS.get(prefix)
+    if children is None:
+        if len(_CHILD_PATHS) > 50_000:
+            _CHILD_PATHS.clear()
+        children = _CHILD_PATHS[prefix] = {}
     for key, value in src.items():
-        # Interned: every plan change holds a provenance map of these paths,
-        # and 80,000 add-ons spell the same few hundred.
-        path = sys.intern(f"{prefix}.{key}") if prefix else key
-        existing = dst.get(key)
-        if paths.is_map(value):
-            if type(existing) is dict:
-                if not existing:
-                    origin.pop(path, None)  # was an empty-map leaf
-                _merge(existing, value, origin, source, path)
-            elif not value and existing is not None:
-                continue  # an empty map is the same as an absent key
-            else:
-                if existing is not None:
-                    origin.pop(path, None)  # a scalar or list becomes a map
-                fresh: dict[str, JSON] = {}
-                dst[key] = fresh
-                _merge(fresh, value, origin, source, path)
-                if not value:
-                    origin[path] = source
-        else:
+        # Only str keys are cached: 1 and True are one dict key but two paths.
+        path = children.get(key) if type(key) is str else None
+        if path is None:
+            # Interned: every plan change holds a provenance map of these paths,
+            # and 80,000 add-ons spell the same few hundred.
+            path = sys.intern(f"{prefix}.{key}") if prefix else key
+            if type(key) is str:
+                children[key] = path
+        kind = type(value)
+        # Exact types first (paths.is_map inlined: this loop runs per leaf of
+        # every layer of every add-on, the planner's hottest).
+        if kind is not dict and (kind in _LEAVES or not isinstance(value, Mapping)):
+            existing = dst.get(key)
             if type(existing) is dict and existing:
                 _forget(origin, path)
             dst[key] = value
             origin[path] = source
+            continue
+        existing = dst.get(key)
+        if type(existing) is dict:
+            if not existing:
+                origin.pop(path, None)  # was an empty-map leaf
+            _merge(existing, value, origin, source, path)
+        elif not value and existing is not None:
+            continue  # an empty map is the same as an absent key
+        else:
+            if existing is not None:
+                origin.pop(path, None)  # a scalar or list becomes a map
+            fresh: dict[str, JSON] = {}
+            dst[key] = fresh
+            _merge(fresh, value, origin, source, path)
+            if not value:
+                origin[path] = source
+
+
+_CHILD_PATHS: dict[str, dict[str, str]] = {}
+"""Parent path → key → the child's interned path: looked up, not formatted and
+interned again for every leaf of every layer (the same few hundred paths)."""
+
+_LEAVES = frozenset({str, int, float, bool, type(None), list, tuple})
+"""Never maps: what ``_merge`` sets without a look inside."""
+
+
+def own_lists(tree: dict[str, JSON]) -> dict[str, JSON]:
+    """``tree`` (a ``merge_layers(detach=False)`` result) with its own lists."""
+    _detach(tree)
+    return tree
 
 
 def _detach(tree: dict[str, JSON]) -> None:

@@ -140,20 +140,45 @@ _LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
 
 def _has_secret_word(value: Any) -> bool:
     # Plain loops and exact-type checks first: this walks every add-on's whole
-    # values tree on each plan (DESIGN 12: CPU per add-on).
+    # values tree on each plan (DESIGN 12: CPU per add-on). A map whose keys
+    # are all known plain words is cleared by one C-level subset test, and only
+    # its containers are walked into: no call per leaf.
     kind = type(value)
     if kind in _LEAF_TYPES:
         return False  # most nodes: no slow isinstance against the Mapping ABC
-    if kind is dict or isinstance(value, Mapping):
+    if kind is dict:
+        if not _PLAIN_WORDS.issuperset(value):
+            for key in value:
+                if type(key) is not str:
+                    key = str(key)
+                elif key in _PLAIN_WORDS:
+                    continue
+                if is_secret_word(key):
+                    return True
+                if len(_PLAIN_WORDS) > 100_000:
+                    _PLAIN_WORDS.clear()
+                _PLAIN_WORDS.add(key)
+        for child in value.values():
+            if type(child) not in _LEAF_TYPES and _has_secret_word(child):
+                return True
+        return False
+    if kind is list:
+        return any(type(child) not in _LEAF_TYPES and _has_secret_word(child)
+                   for child in value)
+    if isinstance(value, Mapping):
         for key, child in value.items():
             if is_secret_word(key if type(key) is str else str(key)):
                 return True
             if _has_secret_word(child):
                 return True
         return False
-    if kind is list or isinstance(value, list | tuple):
+    if isinstance(value, list | tuple):
         return any(_has_secret_word(child) for child in value)
     return False
+
+
+_PLAIN_WORDS: set[str] = set()
+"""Keys known not to be secret words (``is_secret_word`` said no)."""
 
 
 def sensitive_leaves(values: Any, rules: SensitiveRules, *,

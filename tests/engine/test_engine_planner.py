@@ -315,3 +315,28 @@ def test_an_adopt_that_writes_is_an_update_marked_adopting() -> None:
                        instances=(instance("coredns", "1.30.33", coredns_values()),),
                        st=recorded(state(coredns="1.30.33"), "coredns", coredns_values()))
     assert not change(managed, "coredns").adopting
+
+
+def test_a_planned_change_holds_its_own_lists_not_the_templates_or_lives() -> None:
+    """The merge leaves lists shared until the planner keeps a result
+    (engine/values.py detach=False): a kept change must own them, or a later
+    edit of its values (apply resolves secrets into them) would rewrite the
+    template catalog or the live tree every other cluster shares."""
+    catalog = templates()
+    live_values = coredns_values(cache_ttl=60)
+    cluster = plan_one(spec("coredns", version="1.30.33", values={"custom": {"cache_ttl": 30}}),
+                       instances=(instance("coredns", "1.30.33", live_values),),
+                       st=state(coredns="1.30.33"), catalog=catalog)
+    update = change(cluster, "coredns")
+    assert update.action is Action.UPDATE
+    sent = update.values["flavor"]["resources"]
+    template_input = catalog["coredns"].versions[1].input["parameters"]["flavor1"]
+    assert sent == live_values["flavor"]["resources"]
+    assert sent is not live_values["flavor"]["resources"]
+    assert sent is not template_input["resources"]
+
+
+def test_apply_order_without_dependencies_is_file_order_then_names() -> None:
+    changes = [Change(addon=n, action=Action.INSTALL) for n in ("zeta", "b", "a", "c")]
+    index = {"c": 0, "a": 1, "zeta": 2}
+    assert [c.addon for c in apply_order(changes, index)] == ["c", "a", "zeta", "b"]

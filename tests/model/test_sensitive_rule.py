@@ -78,3 +78,17 @@ CASES: list[tuple[str, dict[str, Any], SensitiveRules, set[str]]] = [
 def test_which_leaves_are_sensitive(values: dict[str, Any], rules: SensitiveRules,
                                     expected: set[str]) -> None:
     assert sensitive_leaves(values, rules) == frozenset(expected)
+
+
+def test_a_secret_word_among_words_already_seen_plain_is_found() -> None:
+    """The walk skips maps whose keys it has seen plain before (model/sensitive.py):
+    a new credential key in such a map, or deeper under one, is still found."""
+    assert sensitive_leaves(_coredns(), NO_RULES) == frozenset()  # its keys now known plain
+    beside = _with(_coredns(), api_token="t")
+    assert sensitive_leaves(beside, NO_RULES) == {"custom.api_token"}
+    deeper = _with(_coredns(), stub_domains={"consul.local": {"password": "p"}})
+    assert sensitive_leaves(deeper, NO_RULES) == {"custom.stub_domains.consul.local.password"}
+    in_list = _with(_coredns(), upstream_nameservers=[{"token": "x"}])
+    assert sensitive_leaves(in_list, NO_RULES) == {"custom.upstream_nameservers[0].token"}
+    numbered = {"custom": {1: {"secretKey": "s"}}}
+    assert sensitive_leaves(numbered, NO_RULES) == {"custom.1.secretKey"}
