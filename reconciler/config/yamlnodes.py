@@ -291,6 +291,10 @@ class _Converter:
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         return self._scalar(node)
 
+    def dispose(self) -> None:
+        self._constructor.constructed_objects.clear()
+        self._constructor.dispose()
+
     def _scalar(self, node: yaml.Node) -> Any:
         value = self._constructor.construct_object(node, deep=True)
         if isinstance(value, datetime.date | bytes):
@@ -314,7 +318,13 @@ def key_text(node: yaml.Node) -> str:
 
 def to_data(node: yaml.Node) -> tuple[Any, list[DuplicateKey]]:
     converter = _Converter()
-    return converter.convert(node), converter.duplicates
+    try:
+        return converter.convert(node), converter.duplicates
+    finally:
+        # The constructor's loader refers to itself (its parser state is a bound
+        # method), and it keeps every non-string scalar node it built: a cycle
+        # the paused collector (paused_gc) would free only after the load.
+        converter.dispose()
 
 
 class NodeFinder:
