@@ -143,8 +143,24 @@ class _Composing(Composer):
     (same events, same tags, same errors) keeps one compact mark per node, and
     is no slower: the compaction walk over the tree goes away."""
 
+    _depth = 0
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        node = super().compose_node(parent, index)
+        # Composing recurses in Python now: a hostile file nested thousands of
+        # levels deep is refused here, as _check_shape would, before the
+        # interpreter's recursion limit turns it into a traceback.
+        event = self.peek_event()  # type: ignore[attr-defined]  # the parser's, mixed in
+        if self._depth >= MAX_DEPTH and not isinstance(event, yaml.AliasEvent):
+            raise _shape_error_at(
+                Position(event.start_mark.line + 1, event.start_mark.column + 1),
+                f"YAML nested more than {MAX_DEPTH} levels deep",
+                "desired-state files need far fewer levels; flatten the structure",
+            )
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
         mark = node.start_mark if node is not None else None
         # A compact mark already: an alias of a node built before.
         if node is not None and mark is not None and type(mark) is not _Mark:
@@ -223,6 +239,10 @@ def _check_shape(root: yaml.Node | None) -> None:
 
 def _shape_error(node: yaml.Node, message: str, hint: str) -> YamlSyntaxError:
     return YamlSyntaxError(message, position_of(node), hint=hint)
+
+
+def _shape_error_at(at: Position, message: str, hint: str) -> YamlSyntaxError:
+    return YamlSyntaxError(message, at, hint=hint)
 
 
 def compose(text: str) -> yaml.Node | None:
