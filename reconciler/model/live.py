@@ -48,7 +48,7 @@ UNHEALTHY_STATUSES = FAILED_STATUSES | {"abnormal"}
 """A declared add-on in one of these is planned as ``repair`` (docs/actions.md)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """A CCE cluster (``GET …/clusters/{id}``)."""
 
@@ -70,7 +70,7 @@ class Cluster:
         return m.group(1) if m else self.version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SupportVersion:
     """One ``supportVersions`` entry of a template version."""
 
@@ -145,7 +145,7 @@ class TemplateVersion:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddonTemplate:
     """An add-on template (``GET /api/v3/addontemplates`` item)."""
 
@@ -161,7 +161,7 @@ class AddonTemplate:
         return next((v for v in self.versions if v.version == version), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstanceStatus:
     """``status`` of an add-on instance."""
 
@@ -176,7 +176,7 @@ class InstanceStatus:
     previous_version: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddonInstance:
     """An add-on instance (``GET /api/v3/addons`` item)."""
 
@@ -191,7 +191,7 @@ class AddonInstance:
     updated_at: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Risk:
     """One ``riskList`` entry of an add-on precheck task."""
 
@@ -203,7 +203,7 @@ class Risk:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddonPrecheckTask:
     """An add-on check task (one per add-on in a batch precheck)."""
 
@@ -225,7 +225,7 @@ class AddonPrecheckTask:
         return self.status in ("Success", "Failed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckItem:
     """An item of a cluster pre-upgrade check (``itemsStatus[]``)."""
 
@@ -240,7 +240,7 @@ class CheckItem:
     error_codes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckStatus:
     """``clusterCheckStatus`` / ``addonCheckStatus`` / ``nodeCheckStatus``."""
 
@@ -248,7 +248,7 @@ class CheckStatus:
     items: tuple[CheckItem, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterPrecheckTask:
     """A cluster pre-upgrade check task (``…/operation/precheck/tasks/{id}``)."""
 
@@ -269,7 +269,7 @@ class ClusterPrecheckTask:
         return self.phase in ("Success", "Failed", "Error")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveCluster:
     """Everything a plan reads of one cluster: the cluster and its instances."""
 
