@@ -38,6 +38,7 @@ from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import KeyPath
 from reconciler.kit.selectors import ClusterPattern, SelectorError, parse_pattern
 from reconciler.model.diagnostics import Diagnostic
+from reconciler.model.json import ancestry
 
 __all__ = [
     "Layer",
@@ -87,11 +88,10 @@ class MergedAddon:
         a map (several layers may have added keys to it)."""
         if len(self.layers) == 1:
             return 0
-        while path:
-            found = self.origins.get(path)
+        for enclosing in ancestry(path):
+            found = self.origins.get(enclosing)
             if found is not None:
                 return found
-            path = path[:max(path.rfind("."), path.rfind("["), 0)]
         return None
 
     def layer_of(self, path: str) -> Layer:

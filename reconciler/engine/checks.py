@@ -17,7 +17,7 @@ from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
 from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation
 from reconciler.model.diagnostics import Diagnostic, Severity
-from reconciler.model.json import JSON
+from reconciler.model.json import JSON, ancestry
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, TemplateVersion
 from reconciler.model.plan import Change
 
@@ -66,11 +66,10 @@ def diagnostic(cluster: ClusterSpec, addon: AddonSpec | None, key: str, message:
 
 
 def _value_location(addon: AddonSpec, key: str) -> SourceLocation | None:
-    while key:
-        found = addon.value_locations.get(key)
+    for enclosing in ancestry(key):
+        found = addon.value_locations.get(enclosing)
         if found is not None:
             return found
-        key = key[:max(key.rfind("."), key.rfind("["), 0)]
     return None
 
 
