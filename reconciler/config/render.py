@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import re
 import signal
 import sys
@@ -36,9 +37,11 @@ from typing import Any, NoReturn
 
 import jinja2
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from reconciler.model.secret_template import PLACEHOLDER_PREFIX
 from reconciler.model.sensitive import CREDENTIAL_VARIABLES, variable_looks_secret
 
 __all__ = [
@@ -105,7 +108,7 @@ class SecretTokens:
     """
 
     def __init__(self, nonce: str) -> None:
-        self.prefix = f"RECONCILERSECRET{nonce.upper()}N"
+        self.prefix = f"{PLACEHOLDER_PREFIX}{nonce.upper()}N"
         self._count = 0
         self.pattern = re.compile(re.escape(self.prefix) + r"[0-9]+Z", re.IGNORECASE)
 
@@ -279,6 +282,125 @@ def _bounded_range(*args: int) -> range:
     return items
 
 
+class _WholeSecret(str):
+    """What ``secret(name)`` returns: its placeholder token, usable only whole.
+
+    Printed as it is (``{{ secret('T') }}``, also inside a longer string) it
+    becomes the token the loader later replaces by the value. Any other use
+    would operate on the token, not the value (``[0:5]`` gave ``"RECON"``,
+    ``|replace`` sent token debris to the cloud, ``.startswith()`` was always
+    false), so each one stops the file naming its line: the dunder methods
+    here catch what Jinja2 evaluates directly (slices, comparisons, ``in``,
+    iteration, ``+``), the sandbox hooks the rest (filters, tests, attributes,
+    subscripts, operators, ``~``).
+    """
+
+    name: str
+
+    def refuse(self, operation: str) -> NoReturn:
+        raise _Fatal(
+            f"secret('{self.name}') is used whole or not at all: {operation} cannot be applied"
+            " to it (it would act on a placeholder, not on the secret's value)",
+            f"write `{{{{ secret('{self.name}') }}}}` alone (inside a longer string is fine), and"
+            f" put the value already transformed in the environment variable {self.name}",
+        )
+
+    def __getitem__(self, key: Any) -> NoReturn:
+        self.refuse("a subscript or slice" if not isinstance(key, slice) else "a slice")
+
+    def __add__(self, _other: Any) -> NoReturn:
+        self.refuse("`+`")
+
+    def __radd__(self, _other: Any) -> NoReturn:
+        self.refuse("`+`")
+
+    def __mul__(self, _other: Any) -> NoReturn:
+        self.refuse("`*`")
+
+    __rmul__ = __mul__
+
+    def __mod__(self, _other: Any) -> NoReturn:
+        self.refuse("`%`")
+
+    def __rmod__(self, _other: Any) -> NoReturn:
+        self.refuse("`%`")
+
+    def __contains__(self, _item: Any) -> NoReturn:  # type: ignore[override]
+        self.refuse("`in`")
+
+    def __iter__(self) -> NoReturn:
+        self.refuse("iteration")
+
+    def __len__(self) -> NoReturn:
+        self.refuse("`length`")
+
+    def __bool__(self) -> NoReturn:
+        self.refuse("a truth test (`if`)")
+
+    def _compare(self, _other: Any) -> NoReturn:
+        self.refuse("a comparison")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare  # type: ignore[assignment]
+    __hash__ = str.__hash__
+
+
+def _whole_secret(token: str, name: str) -> _WholeSecret:
+    value = _WholeSecret(token)
+    value.name = name
+    return value
+
+
+def _holds_secret(value: Any) -> _WholeSecret | None:
+    """The ``secret()`` result in ``value`` (or one level inside a list/tuple/dict)."""
+    if isinstance(value, _WholeSecret):
+        return value
+    if isinstance(value, list | tuple):
+        return next((v for v in value if isinstance(v, _WholeSecret)), None)
+    if isinstance(value, dict):
+        return next((v for v in value.values() if isinstance(v, _WholeSecret)), None)
+    return None
+
+
+def _refusing_secrets(kind: str, name: str, function: Any) -> Any:
+    """``function`` (a filter or test), refusing a ``secret()`` among its arguments."""
+
+    @functools.wraps(function)  # keeps Jinja2's pass_context/pass_environment marks
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        for value in (*args, *kwargs.values()):
+            found = _holds_secret(value)
+            if found is not None:
+                found.refuse(f"the {kind} `{name}`")
+        return function(*args, **kwargs)
+
+    return refusing
+
+
+_CONCAT_FILTER = "__reconciler_concat"
+"""Where ``~`` goes (``_SecretAwareCodeGenerator``); not a name a file can write."""
+
+
+def _concat(items: Any) -> str:
+    for item in items:
+        if isinstance(item, _WholeSecret):
+            item.refuse("`~`")
+    return "".join(str(item) for item in items)
+
+
+class _SecretAwareCodeGenerator(CodeGenerator):
+    """Jinja2's code generator with ``a ~ b`` compiled into a call that checks its parts.
+
+    Jinja2 joins ``~`` operands with ``str()`` directly, which no sandbox hook
+    sees, and ``str()`` of a secret is exactly what plain interpolation needs.
+    """
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write(f"environment.filters[{_CONCAT_FILTER!r}]((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The library's sandbox, plus bounds on the operators that build huge values.
 
@@ -286,14 +408,35 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     compile time, so ``{{ 'x' * 10**10 }}`` is refused before it allocates.
     """
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "-", "/", "//", "%"})
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals["range"] = _bounded_range
+        # Every filter and test refuses a secret() (``_WholeSecret``): it would
+        # run on the placeholder, not on the value.
+        self.filters = {name: _refusing_secrets("filter", name, f)
+                        for name, f in self.filters.items()}
+        self.tests = {name: _refusing_secrets("test", name, f) for name, f in self.tests.items()}
+        self.filters[_CONCAT_FILTER] = _concat
+
+    code_generator_class = _SecretAwareCodeGenerator
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, _WholeSecret):
+            obj.refuse(f"`[{argument!r}]`")
+        return super().getitem(obj, argument)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, _WholeSecret):
+            obj.refuse(f"`.{attribute}`")
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
+        for side in (left, right):
+            if isinstance(side, _WholeSecret):
+                side.refuse(f"`{operator}`")
         if operator == "*":
             _check_repeat(left, right)
             _check_repeat(right, left)
@@ -398,7 +541,7 @@ def render(
             )
         token = tokens.next()
         secrets[token] = SecretUse(token, name, value)
-        return token
+        return _whole_secret(token, name)
 
     environment = _Sandbox(
         undefined=_undefined_class(recorder, variables),

@@ -13,9 +13,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-__all__ = ["fill_template", "secret_template", "template_names"]
+__all__ = [
+    "PLACEHOLDER_PREFIX",
+    "fill_template",
+    "holds_placeholder",
+    "secret_template",
+    "template_names",
+]
 
 _PART = re.compile(r"\$\$|\$\{([^}]*)\}")
+
+PLACEHOLDER_PREFIX = "RECONCILERSECRET"
+"""How every ``secret()`` placeholder token begins (``config.render.SecretTokens``).
+
+A token stands in for a secret while a file is rendered and parsed; the loader
+then puts the value in its place. One left in a value sent to the cloud would
+be a bug (a secret transformed, a path the loader missed): the send boundary
+refuses such a body (``holds_placeholder``)."""
+
+_PLACEHOLDER = re.compile(PLACEHOLDER_PREFIX + r"[0-9A-Z]*N[0-9]+Z", re.IGNORECASE)
+
+
+def holds_placeholder(text: str) -> bool:
+    """True when ``text`` holds a ``secret()`` placeholder token, in any letter case."""
+    return _PLACEHOLDER.search(text) is not None
 
 
 def secret_template(text: str, tokens: re.Pattern[str], name_of: Callable[[str], str]) -> str:
