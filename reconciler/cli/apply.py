@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import shlex
 import signal
 import sys
@@ -26,6 +27,7 @@ from reconciler.cli.exits import (
     fail,
     load_or_exit,
     preflight_or_exit,
+    register_plan_secrets,
 )
 from reconciler.cli.options import ARGV_KEY, CommonOptions, common_options, lock_timeout_option
 from reconciler.cli.plan import FORMATS, declared_addons
@@ -189,6 +191,7 @@ def apply_command(
             plan = load_plan(opts.files[0])
         except PlanFileError as err:
             fail(str(err))
+        register_plan_secrets(plan, os.environ)
         store = open_state(opts.state, opts.state_dir)
         if plan.state_backend != store.identity:
             # Its serials and lineages are another store's: checked against this

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,9 +18,11 @@ from reconciler.cli.inprocess import packaged_scenarios
 from reconciler.cli.options import CommonOptions
 from reconciler.cloud import PreflightError, preflight
 from reconciler.config.options import load_from_options
-from reconciler.masking import register
+from reconciler.masking import register, register_paths
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
+from reconciler.model.plan import Plan
+from reconciler.model.secret_template import template_names
 from reconciler.planfile import looks_like_plan_file
 from reconciler.run.prechecks import parse_accept_risks
 from reconciler.views.diagnostics import diagnostics_text
@@ -32,6 +34,7 @@ __all__ = [
     "fail",
     "load_or_exit",
     "preflight_or_exit",
+    "register_plan_secrets",
     "register_secrets",
 ]
 
@@ -83,6 +86,34 @@ def register_secrets(desired: DesiredState) -> None:
         for names in addon.secret_sources.values()
         for name in names
     )
+    # Their paths too, and the declared `sensitive:` ones: the live value
+    # there (the old one, after a rotation) is masked where bodies are logged.
+    for cluster in desired.clusters:
+        for addon in cluster.addons:
+            register_paths(addon.name, (*addon.secret_sources, *addon.sensitive))
+
+
+def register_plan_secrets(plan: Plan, environ: Mapping[str, str]) -> None:
+    """A saved plan's counterpart of ``register_secrets``, before anything is sent:
+    the secrets apply re-reads from the environment to refill the plan's hashed
+    leaves, and every path the plan holds as sensitive."""
+    register(
+        environ.get(name)
+        for cp in plan.clusters
+        for change in cp.changes
+        for name in _secret_names(change.secret_sources, change.secret_templates)
+    )
+    for cp in plan.clusters:
+        for change in cp.changes:
+            register_paths(change.addon, (*change.secret_sources, *change.sensitive_paths))
+
+
+def _secret_names(sources: Mapping[str, Sequence[str]],
+                  templates: Mapping[str, str]) -> Iterator[str]:
+    for names in sources.values():
+        yield from names
+    for template in templates.values():
+        yield from template_names(template)
 
 
 def preflight_or_exit(endpoints: Iterable[tuple[str, str]]) -> None:

@@ -10,7 +10,8 @@
     ├── InvalidRequestError         any other 4xx
     ├── ServerError                 5xx
     ├── RequestTimeoutError         no answer within the timeout
-    └── TransportError              connection refused, reset or dropped
+    ├── TransportError              connection refused, reset or dropped
+    └── PlaceholderError            a body still holds a secret() placeholder: not sent
 
 Every error carries the HTTP status (``None`` when there was no response), the
 CCE error code, the server's message and the ``X-Request-Id``; it is raised
@@ -30,6 +31,7 @@ __all__ = [
     "ConflictError",
     "InvalidRequestError",
     "NotFoundError",
+    "PlaceholderError",
     "RequestTimeoutError",
     "ServerError",
     "ThrottledError",
@@ -107,6 +109,14 @@ class RequestTimeoutError(CloudError):
 
 class TransportError(CloudError):
     """The connection failed: refused, reset, or dropped mid-request."""
+
+
+class PlaceholderError(CloudError):
+    """A request body still holds a ``secret()`` placeholder token; refused before sending.
+
+    The token stands for a secret while files are rendered; reaching the wire it
+    would replace the real value in the cloud (a bug upstream, never a
+    server's answer). Nothing was sent, so it is never ambiguous."""
 
 
 _BY_STATUS: dict[int, type[CloudError]] = {

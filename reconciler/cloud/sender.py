@@ -19,6 +19,7 @@ looks before re-sending (apply/ambiguous.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -29,9 +30,11 @@ from urllib.parse import quote
 import httpx
 
 from reconciler.cloud.auth import request_headers
+from reconciler.cloud.bodymask import register_body_secrets
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import (
     CloudError,
+    PlaceholderError,
     RequestTimeoutError,
     TransportError,
     error_for_status,
@@ -44,6 +47,7 @@ from reconciler.cloud.transport import KeepAliveTransport
 from reconciler.kit.signing import QueryValue, canonical_query
 from reconciler.model.json import JSON
 from reconciler.model.progress import QuietRefresh, RefreshProgress
+from reconciler.model.secret_template import holds_placeholder
 
 __all__ = ["ApiRequest", "ApiResponse", "Limits", "Sender", "path"]
 
@@ -258,6 +262,13 @@ class Sender:
         """The response of the first successful attempt; a :class:`CloudError` otherwise."""
         policy = self._limits.retry
         method = request.method.upper()
+        if request.body is not None and holds_placeholder(request.body_bytes().decode()):
+            # The send boundary of every write and precheck: a placeholder in place
+            # of a secret would overwrite the real value in the cloud.
+            raise PlaceholderError(
+                "the request body holds a secret() placeholder instead of the secret's value;"
+                " nothing was sent", method=method, path=request.path,
+                hint="a bug: report it with the desired-state file (the secrets are not in it)")
         attempt = 0
         while True:
             attempt += 1
@@ -363,12 +374,18 @@ class Sender:
                      duration_ms, attempt, extra=fields)
         if not log.isEnabledFor(logging.DEBUG):
             return
+        # Values at sensitive paths and under credential keys join the redactor
+        # first (cloud.bodymask): a live password or a rotated secret's old value
+        # is in these bodies, and the masking filter only knows literals.
         if request.body is not None:
+            register_body_secrets(request.body)
             log.debug("%s %s request body: %s", method, target,
                       _clip(request.body_bytes().decode()), extra=fields)
         if response is not None and response.content:
-            log.debug("%s %s response body: %s", method, target,
-                      _clip(response.text), extra=fields)
+            text = response.text
+            with contextlib.suppress(ValueError):
+                register_body_secrets(json.loads(text))
+            log.debug("%s %s response body: %s", method, target, _clip(text), extra=fields)
 
     def _transport_error(
         self,

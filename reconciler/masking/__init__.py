@@ -20,7 +20,9 @@ from reconciler.masking.redactor import (
     mask,
     register,
     register_credentials,
+    register_paths,
     reset_redactor,
+    sensitive_paths,
 )
 
 __all__ = [
@@ -32,5 +34,7 @@ __all__ = [
     "mask",
     "register",
     "register_credentials",
+    "register_paths",
     "reset_redactor",
+    "sensitive_paths",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from reconciler.masking.redactor import mask
 
 __all__ = [
+    "THIRD_PARTY_LOGGERS",
     "JsonLinesFormatter",
     "MaskingFilter",
     "install_log_masking",
@@ -82,18 +83,35 @@ def start_verbose_logging(verbose: int) -> Callable[[], None]:
     return _attach(handler, level)
 
 
+THIRD_PARTY_LOGGERS = (
+    "botocore", "boto3", "s3transfer", "urllib3", "psycopg", "httpx", "httpcore", "hpack",
+)
+"""Libraries whose INFO and DEBUG lines stay out of ``-v``/``-vv`` and ``--log-file``:
+they log what they send and receive (botocore signed headers and S3 object
+bodies, i.e. our state; psycopg connection strings) in forms the redactor
+cannot be taught in advance. Their warnings and errors still come through,
+masked. Our own request log (``reconciler.cloud``) says what -vv needs."""
+
+
 def _attach(handler: logging.Handler, level: int) -> Callable[[], None]:
     """Put a masking ``handler`` at ``level`` on the root logger; returns its undo."""
     handler.setLevel(level)
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     previous_level = root.level
+    libraries = [logging.getLogger(name) for name in THIRD_PARTY_LOGGERS]
+    previous_library_levels = [library.level for library in libraries]
+    for library in libraries:
+        if library.level == logging.NOTSET or library.level < logging.WARNING:
+            library.setLevel(logging.WARNING)
     root.addHandler(handler)
     root.setLevel(min(previous_level or logging.WARNING, level))
 
     def undo() -> None:
         root.removeHandler(handler)
         root.setLevel(previous_level)
+        for library, previous in zip(libraries, previous_library_levels, strict=True):
+            library.setLevel(previous)
         handler.close()  # a StreamHandler leaves its stream open
 
     return undo

@@ -26,7 +26,9 @@ __all__ = [
     "mask",
     "register",
     "register_credentials",
+    "register_paths",
     "reset_redactor",
+    "sensitive_paths",
 ]
 
 MASK = "(sensitive)"
@@ -39,8 +41,15 @@ CREDENTIAL_VARIABLES = (
     "CLOUD_SDK_SK",
     "HW_AUTH_TOKEN",
     "HW_SECURITY_TOKEN",
+    # The state backends' (statemgr.s3, statemgr.postgres): their libraries log too.
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "PGPASSWORD",
+    "PG_CONN_STR",
 )
-"""Environment variables whose values are credentials (``cloud.credentials`` reads them)."""
+"""Environment variables whose values are credentials (``cloud.credentials`` and the
+state backends read them)."""
 
 
 def _forms(value: str) -> set[str]:
@@ -69,6 +78,22 @@ class Redactor:
         self._lock = threading.Lock()
         self._literals: frozenset[str] = frozenset()
         self._pattern: re.Pattern[str] | None = None
+        self._paths: dict[str, frozenset[str]] = {}
+
+    def add_paths(self, scope: str, paths: Iterable[str]) -> None:
+        """Remember value paths (``custom.servers[0]``) that are sensitive in ``scope``
+        (an add-on name), so a body read later can have its values there masked
+        (``cloud.bodymask``) before it is logged."""
+        new = frozenset(paths)
+        if not new:
+            return
+        with self._lock:
+            known = self._paths.get(scope, frozenset())
+            if not new <= known:
+                self._paths = {**self._paths, scope: known | new}
+
+    def paths(self, scope: str) -> frozenset[str]:
+        return self._paths.get(scope, frozenset())
 
     def add(self, value: str) -> None:
         """Mask ``value`` (and its JSON-escaped spellings) from now on; ignored if short."""
@@ -137,6 +162,15 @@ def register(values: Iterable[str | None]) -> None:
     for value in values:
         if value:
             _current.add(value)
+
+
+def register_paths(scope: str, paths: Iterable[str]) -> None:
+    _current.add_paths(scope, paths)
+
+
+def sensitive_paths(scope: str) -> frozenset[str]:
+    """The value paths registered as sensitive for ``scope`` (an add-on name) in this run."""
+    return _current.paths(scope)
 
 
 def register_credentials(environ: Mapping[str, str]) -> None:

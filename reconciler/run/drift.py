@@ -56,8 +56,10 @@ async def detect_drift(
     report its drift. Nothing is written to the cloud or the state directory
     (``inspect`` creates inspection tasks, which change no add-on)."""
     generated_at = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    refreshed = await refresh(desired, session)
+    # States first: their recorded sensitive paths must be known before the
+    # live bodies are logged (``-vv``), so the live values there are masked.
     states, state_errors = read_states(desired, store)
+    refreshed = await refresh(desired, session)
     live: dict[str, LiveCluster | Diagnostic] = {**refreshed.live, **state_errors}
 
     plans: dict[str, ClusterPlan] = {}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from reconciler.masking import register
 from reconciler.statemgr.errors import BackendConfigError
 
 __all__ = [
@@ -108,6 +109,7 @@ def parse_backend_url(text: str, env: Mapping[str, str]) -> BackendConfig:
     text = text.strip()
     if not text:
         raise _error(text, "it is empty")
+    _redacted(text)  # registers any secret it holds before a message could name it
     match = _SCHEME.match(text)
     if match is None:
         return LocalConfig(Path(text))
@@ -131,7 +133,8 @@ def _parse_s3(text: str, env: Mapping[str, str]) -> S3Config:
     if endpoint:
         endpoint_parts = urlsplit(endpoint)
         if endpoint_parts.scheme not in ("http", "https") or not endpoint_parts.hostname:
-            raise _error(text, f"endpoint {endpoint!r} must be an http:// or https:// URL")
+            raise _error(text, f"endpoint {_redacted(endpoint)!r} must be an http:// or https://"
+                               " URL")
         if endpoint_parts.username is not None or endpoint_parts.password is not None:
             raise _error(text, "the endpoint can't hold credentials")
     region = params.get("region", "")
@@ -205,6 +208,31 @@ def _error(text: str, problem: str) -> BackendConfigError:
     )
 
 
+_SAFE_PARAMETERS = frozenset({*_S3_KEYS, "sslmode"})
+"""Query parameters whose values an error may show (they configure, they don't
+authenticate); every other one's value is hidden: ``secret_key=``,
+``X-Amz-Security-Token=``, ``password=``, ``sslpassword=``, or a typo of any."""
+_USERINFO = re.compile(r"(://[^/?#@:]*):([^/?#@]*)@")
+
+
 def _redacted(text: str) -> str:
-    """``text`` without any password or key it holds (user:SECRET@ becomes user:***@)."""
-    return re.sub(r"(://[^/?#@:]*):[^/?#@]*@", r"\1:***@", unquote(text))
+    """``text`` without any password or key it holds: ``user:SECRET@`` becomes
+    ``user:***@``, and the value of any query parameter but the known settings
+    ``***`` (a nested ``lock_url`` is redacted the same way). The hidden values
+    are also registered with the redactor, so no other message shows them."""
+    base, mark, query = text.partition("?")
+    base = unquote(base)
+    for match in _USERINFO.finditer(base):
+        register([match.group(2)])
+    base = _USERINFO.sub(r"\1:***@", base)
+    if not mark:
+        return base
+    parts = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in _SAFE_PARAMETERS:
+            shown = _redacted(value) if _SCHEME.match(value) else value
+        else:
+            register([value])
+            shown = "***"
+        parts.append(f"{key}={shown}")
+    return f"{base}?{'&'.join(parts)}"

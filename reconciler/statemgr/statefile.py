@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.masking import register_paths
 from reconciler.model.state import STATE_FORMAT_VERSION, ManagedAddon, StateFile
 from reconciler.statemgr.errors import CorruptStateError, UnsupportedFormatError
 
@@ -209,7 +210,7 @@ def _parse_addon(name: str, raw: Any, problems: list[str]) -> ManagedAddon | Non
             problems.append(f"{where}.{key} must be a list of strings")
     if len(problems) > before:
         return None
-    return ManagedAddon(
+    addon = ManagedAddon(
         name=name,
         uid=raw["uid"],
         version=raw["version"],
@@ -221,3 +222,13 @@ def _parse_addon(name: str, raw: Any, problems: list[str]) -> ManagedAddon | Non
         accepted_risks=tuple(raw.get("accepted_risks", ())),
         sensitive_paths=tuple(raw.get("sensitive_paths", ())),
     )
+    # Every state enters the process here: from now on a live value at a path
+    # the state recorded as sensitive is masked in logged bodies (cloud.bodymask),
+    # whatever the desired files say now (a PR that dropped its secret()).
+    register_paths(name, recorded_sensitive_paths(addon))
+    return addon
+
+
+def recorded_sensitive_paths(addon: ManagedAddon) -> tuple[str, ...]:
+    """The value paths the state holds as sensitive for ``addon`` (the one lookup)."""
+    return addon.sensitive_paths
