@@ -325,7 +325,7 @@ class _WholeSecret(str):
     def __rmod__(self, _other: Any) -> NoReturn:
         self.refuse("`%`")
 
-    def __contains__(self, _item: Any) -> NoReturn:  # type: ignore[override]
+    def __contains__(self, _item: Any) -> NoReturn:
         self.refuse("`in`")
 
     def __iter__(self) -> NoReturn:
@@ -340,7 +340,7 @@ class _WholeSecret(str):
     def _compare(self, _other: Any) -> NoReturn:
         self.refuse("a comparison")
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
     __hash__ = str.__hash__
 
 
