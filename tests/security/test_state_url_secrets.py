@@ -10,6 +10,8 @@ URL without the secret, on stderr and in ``--log-file``.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,11 @@ from reconciler.cli import cli
 from reconciler.masking.logs import THIRD_PARTY_LOGGERS, start_verbose_logging
 from tests.security.test_leaks_everywhere import _cwd
 from tests.security.test_secret_logs import _desired
-from tests.statemgr.conftest import S3_ENV, S3_SECRET_KEY, make_bucket, moto_endpoint
 
-__all__ = ["moto_endpoint"]  # the session fixture, used here too
+__all__: list[str] = []
+
+S3_SECRET_KEY = "s3-SECRET-KEY-MARK-0e9a41"
+S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIASECRETLOGS01", "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY}
 
 MARK = "S3SECRETLEAK8-b7e2"
 S3 = "s3://state-bucket/reconciler?endpoint=http://127.0.0.1:9&region=r1"
@@ -71,10 +75,32 @@ def test_the_error_still_shows_the_harmless_parts() -> None:
     assert "secret_key=***" in result.stderr and "region=r1" in result.stderr
 
 
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _bucket(endpoint: str) -> str:
+    import botocore.session
+
+    bucket = f"test-{uuid.uuid4().hex[:16]}"
+    botocore.session.Session().create_client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=S3_SECRET_KEY,
+    ).create_bucket(Bucket=bucket)
+    return bucket
+
+
 def test_s3_backend_libraries_stay_out_of_vv(moto_endpoint: str, tmp_path: Path) -> None:
     """botocore logs signed headers and whole state objects at DEBUG; with -vv
     and --log-file none of it, nor the S3 secret key, may come through."""
-    bucket = make_bucket(moto_endpoint)
+    bucket = _bucket(moto_endpoint)
     url = f"s3://{bucket}/states?endpoint={moto_endpoint}&region=us-east-1&addressing=path"
     env = {**S3_ENV, "NO_COLOR": "1", "HW_ACCESS_KEY": "ak-1234", "HW_SECRET_KEY": "sk-1234"}
     with _cwd(tmp_path):
