@@ -11,6 +11,9 @@ continue past (syntax errors, failing filters) stop the file.
 placeholder token. The caller parses the YAML with the tokens in place and
 substitutes the real values into the leaves afterwards, which is how it knows
 exactly which leaves are sensitive (and why no diagnostic can show a secret).
+The token is used whole or not at all (``_WholeSecret``): a filter, test,
+slice, attribute, operator or ``~`` on it would act on the token, not the
+value, so each is an error at its line.
 
 Files are untrusted input, so rendering runs in Jinja2's
 ``ImmutableSandboxedEnvironment`` (no Python internals: a ``SecurityError``

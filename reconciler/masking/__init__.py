@@ -5,7 +5,10 @@ hashes the leaves we *know* are secret. This package catches the rest: the
 literal values of the credentials in use and of every ``secret()`` read in this
 run, wherever they turn up (inside longer strings, JSON-escaped), on every
 channel: stdout/stderr (``streams``), logging (``logs``) and files
-(``files.write_atomic``). It imports nothing from the rest of the package, so
+(``files.write_atomic``). Values seen only in a body the cloud sends or
+receives join it just before the body is logged: the redactor also keeps the
+value paths known to be sensitive per add-on (``register_paths``), which
+``cloud.bodymask`` reads. It imports nothing from the rest of the package, so
 every layer may use it.
 """
 
