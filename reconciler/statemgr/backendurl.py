@@ -109,10 +109,10 @@ def parse_backend_url(text: str, env: Mapping[str, str]) -> BackendConfig:
     text = text.strip()
     if not text:
         raise _error(text, "it is empty")
-    _redacted(text)  # registers any secret it holds before a message could name it
     match = _SCHEME.match(text)
     if match is None:
         return LocalConfig(Path(text))
+    _redacted(text)  # registers any secret it holds before a message could name it
     scheme = match.group(1).lower()
     if scheme == "s3":
         return _parse_s3(text, env)

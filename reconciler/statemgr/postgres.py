@@ -33,6 +33,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from reconciler.masking import register
 from reconciler.model.state import StateFile
 from reconciler.statemgr.backend import (
     Locker,
@@ -103,6 +104,7 @@ def connect(
     }
     if password:
         options["password"] = str(password)
+        register([str(password)])  # PG_CONN_STR's part: masked as well as the whole string
     if config.sslmode:
         options["sslmode"] = config.sslmode
     try:

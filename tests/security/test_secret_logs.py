@@ -26,6 +26,8 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
+from reconciler.cloud.bodymask import register_body_secrets
+from reconciler.masking import mask, register_paths, reset_redactor
 from tests.security.test_leaks_everywhere import EMULATOR_STORE, STAGING_ID, _cwd
 
 __all__: list[str] = []
@@ -158,3 +160,27 @@ def test_saved_plan_apply_sent_the_first_secret(run: Run) -> None:
     assert "apply PLANFILE -vv stdout" in run.outputs
     assert DNS.encode() in run.emulator_store
     assert f"Bearer {HEADER}".encode() in run.emulator_store
+
+
+def test_a_body_teaches_the_redactor_its_values_at_sensitive_places() -> None:
+    """By key name anywhere in the body; by path only in the add-on registered."""
+    reset_redactor()
+    register_paths("coredns", ["custom.servers[1]", "custom.zone"])
+    body = {"items": [
+        {"spec": {"addonTemplateName": "coredns", "values": {"custom": {
+            "servers": ["10.0.0.2", "by-path-1-aa"], "zone": {"a": "by-path-under-bb"},
+            "note": "plain-note-cc", "auth": {"adminPassword": "by-name-dd"}}}}},
+        {"spec": {"addonTemplateName": "everest", "values": {"custom": {
+            "servers": ["10.0.0.2", "other-addon-ee"]}}}},
+        {"addonTemplateName": "coredns", "values": {"custom": {"zone": "precheck-ff"}}},
+        {"token": ["by-name-in-list-gg"]},
+    ]}
+    register_body_secrets(body)
+    text = json.dumps(body)
+    masked = mask(text)
+    for secret in ("by-path-1-aa", "by-path-under-bb", "by-name-dd", "precheck-ff",
+                   "by-name-in-list-gg"):
+        assert secret in text and secret not in masked
+    for plain in ("10.0.0.2", "plain-note-cc", "other-addon-ee"):
+        assert plain in masked
+    reset_redactor()
