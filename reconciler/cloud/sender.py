@@ -209,6 +209,13 @@ class Sender:
         query = list(request.query)
         wire_query = canonical_query(query)
         body = request.body_bytes()
+        if body and holds_placeholder(body.decode()):
+            # The send boundary of every write and precheck: a placeholder in place
+            # of a secret would overwrite the real value in the cloud.
+            raise PlaceholderError(
+                "the request body holds a secret() placeholder instead of the secret's value;"
+                " nothing was sent", method=request.method.upper(), path=request.path,
+                hint="a bug: report it with the desired-state file (the secrets are not in it)")
         full_path = self._prefix + request.path
         headers = request_headers(
             self._credentials,
@@ -262,13 +269,6 @@ class Sender:
         """The response of the first successful attempt; a :class:`CloudError` otherwise."""
         policy = self._limits.retry
         method = request.method.upper()
-        if request.body is not None and holds_placeholder(request.body_bytes().decode()):
-            # The send boundary of every write and precheck: a placeholder in place
-            # of a secret would overwrite the real value in the cloud.
-            raise PlaceholderError(
-                "the request body holds a secret() placeholder instead of the secret's value;"
-                " nothing was sent", method=method, path=request.path,
-                hint="a bug: report it with the desired-state file (the secrets are not in it)")
         attempt = 0
         while True:
             attempt += 1
