@@ -14,6 +14,9 @@ deny_untested_version contains msg if {
 	rc.change.after != null
 	versions := tested[rc.type]
 	not rc.change.after.version in versions
-	msg := sprintf("%s: %s %s is not a tested version (tested: %s)",
-		[rc.address, rc.type, rc.change.after.version, concat(", ", sort(versions))])
+	# concat, not sprintf's %s, for a computed string (the embedded runtime would quote it)
+	msg := concat("", [
+		rc.address, ": ", rc.type, " ", rc.change.after.version,
+		" is not a tested version (tested: ", concat(", ", sort(versions)), ")",
+	])
 }

@@ -31,10 +31,10 @@ from reconciler.policy import (
 
 __all__ = [
     "PolicyFlags",
-    "flags_of",
     "check_saved_plan_policy",
     "denial_text",
     "evaluate_plan",
+    "flags_of",
     "policy_options",
 ]
 
@@ -63,7 +63,8 @@ class PolicyFlags:
 
 
 def policy_options(command: F) -> F:
-    """Add ``--policy``/``--policy-namespace``/``--accept-policy`` and pass ``policy: PolicyFlags``."""
+    """Add ``--policy``, ``--policy-namespace`` and ``--accept-policy`` (read them
+    back with ``flags_of``)."""
 
     options = [
         click.option(

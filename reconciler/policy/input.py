@@ -10,20 +10,30 @@ out. The shape is documented in docs/policy.md and ``input.schema.json``.
 Only add-ons the plan does something to are listed (no ``no-op``): a policy
 gates changes, and the embedded Rego runtime reads every node of its input, so
 a 1,000-cluster plan whose 8,000 unchanged add-ons were listed too would take
-seconds to evaluate. Values are the leaves that change, keyed by their value
-path (``custom.maxNodesTotal``, ``custom.stub_domains.acme.local``: flat, since a
-key may hold a dot), never the full values; a sensitive leaf appears only in
-``change.diff`` as ``"sensitive": true``, without a value.
+seconds to evaluate (for the same reason nothing is listed twice). Values are
+the leaves that change, keyed by their value path (``custom.maxNodesTotal``,
+``custom.stub_domains.acme.local``: flat, since a key may hold a dot), never the
+full values; a sensitive leaf that changes is only named, in
+``change.sensitive``, without a value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["POLICY_INPUT_VERSION", "ACTIONS", "policy_input", "resource_changes"]
+__all__ = [
+    "ACTIONS",
+    "INPUT_SCHEMA_PATH",
+    "POLICY_INPUT_VERSION",
+    "policy_input",
+    "resource_changes",
+]
 
 POLICY_INPUT_VERSION = 1
+INPUT_SCHEMA_PATH = Path(__file__).with_name("input.schema.json")
+"""The JSON Schema of ``policy_input`` (shipped with the package, for policy authors)."""
 
 ACTIONS: Mapping[str, tuple[str, ...]] = {
     # Terraform's action first (what policies written for Terraform test), then ours.
@@ -60,7 +70,6 @@ def resource_changes(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
             "labels": cluster.get("labels") or {},
             "kubernetes_version": cluster.get("kubernetes_version", ""),
             "wave": cluster.get("wave", ""),
-            "region": cluster.get("region", ""),
         }
         for change in cluster.get("changes", ()):
             action = change["action"]
@@ -72,42 +81,31 @@ def resource_changes(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _resource_change(where: Mapping[str, Any], change: Mapping[str, Any],
                      action: str) -> dict[str, Any]:
-    diff = [_diff_entry(fc) for fc in change.get("field_changes", ())]
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    for entry in diff:
-        if entry["sensitive"]:
+    sensitive: list[str] = []
+    for fc in change.get("field_changes", ()):
+        if fc.get("sensitive"):
+            sensitive.append(fc["path"])
             continue
-        if entry["kind"] != "added":
-            before[entry["path"]] = entry["before"]
-        if entry["kind"] != "removed":
-            after[entry["path"]] = entry["after"]
+        if fc["kind"] != "added":
+            before[fc["path"]] = fc.get("before")
+        if fc["kind"] != "removed":
+            after[fc["path"]] = fc.get("after")
     return {
         "address": f"{where['name']}/{change['addon']}",
         "type": change["addon"],
-        "name": change["addon"],
         "cluster": where,
         "change": {
             "actions": list(ACTIONS.get(action, (action,))),
-            "kind": action,
-            "adopting": bool(change.get("adopting")),
             "before": None if action == "install" else {
                 "version": change.get("before_version", ""), "values": before},
             "after": None if action == "delete" else {
                 "version": change.get("after_version", ""), "values": after},
-            "diff": diff,
+            "sensitive": sensitive,
         },
         "precheck_risks": [_risk(f) for f in change.get("findings", ())],
     }
-
-
-def _diff_entry(fc: Mapping[str, Any]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"path": fc["path"], "kind": fc["kind"],
-                             "sensitive": bool(fc.get("sensitive"))}
-    if not entry["sensitive"]:
-        entry["before"] = fc.get("before")
-        entry["after"] = fc.get("after")
-    return entry
 
 
 def _risk(finding: Mapping[str, Any]) -> dict[str, Any]:

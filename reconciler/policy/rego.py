@@ -14,6 +14,7 @@ Errors (a missing directory, a file that does not parse, a runtime error) are
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import re
@@ -131,11 +132,18 @@ def evaluate(policy_set: PolicySet, document: Mapping[str, Any],
     a denial named by ``accept`` (a rule, ``namespace.rule`` or the exact
     message) is marked accepted."""
     accepted = set(accept)
+    import regopy
+
     interpreter = _interpreter(policy_set)
     try:
-        interpreter.set_input_term(json.dumps(document, separators=(",", ":")))
-    except _rego_error() as err:
-        raise PolicyError(f"policy input: {err}") from None
+        # Built node by node: about twice as fast as parsing its JSON text...
+        interpreter.set_input(regopy.Input(document))
+    except (ctypes.ArgumentError, OverflowError, ValueError, regopy.RegoError):
+        # ...which is the way for what a node cannot hold (an integer past 64 bits).
+        try:
+            interpreter.set_input_term(json.dumps(document, separators=(",", ":")))
+        except regopy.RegoError as err:
+            raise PolicyError(f"policy input: {err}") from None
     results: list[PolicyResult] = []
     for ns in policy_set.namespaces:
         package = _query(interpreter, policy_set, ns)
@@ -183,18 +191,73 @@ def _messages(rule: str, value: Any) -> list[str]:
 
 
 def _query(interpreter: Any, policy_set: PolicySet, ns: str) -> Mapping[str, Any]:
+    """The package document ``data.<ns>`` as Python values (``{}`` when undefined).
+
+    Read from the runtime's node tree, not from its JSON text: regopy 1.5 parses
+    that text eagerly, and rego-cpp writes a string made by ``sprintf("%s", …)``
+    of a computed string without escaping its quotes, which is not JSON."""
+    from regopy import RegoError, rego_shared
+
+    output = rego_shared.rego_query(interpreter._impl, f"x = data.{ns}")
     try:
-        output = interpreter.query(f"x = data.{ns}")
-    except _rego_error() as err:
+        if not rego_shared.rego_output_ok(output):
+            raise PolicyError(_explain(rego_shared.rego_output_string(output), policy_set))
+        for result in _children(rego_shared.rego_output_node(output)):
+            for part in _children(result):
+                for binding in _children(part):
+                    nodes = _children(binding)
+                    if len(nodes) == 2 and _kind(nodes[0]) == "Var":
+                        package = _value(nodes[1])
+                        return package if isinstance(package, Mapping) else {}
+        return {}
+    except RegoError as err:
         raise PolicyError(_explain(str(err), policy_set)) from None
-    if not output.ok():
-        raise PolicyError(_explain(str(output), policy_set))
-    for result in output.results:
-        bindings = getattr(result, "bindings", None) or {}
-        package = bindings.get("x")
-        if isinstance(package, Mapping):
-            return package
-    return {}
+    finally:
+        rego_shared.rego_free_output(output)
+
+
+def _children(node: Any) -> list[Any]:
+    from regopy import rego_shared
+
+    return [rego_shared.rego_node_get(node, i) for i in range(rego_shared.rego_node_size(node))]
+
+
+def _kind(node: Any) -> str:
+    from regopy import NodeKind, rego_shared
+
+    code = rego_shared.rego_node_type(node)
+    return NodeKind(code).name if code in NodeKind._value2member_map_ else str(code)
+
+
+def _value(node: Any) -> Any:
+    """A result node as a Python value (objects, arrays and sets as dict and lists)."""
+    from regopy import rego_shared
+
+    kind = _kind(node)
+    if kind in ("Term", "Scalar"):
+        return _value(_children(node)[0])
+    if kind in ("Array", "Set"):
+        return [_value(child) for child in _children(node)]
+    if kind == "Object":
+        items = {}
+        for item in _children(node):
+            key, value = _children(item)
+            items[str(_value(key))] = _value(value)
+        return items
+    raw = rego_shared.rego_node_value(node)
+    if kind == "String":
+        try:
+            return json.loads(raw)
+        except ValueError:
+            # The unescaped string of a sprintf of a computed string: its quotes kept.
+            return raw[1:-1] if raw.startswith('"') and raw.endswith('"') else raw
+    if kind == "Int":
+        return int(raw)
+    if kind == "Float":
+        return float(raw)
+    if kind in ("Boolean", "True_", "False_"):
+        return raw == "true"
+    return None
 
 
 def _interpreter(policy_set: PolicySet) -> Any:
