@@ -111,7 +111,7 @@ def test_json_has_the_results_and_terraform_shaped_resource_changes(tmp_path: Pa
     assert changes["demo-prod/coredns"]["change"]["after"]["version"] == "1.30.33"
     assert changes["demo-prod/autoscaler"]["change"]["after"]["values"][
         "custom.maxNodesTotal"] == 80
-    assert all("no-op" != rc["change"]["actions"][0] or "adopt" in rc["change"]["actions"]
+    assert all(rc["change"]["actions"][0] != "no-op" or "adopt" in rc["change"]["actions"]
                for rc in data["resource_changes"])
     # What conftest reads (the plan JSON) gives what --policy gave.
     again = evaluate(load_policies([POLICIES]), data)

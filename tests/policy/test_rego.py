@@ -72,7 +72,7 @@ def test_missing_paths_empty_dirs_and_unknown_namespaces_are_errors(tmp_path: Pa
     with pytest.raises(PolicyError, match="no such file or directory"):
         load_policies([tmp_path / "nowhere"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PolicyError, match="no .rego files"):
+    with pytest.raises(PolicyError, match=r"no \.rego files"):
         load_policies([tmp_path / "empty"])
     root = _policy(tmp_path, "package main\nimport rego.v1\ndeny contains 1 if { true }\n")
     with pytest.raises(PolicyError, match="no policy file declares `package cce`"):
