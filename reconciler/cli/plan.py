@@ -81,7 +81,8 @@ def plan_command(
       reconciler plan examples/demo.yaml --var nameserver=10.0.0.3 --cluster demo-prod \\
           --detailed-exitcode
       reconciler plan examples/demo.yaml --addon coredns --precheck --precheck-timeout 60
-      reconciler plan examples/demo.yaml --policy examples/policies
+      reconciler plan examples/demo.yaml --policy examples/policies \\
+          --accept-policy deny_delete_in_prod
     """
     policy = flags_of(policy_flags)
     policy_set = policy.load()
