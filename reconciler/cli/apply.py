@@ -31,6 +31,12 @@ from reconciler.cli.exits import (
 )
 from reconciler.cli.options import ARGV_KEY, CommonOptions, common_options, lock_timeout_option
 from reconciler.cli.plan import FORMATS, declared_addons
+from reconciler.cli.policy import (
+    check_saved_plan_policy,
+    evaluate_plan,
+    flags_of,
+    policy_options,
+)
 from reconciler.cli.session import open_session, session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.engine.secrets import rules_for
@@ -107,6 +113,7 @@ __all__ = ["apply_command", "import_command"]
 @click.option("--soak-poll-interval", type=click.FloatRange(min=0.01),
               default=DEFAULT_SOAK_POLL_S, hidden=True,
               help="Seconds between health reads of a cluster while soaking (tests shorten it).")
+@policy_options
 def apply_command(
     opts: CommonOptions,
     fmt: str,
@@ -121,6 +128,7 @@ def apply_command(
     pause: bool,
     until_wave: str,
     soak_poll_interval: float,
+    **policy_flags: Any,
 ) -> None:
     """Apply the changes of a plan: prechecks, writes with full values, health waits.
 
@@ -146,8 +154,17 @@ def apply_command(
     \b
       reconciler apply fleet.yaml --auto-approve --pause
       reconciler apply fleet.yaml --auto-approve --wave canary
+
+    With --policy, the plan is checked against the operator's Rego policies
+    first; a denial refuses the apply before any write (docs/policy.md).
+
+    \b
+      reconciler apply examples/demo.yaml --policy examples/policies \\
+          --accept-policy deny_delete_in_prod
     """
     color = opts.color
+    policy = flags_of(policy_flags)
+    policy_set = policy.load()
 
     def progress() -> Progress:
         return progress_for(sys.stderr, color=color)
@@ -200,6 +217,7 @@ def apply_command(
                  f" apply uses {store.identity}: apply it with --state (or RECONCILER_STATE)"
                  " naming that store, or plan again against this one")
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
+        plan = check_saved_plan_policy(plan, policy_set, policy.accept)
         check_rollout(plan.rollout)
         if plan.rollout is not None:
             try:
@@ -238,7 +256,11 @@ def apply_command(
                         accept_risks=accept_risks, show=show,
                         approve=(lambda: True) if auto_approve else _approved,
                         progress=progress, refresh_only=refresh_only,
-                        targets=opts.addons, rollout=rollout_options, waves=waves), resume)
+                        targets=opts.addons, rollout=rollout_options, waves=waves,
+                        check_policy=None if policy_set is None else (
+                            lambda plan, salts: evaluate_plan(plan, salts, policy_set,
+                                                              policy.accept))),
+            resume)
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)
         raise SystemExit(0 if outcome.ok else 1)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,6 +20,7 @@ from reconciler.cli.exits import (
     preflight_or_exit,
 )
 from reconciler.cli.options import CommonOptions, common_options, no_color_option, use_color
+from reconciler.cli.policy import denial_text, evaluate_plan, flags_of, policy_options
 from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.model.desired import DesiredState
@@ -57,6 +59,7 @@ FORMATS = click.Choice(["text", "markdown", "json"])
 @click.option("--refresh-only", is_flag=True,
               help="Only accept out-of-band changes of managed add-ons into the state "
                    "(state-only `refresh`; nothing is ever sent to the cloud).")
+@policy_options
 def plan_command(
     opts: CommonOptions,
     fmt: str,
@@ -67,6 +70,7 @@ def plan_command(
     accept_risks: Sequence[str],
     show_provenance: bool,
     refresh_only: bool,
+    **policy_flags: Any,
 ) -> None:
     """Show what apply would change, without changing anything.
 
@@ -77,7 +81,11 @@ def plan_command(
       reconciler plan examples/demo.yaml --var nameserver=10.0.0.3 --cluster demo-prod \\
           --detailed-exitcode
       reconciler plan examples/demo.yaml --addon coredns --precheck --precheck-timeout 60
+      reconciler plan examples/demo.yaml --policy examples/policies \\
+          --accept-policy deny_delete_in_prod
     """
+    policy = flags_of(policy_flags)
+    policy_set = policy.load()
     desired = load_or_exit(opts)
     # Everything that can be known before a request is sent is checked first.
     accept_risks_or_exit(accept_risks, declared_addons(desired))
@@ -96,6 +104,8 @@ def plan_command(
         fail(str(err))
     # Bound to the store it was planned against: apply refuses it on another.
     plan = dataclasses.replace(result.plan, state_backend=store.identity)
+    if policy_set is not None:
+        plan = evaluate_plan(plan, result.salts, policy_set, policy.accept)
     data = plan_to_json(plan, salts=result.salts)
     if out is not None:
         try:
@@ -110,6 +120,9 @@ def plan_command(
     )
     if result.plan.has_errors:
         click.echo(plan_errors_text(result.plan), err=True, nl=False)
+        raise SystemExit(1)
+    if plan.policy_denied:
+        click.echo(denial_text(plan), err=True, nl=False)
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)

@@ -116,6 +116,8 @@ class Stop(enum.Enum):
     """The saved plan no longer matches the state or the live add-ons."""
     SAVED_PLAN_EMPTY = "saved plan empty"
     """The saved plan has no changes."""
+    POLICY_DENIED = "policy denied"
+    """An operator policy denies the plan and no ``--accept-policy`` overrides it."""
 
 
 @dataclass(frozen=True)

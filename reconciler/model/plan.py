@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.model.desired import OnFailure
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
+from reconciler.model.policy import PolicyReport
 from reconciler.model.rollout import Rollout
 
 __all__ = [
@@ -256,10 +257,19 @@ class Plan:
     """``--addon`` names this plan was limited to (empty: every declared add-on)."""
     rollout: Rollout | None = None
     """The waves apply follows (a saved plan pins them); None: every cluster at once."""
+    policy: PolicyReport | None = None
+    """What the operator's policies (``--policy``) said of this plan; None when it was
+    planned without policies. A saved plan keeps it: ``apply PLAN`` refuses when the
+    policy set it runs with has another ``digest``."""
 
     @property
     def has_errors(self) -> bool:
         return bool(self.errors) or any(c.errors for c in self.clusters)
+
+    @property
+    def policy_denied(self) -> bool:
+        """A policy denial nobody accepted: plan exits 1, apply writes nothing."""
+        return self.policy is not None and bool(self.policy.denied)
 
     @property
     def has_changes(self) -> bool:

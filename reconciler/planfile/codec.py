@@ -37,6 +37,7 @@ from reconciler.model.plan import (
     ReadinessItem,
     ReadinessReport,
 )
+from reconciler.model.policy import PolicyLevel, PolicyReport, PolicyResult
 from reconciler.model.rollout import PauseMode, Rollout, Wave
 from reconciler.model.sensitive import SensitiveRules, sensitive_leaves
 from reconciler.planfile.integrity import plan_digest
@@ -87,6 +88,9 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
             for c in plan.clusters
         ],
     }
+    if plan.policy is not None:
+        # Only when planned with --policy, so a plan without reads as before.
+        data["policy"] = policy_to_json(plan.policy)
     if plan.state_backend != "local":
         # Written only for a remote store, so a local plan is byte-identical to
         # one made before backends existed (and reads back as "local").
@@ -133,6 +137,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         state_backend=data.get("state_backend", "local"),
         targets=tuple(data.get("targets", ())),
         rollout=None if rollout is None else _rollout_from_json(rollout),
+        policy=None if data.get("policy") is None else _policy_from_json(data["policy"]),
     )
     _check_waves(plan)
     return plan
@@ -312,6 +317,34 @@ def _finding_to_json(f: PrecheckFinding) -> JSONDict:
         "task_id": f.task_id,
         "blocking": f.blocking,
     }
+
+
+def policy_to_json(report: PolicyReport) -> JSONDict:
+    """A policy report's JSON form (the plan's ``policy`` member; docs/policy.md)."""
+    return {
+        "digest": report.digest,
+        "namespaces": list(report.namespaces),
+        "files": list(report.files),
+        "results": [
+            {"namespace": r.namespace, "rule": r.rule, "level": r.level.value,
+             "message": r.message, "accepted": r.accepted}
+            for r in report.results
+        ],
+        "denied": len(report.denied),
+        "warnings": len(report.warnings),
+        "accepted": len(report.accepted),
+    }
+
+
+def _policy_from_json(p: JSONDict) -> PolicyReport:
+    return PolicyReport(
+        digest=p["digest"], namespaces=tuple(p["namespaces"]), files=tuple(p["files"]),
+        results=tuple(
+            PolicyResult(namespace=r["namespace"], rule=r["rule"], level=PolicyLevel(r["level"]),
+                         message=r["message"], accepted=r["accepted"])
+            for r in p["results"]
+        ),
+    )
 
 
 def _rollout_to_json(rollout: Rollout) -> JSONDict:

@@ -11,6 +11,8 @@ module writes nothing itself.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.apply.waiting import WaitPolicy
@@ -99,16 +101,24 @@ async def apply_files(
     targets: Sequence[str] = (),
     rollout: RolloutOptions | None = None,
     waves: Callable[[], RolloutProgress] | None = None,
+    check_policy: Callable[[Plan, Mapping[str, str]], Plan] | None = None,
 ) -> FlowResult:
     """Plan, ``show`` the plan, ``approve`` it, apply it (within ``session``);
     ``refresh_only`` plans and applies only state-only refreshes, ``targets``
     only the changes of those add-ons (``--addon``). A plan with a rollout is
-    applied wave by wave (``rollout`` options, ``waves`` its progress)."""
+    applied wave by wave (``rollout`` options, ``waves`` its progress).
+    ``check_policy`` adds the operator's policy results to the plan before it is
+    shown; a denial nobody accepted stops the apply before any write."""
     async with session:
         planned = await make_plan(desired, session, store, accept_risks=accept_risks,
                                   refresh_only=refresh_only, targets=targets)
+        if check_policy is not None:
+            planned = dataclasses.replace(
+                planned, plan=check_policy(planned.plan, planned.salts))
         show(planned)
         plan = planned.plan
+        if plan.policy_denied:
+            return ApplyStopped(Stop.POLICY_DENIED, ok=False)
         if not plan.has_changes:
             # A change an interrupted rollout made but never gated is still to
             # be soaked, though the plan has nothing left to write.
@@ -152,6 +162,7 @@ async def _run(
     rollout: RolloutOptions | None,
     waves: Callable[[], RolloutProgress] | None,
 ) -> ApplyResult | RolloutResult:
+    await _journal_policy_overrides(plan, store)
     # Created only now: a terminal progress display must not start before the
     # 'yes' prompt has been answered.
     progress = progress_for()
@@ -167,6 +178,21 @@ async def _run(
         )
     finally:
         progress.close()
+
+
+async def _journal_policy_overrides(plan: Plan, store: StateBackend) -> None:
+    """Each ``--accept-policy`` override, in the journal of every cluster this apply
+    may change, before the first write (as Atlantis records a policy approval)."""
+    if plan.policy is None or not plan.policy.accepted:
+        return
+    for cp in plan.clusters:
+        if not cp.has_changes:
+            continue
+        for result in plan.policy.accepted:
+            record = {"action": "policy-override", "rule": result.qualified_rule,
+                      "message": result.message, "plan_id": plan.plan_id,
+                      "policy_digest": plan.policy.digest, "result": "accepted"}
+            await asyncio.to_thread(store.append_journal, cp.name, record)
 
 
 class _NoWaveLines:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.planfile.codec import dumps_plan_json
+from reconciler.policy import resource_changes
 from reconciler.views.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from reconciler.views.text import render_text
 
@@ -37,7 +38,9 @@ def render_plan(
     elif fmt == "markdown":
         body = render_markdown(plan_json, show_provenance=show_provenance, max_chars=max_chars)
     elif fmt == "json":
-        body = dumps_plan_json(plan_json)
+        # Terraform's shape beside ours, so `conftest test` reads it unchanged
+        # (docs/policy.md); not part of the saved plan or its digest.
+        body = dumps_plan_json({**plan_json, "resource_changes": resource_changes(plan_json)})
     else:
         raise ValueError(f"unknown plan format {fmt!r} (valid: {', '.join(FORMATS)})")
     return body + "\n"

@@ -28,6 +28,9 @@ _STOPPED = {
     Stop.CANCELLED: "Apply cancelled: nothing was changed.",
     Stop.SAVED_PLAN_EMPTY: "The plan has no changes: nothing to apply.",
     Stop.STALE: "Nothing was changed. Plan again, review, and apply the new plan.",
+    Stop.POLICY_DENIED: "Apply refused: a policy denies the plan (see Policy above); nothing"
+                        " was changed. Change the files, or override a denial with"
+                        " --accept-policy RULE (recorded in the journal).",
 }
 
 _DONE = (Outcome.INSTALLED, Outcome.UPGRADED, Outcome.DOWNGRADED, Outcome.UPDATED,

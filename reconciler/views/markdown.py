@@ -29,6 +29,7 @@ GITHUB_COMMENT_LIMIT = 65_000
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _BACKTICK_RUN = re.compile(r"`+")
 _OUTCOME_MARK = {"blocking": "⛔", "accepted": "⚠️", "passed": "✅"}
+_POLICY_MARK = {"deny": "⛔", "accepted": "⚠️", "warn": "⚠️"}
 # Header lists (deletions, risks, errors) are shortened step by step if they
 # alone would take more than half of the size budget.
 _HEADER_CAPS = (10**9, 50, 10, 0)
@@ -193,7 +194,14 @@ def _header_context(plan: Mapping[str, Any]) -> dict[str, Any]:
         rows = grouping.rollout_rows(plan)
         rollout = {"waves": pv.plural(len(rows), "wave"), "rows": rows,
                    "pause": plan["rollout"]["pause"]}
+    policy = plan.get("policy")
     return {
+        "policy": None if not policy else {
+            "heading": pv.policy_heading(policy),
+            "mark": "⛔" if policy["denied"] else "✅",
+            "rows": [{"outcome": o, "mark": _POLICY_MARK[o], "rule": r, "message": m}
+                     for o, r, m in pv.policy_rows(policy)],
+        },
         "problems_heading": pv.problems_heading(all_diagnostics),
         "headline": pv.headline(summary),
         "targets_warning": pv.targets_warning(plan),

@@ -32,6 +32,8 @@ __all__ = [
     "headline",
     "one_line",
     "plural",
+    "policy_heading",
+    "policy_rows",
     "problems_heading",
     "provenance_rows",
     "summary_line",
@@ -191,6 +193,33 @@ def finding_outcome(finding: Mapping[str, Any]) -> str:
     if finding["status"] == "Failed" and finding["accepted"]:
         return "accepted"
     return "passed"
+
+
+def policy_heading(policy: Mapping[str, Any]) -> str:
+    """``Policy: 1 denied, 1 warning (2 files, namespace main)`` or ``Policy: passed (…)``."""
+    counts = []
+    if policy["denied"]:
+        counts.append(f"{policy['denied']} denied")
+    if policy["accepted"]:
+        counts.append(f"{policy['accepted']} accepted by --accept-policy")
+    if policy["warnings"]:
+        counts.append(plural(policy["warnings"], "warning"))
+    namespaces = ", ".join(policy["namespaces"])
+    scope = (f"{plural(len(policy['files']), 'file')},"
+             f" namespace{'s' if len(policy['namespaces']) != 1 else ''} {namespaces}")
+    return f"Policy: {', '.join(counts) or 'passed'} ({scope})"
+
+
+def policy_rows(policy: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(outcome, ``namespace.rule``, message) per result: denials first, then
+    accepted denials, then warnings; outcome is ``deny``, ``accepted`` or ``warn``."""
+    order = {"deny": 0, "accepted": 1, "warn": 2}
+    rows = [
+        ("accepted" if r["accepted"] else r["level"], f"{r['namespace']}.{r['rule']}",
+         one_line(r["message"]))
+        for r in policy["results"]
+    ]
+    return sorted(rows, key=lambda row: (order[row[0]], row[1], row[2]))
 
 
 def changed(cluster: Mapping[str, Any]) -> list[JSONDict]:

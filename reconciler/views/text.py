@@ -69,6 +69,8 @@ def _line(indent: int, *parts: Segment) -> Line:
 
 def _plan_lines(plan: Mapping[str, Any], show_provenance: bool) -> list[Line]:
     lines: list[Line] = []
+    if plan.get("policy"):
+        lines.extend([*_policy_lines(plan["policy"]), []])
     if warning := pv.targets_warning(plan):
         lines.extend([_line(0, ("Warning: " + warning, "bold yellow")), []])
     if plan["errors"]:
@@ -86,6 +88,18 @@ def _plan_lines(plan: Mapping[str, Any], show_provenance: bool) -> list[Line]:
         lines.append(_line(0, (summary_line, "bold")))
     if errors_line:
         lines.append(_line(0, (errors_line, "bold red")))
+    return lines
+
+
+_POLICY_STYLE = {"deny": "bold red", "accepted": "yellow", "warn": "yellow"}
+
+
+def _policy_lines(policy: Mapping[str, Any]) -> list[Line]:
+    heading_style = "bold red" if policy["denied"] else "bold"
+    lines = [_line(0, (pv.policy_heading(policy), heading_style))]
+    for outcome, rule, message in pv.policy_rows(policy):
+        lines.append(_line(2, (f"{outcome.upper():8} ", _POLICY_STYLE[outcome]),
+                           (f"{rule}: {message}", "")))
     return lines
 
 
