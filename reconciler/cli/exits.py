@@ -23,10 +23,13 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 from reconciler.planfile import looks_like_plan_file
 from reconciler.run.prechecks import parse_accept_risks
+from reconciler.statemgr.backend import StateBackend
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.diagnostics import diagnostics_text
 
 __all__ = [
     "accept_risks_or_exit",
+    "check_state_writable_or_exit",
     "check_writable_or_exit",
     "desired_endpoints",
     "fail",
@@ -123,3 +126,21 @@ def check_writable_or_exit(path: Path, option: str) -> None:
         os.unlink(probe)
     except OSError as err:
         fail(f"{option} {path}: cannot write there: {err.strerror or err}")
+
+
+def check_state_writable_or_exit(store: StateBackend) -> None:
+    """Exit 1 unless a local state directory can be created and written, checked
+    before anything is sent: otherwise every cluster's lock would fail with the
+    same OS error after the run started. Remote backends say so when opened."""
+    if not isinstance(store, LocalBackend):
+        return
+    directory = store.state_dir
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        fail(f"state directory {directory}: cannot keep the state there:"
+             f" {err.strerror or err}; give --state-dir (or --state) a directory you can"
+             " write to")

@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from reconciler.cli.backend import open_state, state_location
-from reconciler.cli.options import lock_timeout_option, state_dir_option, state_option
+from reconciler.cli.options import (
+    lock_timeout_option,
+    output_options,
+    state_dir_option,
+    state_option,
+)
 from reconciler.statemgr.backend import StateBackend
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.factory import open_backend
@@ -36,6 +41,7 @@ def state() -> None:
 @state.command("list")
 @state_dir_option
 @state_option
+@output_options
 def state_list(state_dir: Path, state: str | None) -> None:
     """List the clusters that have a state file, with the cluster id each is bound to.
 
@@ -56,6 +62,7 @@ def state_list(state_dir: Path, state: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the state file's JSON.")
 @state_dir_option
 @state_option
+@output_options
 def state_show(cluster: str, as_json: bool, state_dir: Path, state: str | None) -> None:
     """Show what the reconciler last applied to CLUSTER (secrets are hashed).
 
@@ -79,6 +86,7 @@ def state_show(cluster: str, as_json: bool, state_dir: Path, state: str | None) 
 @lock_timeout_option
 @state_dir_option
 @state_option
+@output_options
 def state_rm(
     cluster: str, addon: str | None, lock_timeout: float, state_dir: Path, state: str | None
 ) -> None:
@@ -134,6 +142,7 @@ def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) ->
 @lock_timeout_option
 @state_dir_option
 @state_option
+@output_options
 def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | None) -> None:
     """Copy every cluster's state and journal to another backend.
 
@@ -168,6 +177,7 @@ def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | No
 @lock_timeout_option
 @state_dir_option
 @state_option
+@output_options
 def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: str | None) -> None:
     """Rename the state of cluster OLD to NEW (after renaming its key in the files).
 
@@ -202,6 +212,7 @@ def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: st
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @state_dir_option
 @state_option
+@output_options
 def force_unlock(cluster: str, yes: bool, state_dir: Path, state: str | None) -> None:
     """Break the lock of CLUSTER left by a run that is gone or hung.
 
