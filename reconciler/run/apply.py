@@ -1,4 +1,4 @@
-"""Apply a plan: the side-effect shell around a ``Plan`` (DESIGN §5–7).
+"""Apply a plan: the side-effect shell around a ``Plan`` (docs/planning.md, "How apply proceeds").
 
 Clusters run in parallel (bounded by ``parallelism``); within a cluster, one
 add-on at a time in ``ClusterPlan.changes`` order::
