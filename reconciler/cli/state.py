@@ -20,6 +20,7 @@ from reconciler.statemgr.factory import open_backend
 from reconciler.statemgr.local import LocalBackend
 from reconciler.statemgr.lock import lock_is_held
 from reconciler.statemgr.migrate import migrate
+from reconciler.statemgr.paths import encode_cluster_name
 from reconciler.statemgr.statefile import to_json
 from reconciler.views.state import migrate_text, render_state, state_list_text
 
@@ -193,6 +194,10 @@ def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: st
         raise click.ClickException(f"OLD and NEW are both {old!r}: nothing to move")
     backend = open_state(state, state_dir)
     try:
+        # Before the locks: an unknown OLD or an impossible NEW must not leave
+        # stray lock files behind.
+        encode_cluster_name(new)
+        backend.read_existing(old)
         with ExitStack() as held:
             # Both locks, always in the same order, so two moves can't deadlock.
             for name in sorted((old, new)):
