@@ -6,6 +6,7 @@ so that the commands read as the sequence of their checks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -135,6 +136,9 @@ def check_state_writable_or_exit(store: StateBackend) -> None:
     if not isinstance(store, LocalBackend):
         return
     directory = store.state_dir
+    # The directories this check creates are removed again: a run that then
+    # stops on some other error leaves nothing behind.
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".probe-", dir=directory)
@@ -144,3 +148,6 @@ def check_state_writable_or_exit(store: StateBackend) -> None:
         fail(f"state directory {directory}: cannot keep the state there:"
              f" {err.strerror or err}; give --state-dir (or --state) a directory you can"
              " write to")
+    for created in missing:  # deepest first; one another run filled in the meantime stays
+        with contextlib.suppress(OSError):
+            created.rmdir()
