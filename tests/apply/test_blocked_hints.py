@@ -17,7 +17,8 @@ from click.testing import CliRunner, Result
 from reconciler.cli import cli
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
-ACCEPT = "        precheck:\n          accept: [K8sResourceModified]        # a Warning we have reviewed\n"
+ACCEPT = ("        precheck:\n"
+          "          accept: [K8sResourceModified]        # a Warning we have reviewed\n")
 
 
 def _apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Result:
