@@ -129,7 +129,8 @@ def check_writable_or_exit(path: Path, option: str) -> None:
         fail(f"{option} {path}: cannot write there: {err.strerror or err}")
 
 
-def check_state_writable_or_exit(store: StateBackend) -> None:
+def check_state_writable_or_exit(store: StateBackend,
+                                  option: str = "--state-dir (or --state)") -> None:
     """Exit 1 unless a local state directory can be created and written, checked
     before anything is sent: otherwise every cluster's lock would fail with the
     same OS error after the run started. Remote backends say so when opened."""
@@ -146,8 +147,7 @@ def check_state_writable_or_exit(store: StateBackend) -> None:
         os.unlink(probe)
     except OSError as err:
         fail(f"state directory {directory}: cannot keep the state there:"
-             f" {err.strerror or err}; give --state-dir (or --state) a directory you can"
-             " write to")
+             f" {err.strerror or err}; give {option} a directory you can write to")
     for created in missing:  # deepest first; one another run filled in the meantime stays
         with contextlib.suppress(OSError):
             created.rmdir()

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.backend import open_state, state_location
+from reconciler.cli.exits import check_state_writable_or_exit
 from reconciler.cli.options import (
     lock_timeout_option,
     output_options,
@@ -164,6 +165,7 @@ def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | No
     except StateError as err:
         raise click.ClickException(f"--to: {err}") from err
     click.get_current_context().call_on_close(target.close)
+    check_state_writable_or_exit(target, "--to")
     if target.identity == source.identity and target.identity != "local":
         raise click.ClickException("--to names the backend the state already lives in")
     try:

@@ -229,6 +229,8 @@ CASES: list[tuple[str, dict[str, str], list[str], list[str]]] = [
     ("apply --state-dir /proc/nope", {},
      ["apply", DEMO, "--auto-approve", "--state-dir", "/proc/nope"],
      ["state directory /proc/nope", "No such file or directory", "--state-dir"]),
+    ("state migrate --to /proc/nope", {}, ["state", "migrate", "--to", "/proc/nope"],
+     ["state directory /proc/nope", "give --to a directory"]),
     ("--lock-timeout nan", {}, ["apply", DEMO, "--lock-timeout", "nan"],
      ["--lock-timeout", "'nan' is not a finite number"]),
     ("--lock-timeout inf", {}, ["state", "rm", "x", "--lock-timeout", "inf"],
