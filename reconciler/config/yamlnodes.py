@@ -255,7 +255,8 @@ def _check_shape(root: yaml.Node | None) -> None:
                 node, f"YAML nested more than {MAX_DEPTH} levels deep",
                 "desired-state files need far fewer levels; flatten the structure",
             )
-        _check_scalar(node)
+        if node.tag != _STR_TAG:  # most nodes are strings: no call for them
+            _check_scalar(node)
         open_nodes.add(key)
         stack.append((node, level, True))
         stack.extend((child, level + 1, False) for child in _children(node))
@@ -263,8 +264,6 @@ def _check_shape(root: yaml.Node | None) -> None:
 
 def _check_scalar(node: yaml.Node) -> None:
     tag = node.tag
-    if tag == _STR_TAG:  # most nodes: nothing to check
-        return
     if tag not in _PLAIN_TAGS:
         shown = tag.replace("tag:yaml.org,2002:", "!!")
         raise _shape_error(node, f"YAML tag `{shown}` is not supported", _TAG_HINT)
