@@ -23,13 +23,20 @@ from reconciler.apply.importer import ImportFailed
 from reconciler.cli.backend import open_state
 from reconciler.cli.exits import (
     accept_risks_or_exit,
+    check_state_writable_or_exit,
     desired_endpoints,
     fail,
     load_or_exit,
     preflight_or_exit,
     register_plan_secrets,
 )
-from reconciler.cli.options import ARGV_KEY, CommonOptions, common_options, lock_timeout_option
+from reconciler.cli.options import (
+    ARGV_KEY,
+    CommonOptions,
+    FiniteFloat,
+    common_options,
+    lock_timeout_option,
+)
 from reconciler.cli.plan import FORMATS, declared_addons
 from reconciler.cli.policy import (
     check_saved_plan_policy,
@@ -91,16 +98,16 @@ __all__ = ["apply_command", "import_command"]
 @click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
               help="Let a Warning precheck risk pass (repeatable). Fatal risks always block.")
 @lock_timeout_option
-@click.option("--timeout", "addon_timeout", type=click.FloatRange(min=1), default=1800.0,
+@click.option("--timeout", "addon_timeout", type=FiniteFloat(min=1), default=1800.0,
               show_default=True, metavar="SECONDS",
               help="How long an add-on may take to become healthy"
                    " (an add-on's `timeout` key overrides).")
-@click.option("--precheck-timeout", type=click.FloatRange(min=1),
+@click.option("--precheck-timeout", type=FiniteFloat(min=1),
               default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="How long a server precheck may take; an unfinished one blocks.")
-@click.option("--abnormal-grace", type=click.FloatRange(min=0), default=60.0, show_default=True,
+@click.option("--abnormal-grace", type=FiniteFloat(min=0), default=60.0, show_default=True,
               metavar="SECONDS", help="How long an add-on may stay 'abnormal' before it fails.")
-@click.option("--poll-interval", type=click.FloatRange(min=0.01), default=1.0, hidden=True,
+@click.option("--poll-interval", type=FiniteFloat(min=0.01), default=1.0, hidden=True,
               help="Seconds between polls of one task or instance (tests shorten it).")
 @click.option("--refresh-only", is_flag=True,
               help="Only accept out-of-band changes of managed add-ons into the state; "
@@ -110,7 +117,7 @@ __all__ = ["apply_command", "import_command"]
                    " (exit 0), as `pause: manual` does; run apply again to go on.")
 @click.option("--wave", "until_wave", default="", metavar="NAME",
               help="With a `rollout:` block: run the waves up to and including NAME.")
-@click.option("--soak-poll-interval", type=click.FloatRange(min=0.01),
+@click.option("--soak-poll-interval", type=FiniteFloat(min=0.01),
               default=DEFAULT_SOAK_POLL_S, hidden=True,
               help="Seconds between health reads of a cluster while soaking (tests shorten it).")
 @policy_options
@@ -210,6 +217,7 @@ def apply_command(
             fail(str(err))
         register_plan_secrets(plan, os.environ)
         store = open_state(opts.state, opts.state_dir)
+        check_state_writable_or_exit(store)
         if plan.state_backend != store.identity:
             # Its serials and lineages are another store's: checked against this
             # one, the plan could look fresh (or stale) for the wrong reason.
@@ -239,6 +247,7 @@ def apply_command(
         accepted = accept_risks_or_exit(accept_risks, declared_addons(desired))
         preflight_or_exit(desired_endpoints(desired))
         store = open_state(opts.state, opts.state_dir, desired.state_url)
+        check_state_writable_or_exit(store)
 
         def show(planned: PlanResult) -> None:
             plan = planned.plan
@@ -372,6 +381,7 @@ def import_command(
     """
     desired = load_or_exit(opts, clusters=(cluster,)) if opts.files else None
     store = open_state(opts.state, opts.state_dir, desired.state_url if desired else None)
+    check_state_writable_or_exit(store)
     target = _import_target(cluster, addon, opts, region, store, desired)
     preflight_or_exit([(target.endpoint, target.region)])
     try:

@@ -10,7 +10,7 @@ from collections import Counter
 
 import click
 
-from reconciler.cli.options import CommonOptions, common_options
+from reconciler.cli.options import CommonOptions, common_options, output_options
 from reconciler.config.options import load_from_options
 from reconciler.config.schemacheck import schema_text
 from reconciler.model.diagnostics import InputError
@@ -69,6 +69,7 @@ def validate(opts: CommonOptions) -> None:
 
 
 @click.command()
+@output_options
 def schema() -> None:
     """Print the JSON Schema of desired-state files (for editors and other tools).
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.options import FiniteFloat, output_options
 from reconciler.emulator.app import Emulator
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.fleet_file import desired_state_yaml, profile_upgrades
@@ -51,28 +52,30 @@ def _probability(ctx: click.Context, param: click.Parameter, value: float) -> fl
 
 @emulator.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="TCP port (0 = any free).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port (0 = any free).")
 @click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Scenario YAML (default: the packaged demo).")
 @click.option("--project-id", help="Project id to serve (default: the scenario's).")
 @click.option("--access-key", help="Access key to accept (with --secret-key).")
 @click.option("--secret-key", help="Secret key to verify signatures with (with --access-key).")
 @click.option("--token", help="X-Auth-Token to accept (default: the scenario's, else generated).")
-@click.option("--time-scale", default=1.0, show_default=True, type=float,
+@click.option("--time-scale", default=1.0, show_default=True, type=FiniteFloat(),
               help="Run emulated time this many times faster than real time.")
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Persist instances and tasks to this JSON file across restarts.")
-@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--latency-ms", default=0.0, show_default=True, type=FiniteFloat(min=0),
               help="Delay every response.")
-@click.option("--error-rate", default=0.0, show_default=True, type=float,
+@click.option("--error-rate", default=0.0, show_default=True, type=FiniteFloat(),
               callback=_probability, help="Probability of a 500.")
-@click.option("--throttle-rate", default=0.0, show_default=True, type=float,
+@click.option("--throttle-rate", default=0.0, show_default=True, type=FiniteFloat(),
               callback=_probability, help="Probability of a 429 with Retry-After.")
 @click.option("--retry-after", "retry_after_s", default=1, show_default=True,
               type=click.IntRange(min=0), metavar="SECONDS",
               help="The Retry-After of the 429s (--throttle-rate, --rate-limit).")
 @click.option("--rate-limit", callback=_rate, help="Requests per second before 429, e.g. 50/s.")
-@click.option("--drop-rate", default=0.0, show_default=True, type=float, callback=_probability,
+@click.option("--drop-rate", default=0.0, show_default=True, type=FiniteFloat(),
+              callback=_probability,
               help="Probability of dropping the connection mid-response.")
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML file of failure_rules / precheck_rules / abnormal_rules added to the"
@@ -85,6 +88,7 @@ def _probability(ctx: click.Context, param: click.Parameter, value: float) -> fl
               type=click.Path(dir_okay=False, path_type=Path),
               help="With --generate: write a desired-state file of the fleet (labels, running"
                    " add-ons, a canary/prod/rest rollout) that plans with no changes.")
+@output_options
 def serve(host: str, port: int, scenario_file: Path | None, project_id: str | None,
           access_key: str | None, secret_key: str | None, token: str | None,
           time_scale: float, state_file: Path | None, latency_ms: float, error_rate: float,

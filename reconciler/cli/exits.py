@@ -6,6 +6,7 @@ so that the commands read as the sequence of their checks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -25,10 +26,13 @@ from reconciler.model.plan import Plan
 from reconciler.model.secret_template import template_names
 from reconciler.planfile import looks_like_plan_file
 from reconciler.run.prechecks import parse_accept_risks
+from reconciler.statemgr.backend import StateBackend
+from reconciler.statemgr.local import LocalBackend
 from reconciler.views.diagnostics import diagnostics_text
 
 __all__ = [
     "accept_risks_or_exit",
+    "check_state_writable_or_exit",
     "check_writable_or_exit",
     "desired_endpoints",
     "fail",
@@ -154,3 +158,27 @@ def check_writable_or_exit(path: Path, option: str) -> None:
         os.unlink(probe)
     except OSError as err:
         fail(f"{option} {path}: cannot write there: {err.strerror or err}")
+
+
+def check_state_writable_or_exit(store: StateBackend,
+                                  option: str = "--state-dir (or --state)") -> None:
+    """Exit 1 unless a local state directory can be created and written, checked
+    before anything is sent: otherwise every cluster's lock would fail with the
+    same OS error after the run started. Remote backends say so when opened."""
+    if not isinstance(store, LocalBackend):
+        return
+    directory = store.state_dir
+    # The directories this check creates are removed again: a run that then
+    # stops on some other error leaves nothing behind.
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        fail(f"state directory {directory}: cannot keep the state there:"
+             f" {err.strerror or err}; give {option} a directory you can write to")
+    for created in missing:  # deepest first; one another run filled in the meantime stays
+        with contextlib.suppress(OSError):
+            created.rmdir()

@@ -21,7 +21,7 @@ from reconciler.masking.streams import install_stream_masking
 
 __all__ = ["EXIT_USAGE", "ReconcilerGroup", "cli", "main"]
 
-# DESIGN 4.5: 1 is "error". click exits 2 on a usage error, the code plan
+# Exit codes (docs/planning.md): 1 is "error". click exits 2 on a usage error, the code plan
 # --detailed-exitcode and drift use for "changes": a cron job that maps 2 to
 # success would pass forever on a typo'd flag.
 EXIT_USAGE = 1

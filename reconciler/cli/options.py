@@ -7,12 +7,21 @@ to the cloud, the run flags (``--state-dir``, ``--parallelism``, ``--no-color``,
 A new common flag is a field here and one ``click.option`` below: nothing
 outside ``cli/`` changes, and tests/commands/test_common_options.py checks that
 every command taking desired-state files exposes it the same way.
+
+``output_options`` puts the output flags alone (``--no-color``, ``-v``,
+``--log-file``) on the commands that take no desired-state files (``show``,
+``state …``, ``force-unlock``, ``schema``, ``emulator serve``): every command
+that prints accepts them (tests/commands/test_output_flags.py walks the
+command tree). ``FiniteFloat`` is the type of every number flag: a finite number,
+so ``nan`` or ``inf`` is a usage error, not a traceback deep in a run.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -28,10 +37,12 @@ from reconciler.statemgr import DEFAULT_STATE_DIR
 __all__ = [
     "ARGV_KEY",
     "CommonOptions",
+    "FiniteFloat",
     "common_options",
     "env_color",
     "lock_timeout_option",
     "no_color_option",
+    "output_options",
     "state_dir_option",
     "state_option",
     "use_color",
@@ -96,6 +107,20 @@ def env_color() -> bool | None:
     return None
 
 
+class FiniteFloat(click.FloatRange):
+    """A finite number within bounds (click's FloatRange lets ``nan`` through every
+    bound and ``inf`` through a lower one)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def no_color_option(command: F) -> F:
     """``--no-color``, on every command that prints (``NO_COLOR`` works too)."""
     option = click.option(
@@ -124,6 +149,7 @@ def state_option(command: F) -> F:
         default=None,
         envvar="RECONCILER_STATE",
         metavar="URL",
+        callback=_not_empty_state,
         help="Where states, locks and journals live: a directory, s3://BUCKET/PREFIX?"
              "endpoint=URL&region=R or postgres://USER@HOST:PORT/DB"
              " (docs/state-backends.md; wins over --state-dir).",
@@ -131,11 +157,22 @@ def state_option(command: F) -> F:
     return option(command)
 
 
+def _not_empty_state(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # An empty value typed on purpose (`--state ''`, a CI variable that expanded to
+    # nothing) would otherwise mean the local default: a shared run using a
+    # private state. (click already treats an empty RECONCILER_STATE as unset.)
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "is empty: give a directory, s3://BUCKET/PREFIX or postgres://…, or leave"
+            " --state out for the local default (--state-dir)")
+    return value
+
+
 def lock_timeout_option(command: F) -> F:
     """``--lock-timeout``, shared by every command that takes a cluster's lock."""
     option = click.option(
         "--lock-timeout",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(min=0),
         default=0.0,
         show_default=True,
         metavar="SECONDS",
@@ -171,6 +208,42 @@ def _start_logging(verbose: int, log_file: Path | None) -> None:
     except OSError as err:
         raise click.BadParameter(f"{log_file}: cannot write there: {err.strerror or err}",
                                  param_hint="--log-file (or RECONCILER_LOG)") from None
+
+
+def _output_decorators() -> list[Callable[[Any], Any]]:
+    """``--no-color``, ``-v`` and ``--log-file``: declared here only."""
+    return [
+        no_color_option,
+        click.option("-v", "--verbose", count=True,
+                     help="Log each request, retry and wait on stderr (-vv: with bodies)."),
+        click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, envvar="RECONCILER_LOG", metavar="PATH",
+                     help="Append the log as JSON lines to PATH, for a support case."),
+    ]
+
+
+def output_options(command: F) -> F:
+    """The output flags on a command that takes no desired-state files.
+
+    ``-v`` and ``--log-file`` start logging for the run; ``no_color`` is passed
+    on only to a command that has a parameter of that name (``show``); for the
+    others it turns click's colour off."""
+    wants_no_color = "no_color" in inspect.signature(command).parameters
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = kwargs.pop("verbose")
+        log_file = kwargs.pop("log_file")
+        if not wants_no_color and kwargs.pop("no_color"):
+            click.get_current_context().color = False
+        _start_logging(verbose, log_file)
+        return command(*args, **kwargs)
+
+    wrapper.__dict__["__click_params__"] = list(getattr(command, "__click_params__", []))
+    wrapped: Callable[..., Any] = wrapper
+    for decorator in reversed(_output_decorators()):
+        wrapped = decorator(wrapped)
+    return wrapped  # type: ignore[return-value]
 
 
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
@@ -233,20 +306,13 @@ def common_options(
                 state_option,
                 click.option("--parallelism", type=click.IntRange(1, 1000), default=10,
                              show_default=True, help="Clusters processed at once."),
-                click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True),
+                click.option("--rate-limit", type=FiniteFloat(min=0, min_open=True),
                              default=None, metavar="R",
                              help="At most R requests per second to each endpoint (CCE "
                                   "throttles each tenant). Without it the pace adapts: "
                                   "slower on HTTP 429, faster again while none come."),
             ]
-        decorators += [
-            no_color_option,
-            click.option("-v", "--verbose", count=True,
-                         help="Log each request, retry and wait on stderr (-vv: with bodies)."),
-            click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
-                         default=None, envvar="RECONCILER_LOG", metavar="PATH",
-                         help="Append the log as JSON lines to PATH, for a support case."),
-        ]
+        decorators += _output_decorators()
         wrapped: Callable[..., Any] = command
         for decorator in reversed(decorators):
             wrapped = decorator(wrapped)

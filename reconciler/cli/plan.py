@@ -19,7 +19,13 @@ from reconciler.cli.exits import (
     load_or_exit,
     preflight_or_exit,
 )
-from reconciler.cli.options import CommonOptions, common_options, no_color_option, use_color
+from reconciler.cli.options import (
+    CommonOptions,
+    FiniteFloat,
+    common_options,
+    output_options,
+    use_color,
+)
 from reconciler.cli.policy import denial_text, evaluate_plan, flags_of, policy_options
 from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
@@ -48,7 +54,7 @@ FORMATS = click.Choice(["text", "markdown", "json"])
               help="Also run the server add-on prechecks and show their risks; a blocked"
                    " add-on is counted in the summary and still is a change (exit 2 with"
                    " --detailed-exitcode).")
-@click.option("--precheck-timeout", type=click.FloatRange(min=1),
+@click.option("--precheck-timeout", type=FiniteFloat(min=1),
               default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="How long a server precheck may take; an unfinished one blocks.")
 @click.option("--accept-risk", "accept_risks", multiple=True, metavar="CLUSTER/ADDON:RISK",
@@ -136,7 +142,7 @@ def declared_addons(desired: DesiredState) -> dict[str, list[str]]:
 @click.command("show")
 @click.argument("planfile", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@no_color_option
+@output_options
 @click.option("--show-provenance", is_flag=True)
 def show_command(planfile: Path, fmt: str, no_color: bool, show_provenance: bool) -> None:
     """Render a saved plan file (refused if it was changed after it was written).

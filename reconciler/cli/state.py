@@ -8,12 +8,20 @@ from pathlib import Path
 import click
 
 from reconciler.cli.backend import open_state, state_location
-from reconciler.cli.options import lock_timeout_option, state_dir_option, state_option
+from reconciler.cli.exits import check_state_writable_or_exit
+from reconciler.cli.options import (
+    lock_timeout_option,
+    output_options,
+    state_dir_option,
+    state_option,
+)
 from reconciler.statemgr.backend import StateBackend
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.factory import open_backend
 from reconciler.statemgr.local import LocalBackend
+from reconciler.statemgr.lock import lock_is_held
 from reconciler.statemgr.migrate import migrate
+from reconciler.statemgr.paths import encode_cluster_name
 from reconciler.statemgr.statefile import to_json
 from reconciler.views.state import migrate_text, render_state, state_list_text
 
@@ -36,6 +44,7 @@ def state() -> None:
 @state.command("list")
 @state_dir_option
 @state_option
+@output_options
 def state_list(state_dir: Path, state: str | None) -> None:
     """List the clusters that have a state file, with the cluster id each is bound to.
 
@@ -56,6 +65,7 @@ def state_list(state_dir: Path, state: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the state file's JSON.")
 @state_dir_option
 @state_option
+@output_options
 def state_show(cluster: str, as_json: bool, state_dir: Path, state: str | None) -> None:
     """Show what the reconciler last applied to CLUSTER (secrets are hashed).
 
@@ -79,6 +89,7 @@ def state_show(cluster: str, as_json: bool, state_dir: Path, state: str | None) 
 @lock_timeout_option
 @state_dir_option
 @state_option
+@output_options
 def state_rm(
     cluster: str, addon: str | None, lock_timeout: float, state_dir: Path, state: str | None
 ) -> None:
@@ -134,6 +145,7 @@ def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) ->
 @lock_timeout_option
 @state_dir_option
 @state_option
+@output_options
 def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | None) -> None:
     """Copy every cluster's state and journal to another backend.
 
@@ -153,6 +165,7 @@ def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | No
     except StateError as err:
         raise click.ClickException(f"--to: {err}") from err
     click.get_current_context().call_on_close(target.close)
+    check_state_writable_or_exit(target, "--to")
     if target.identity == source.identity and target.identity != "local":
         raise click.ClickException("--to names the backend the state already lives in")
     try:
@@ -168,6 +181,7 @@ def state_migrate(to: str, lock_timeout: float, state_dir: Path, state: str | No
 @lock_timeout_option
 @state_dir_option
 @state_option
+@output_options
 def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: str | None) -> None:
     """Rename the state of cluster OLD to NEW (after renaming its key in the files).
 
@@ -182,6 +196,10 @@ def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: st
         raise click.ClickException(f"OLD and NEW are both {old!r}: nothing to move")
     backend = open_state(state, state_dir)
     try:
+        # Before the locks: an unknown OLD or an impossible NEW must not leave
+        # stray lock files behind.
+        encode_cluster_name(new)
+        backend.read_existing(old)
         with ExitStack() as held:
             # Both locks, always in the same order, so two moves can't deadlock.
             for name in sorted((old, new)):
@@ -202,12 +220,14 @@ def state_mv(old: str, new: str, lock_timeout: float, state_dir: Path, state: st
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @state_dir_option
 @state_option
+@output_options
 def force_unlock(cluster: str, yes: bool, state_dir: Path, state: str | None) -> None:
     """Break the lock of CLUSTER left by a run that is gone or hung.
 
     A crashed run releases its lock by itself; use this only when a run hangs
     or its host is gone. A run still holding the lock would no longer be
-    excluded.
+    excluded. A cluster nobody holds is left alone: "not locked; nothing to
+    unlock", exit 0 (exit 1 only for a cluster with no state and no lock).
 
     \b
     Example:
@@ -215,12 +235,15 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path, state: str | None) ->
     """
     store = open_state(state, state_dir)
     try:
-        if not _may_be_locked(store, cluster):
+        if not _is_locked(store, cluster):
             if cluster not in store.list():
                 known = ", ".join(store.list()) or "none"
                 raise click.ClickException(f"no state or lock for cluster {cluster!r} in"
                                            f" {store.description} (clusters: {known})")
-            click.echo(f"Cluster {cluster} is not locked; nothing to unlock.")
+            # Exit 0: the cluster is in the state the user asked for (a script's
+            # `force-unlock X --yes` before a run must not fail on a free lock).
+            click.echo(f"Cluster {cluster} is not locked; nothing to unlock"
+                       f"{_last_holder(store, cluster)}.")
             return
         holder = store.lock_info(cluster)
     except StateError as exc:
@@ -239,11 +262,19 @@ def force_unlock(cluster: str, yes: bool, state_dir: Path, state: str | None) ->
     click.echo(f"Unlocked {cluster}; it was held by {holder.describe()}{gone}.")
 
 
-def _may_be_locked(store: StateBackend, cluster: str) -> bool:
-    """Whether there is a lock to break. A local lock file may exist without its
-    holder info (a holder killed between the two); remote locks record their
-    holder with the lock itself."""
+def _is_locked(store: StateBackend, cluster: str) -> bool:
+    """Whether a run holds CLUSTER's lock now. Remote locks record their holder
+    with the lock itself; a local lock is the flock of a file that outlives
+    every run, so the flock is probed (lock_is_held)."""
     if isinstance(store, LocalBackend):
-        paths = store.store.paths(cluster)
-        return paths.lock.exists() or paths.lock_info.exists()
+        return lock_is_held(store.store.paths(cluster))
     return store.lock_info(cluster) is not None
+
+
+def _last_holder(store: StateBackend, cluster: str) -> str:
+    """A local lock's leftover holder record (its holder died before removing
+    it), said so it is not mistaken for a live holder."""
+    if not isinstance(store, LocalBackend):
+        return ""
+    info = store.lock_info(cluster)
+    return f" (last held by {info.describe()})" if info is not None else ""

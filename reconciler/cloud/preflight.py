@@ -39,7 +39,7 @@ EMULATOR_SCHEME = "emulator://"
 """Endpoints served in-process (``CloudSession(in_process=...)``), not over the network."""
 
 HUAWEI_CLOUD_DOMAINS = ("myhuaweicloud.com", "myhuaweicloud.eu")
-"""The CCE endpoint domains of the SDK region table (REFERENCE.md, "Endpoint")."""
+"""The CCE endpoint domains of the SDK region table (docs/cce-api.md, "Endpoints")."""
 
 _VALID_FORMS = "https://HOST[:PORT] (e.g. https://cce.ap-southeast-1.myhuaweicloud.com) or emulator://NAME"
 

@@ -36,6 +36,7 @@ from reconciler.config.rollout import (
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
+from reconciler.config.varrefs import VarsLoop, vars_loop
 from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
 from reconciler.kit.selectors import PatternKind, SelectorError, parse_pattern
 from reconciler.model.desired import ClusterSpec, DesiredState
@@ -370,21 +371,28 @@ def _file_vars(
             return block, _syntax_diagnostic(err, file, LineMap(text, lenient.text))
         data, _ = to_data(root) if root is not None else (None, [])
         new_block = data.get("vars") if isinstance(data, dict) else None
-        if not isinstance(new_block, dict) or new_block == block:
-            return (block if isinstance(new_block, dict) else {}), None
+        if not isinstance(new_block, dict):
+            return {}, None
+        if new_block == block:
+            # Settled; a loop whose values don't grow settles too (on "").
+            if (loop := vars_loop(text, root, lenient.text, outer_vars)) is not None:
+                problems.append(_loop_diagnostic(file, loop))
+            return block, None
         block = new_block
-    line = text.count("\n", 0, found.start()) + 1
-    problems.append(
-        Diagnostic(
-            file,
-            line,
-            1,
-            "vars",
-            "the entries of `vars:` refer to each other in a loop",
-            "make sure no entry depends, directly or through others, on itself",
-        )
-    )
+    # Still growing: a loop, named if the template's text shows it.
+    loop = vars_loop(text, root, lenient.text or "", outer_vars) or VarsLoop(
+        [], text.count("\n", 0, found.start()) + 1, 1)
+    problems.append(_loop_diagnostic(file, loop))
     return block, None
+
+
+def _loop_diagnostic(file: str, loop: VarsLoop) -> Diagnostic:
+    return Diagnostic(
+        file, loop.line, loop.column, f"vars.{loop.names[0]}" if loop.names else "vars",
+        "the entries of `vars:` refer to each other in a loop"
+        + (f": {loop.text()}" if loop.names else ""),
+        "make sure no entry depends, directly or through others, on itself",
+    )
 
 
 def _select(

@@ -29,9 +29,11 @@ _KEYWORDS = {
     "items",
     "uniqueItems",
     "minLength",
+    "maxLength",
     "pattern",
     "exclusiveMinimum",
     "minimum",
+    "maximum",
 }
 
 
@@ -85,11 +87,15 @@ class QuickValidator:
         if isinstance(instance, int | float) and not isinstance(instance, bool):
             above = schema.get("exclusiveMinimum")
             least = schema.get("minimum")
-            return (above is None or instance > above) and (least is None or instance >= least)
+            most = schema.get("maximum")
+            return ((above is None or instance > above) and (least is None or instance >= least)
+                    and (most is None or instance <= most))
         return True
 
     def _string_ok(self, instance: str, schema: Mapping[str, Any]) -> bool:
         if len(instance) < schema.get("minLength", 0):
+            return False
+        if "maxLength" in schema and len(instance) > schema["maxLength"]:
             return False
         pattern = schema.get("pattern")
         return pattern is None or self._pattern(pattern).search(instance) is not None

@@ -102,6 +102,13 @@ def _translate(error: jsonschema.ValidationError, source: SourceFile) -> Iterato
         container = str(path[-1]) if path else ""
         what = {"clusters": "cluster name", "addons": "add-on name",
                 "profiles": "profile name"}.get(container, "key")
+        if kind == "maxLength":
+            # Its state, lock and journal files are named after it: the name must fit
+            # a file name (255 bytes) with their suffixes.
+            yield source.diagnostic(
+                (*path, instance), f"{what} of {len(instance)} characters is too long",
+                f"at most {expected} characters")
+            return
         yield source.diagnostic(
             (*path, instance), f"invalid {what} `{instance}`", _PATTERN_HINTS.get(container, "")
         )

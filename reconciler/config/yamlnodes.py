@@ -10,12 +10,18 @@ recursively or expands it: nesting is limited to ``MAX_DEPTH`` levels, aliases
 may add at most ``MAX_ALIAS_NODES`` nodes when expanded (a 600-byte "billion
 laughs" file would otherwise expand to gigabytes), and recursive aliases are
 refused. The composed graph shares aliased nodes, so checking it is cheap.
+The same walk refuses what would fail only when the tree is converted: a tag
+with no plain-data meaning (``!foo``, ``!!python/name:…``), an integer longer
+than ``MAX_INT_CHARS`` (Python refuses to convert ones past 4,300 digits) and
+a float that is not finite (``.inf``, ``.nan``: JSON, which the CCE API takes,
+has neither, and a duration of ``.inf`` is no duration).
 """
 
 from __future__ import annotations
 
 import datetime
 import gc
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +34,7 @@ from yaml.resolver import Resolver
 __all__ = [
     "MAX_ALIAS_NODES",
     "MAX_DEPTH",
+    "MAX_INT_CHARS",
     "DuplicateKey",
     "KeyPath",
     "NodeFinder",
@@ -47,8 +54,24 @@ MAX_DEPTH = 64
 MAX_ALIAS_NODES = 10_000
 """Nodes that expanding all aliases may add to a file."""
 
+MAX_INT_CHARS = 1000
+"""Characters of an integer literal: far beyond any real value, well below the
+4,300 decimal digits past which Python refuses to convert (even from hex)."""
+
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "binary", "merge",
+                 "value", "seq", "map")
+)
+"""Tags that convert to plain data; anything else (``!foo``, ``!!python/…``,
+``!!set``) has no JSON form and is refused with its position."""
+_TAG_HINT = ("desired-state and var files hold plain data: remove the tag, or quote "
+             "the value to make it a string")
 
 PathPart = str | int
 KeyPath = tuple[PathPart, ...]
@@ -232,9 +255,37 @@ def _check_shape(root: yaml.Node | None) -> None:
                 node, f"YAML nested more than {MAX_DEPTH} levels deep",
                 "desired-state files need far fewer levels; flatten the structure",
             )
+        if node.tag != _STR_TAG:  # most nodes are strings: no call for them
+            _check_scalar(node)
         open_nodes.add(key)
         stack.append((node, level, True))
         stack.extend((child, level + 1, False) for child in _children(node))
+
+
+def _check_scalar(node: yaml.Node) -> None:
+    tag = node.tag
+    if tag not in _PLAIN_TAGS:
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        raise _shape_error(node, f"YAML tag `{shown}` is not supported", _TAG_HINT)
+    if tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+        raise _shape_error(
+            node, f"an integer of {len(node.value):,} characters is too long (at most"
+                  f" {MAX_INT_CHARS:,})", "quote it to make it a string")
+    if tag == _FLOAT_TAG and not _finite(node.value):
+        raise _shape_error(
+            node, f"`{node.value}` is not a finite number",
+            "JSON, which CCE takes, has no infinity or NaN: write a number, or quote it to"
+            " make it a string")
+
+
+def _finite(text: str) -> bool:
+    plain = text.replace("_", "").lower()
+    if plain.lstrip("+-") in (".inf", ".nan"):
+        return False
+    try:
+        return math.isfinite(float(plain))
+    except ValueError:
+        return True  # sexagesimal (190:20:30.15): always finite
 
 
 def _shape_error(node: yaml.Node, message: str, hint: str) -> YamlSyntaxError:
@@ -293,7 +344,7 @@ class _Converter:
     def convert(self, node: yaml.Node, path: KeyPath = ()) -> Any:
         # Hot on big generated files: plain strings and mappings skip the generic machinery.
         if type(node) is yaml.ScalarNode:
-            if node.tag == _STR_TAG:
+            if node.tag in (_STR_TAG, _VALUE_TAG):  # `=` alone: PyYAML builds nothing for it
                 return node.value
             return self._scalar(node)
         if isinstance(node, yaml.MappingNode):

@@ -1,4 +1,4 @@
-"""A high-fidelity emulator of the CCE add-on API (see DESIGN.md section 10).
+"""A high-fidelity emulator of the CCE add-on API (see docs/emulator.md).
 
 ``Emulator(scenario).app`` is an ASGI application; ``reconciler emulator
 serve`` serves it on a socket. Scenario format and defaults: docs/emulator.md.

@@ -12,8 +12,8 @@ cluster). A profile's add-on is declared on every cluster using it, so
 anything else (an add-on some cluster lacks, or runs at another version)
 stays pinned per cluster.
 
-Written as plain YAML in the documented desired-state format (DESIGN.md
-section 2, ``rollout:`` as in issue 14): the emulator imports nothing of the
+Written as plain YAML in the documented desired-state format
+(docs/desired-state.md): the emulator imports nothing of the
 client, so it cannot reuse the config side's model; a format drift shows up
 in the test that plans the written file. No credential is written: the
 client reads them from the environment as for any endpoint."""

@@ -1,4 +1,4 @@
-"""Render the store's objects in the exact wire shapes of REFERENCE.md.
+"""Render the store's objects in the exact wire shapes of docs/cce-api.md.
 
 The client parses these shapes in ``reconciler.cloud.wire``; this module
 writes them from the reference on its own, on purpose. The emulator is an

@@ -3,15 +3,15 @@
 No I/O anywhere in this package: no httpx, no filesystem, no clock, no
 randomness. Modules:
 
-- ``values``: full values (DESIGN 3.1) with per-leaf provenance;
-- ``normalise``: what "the same value" means when comparing (DESIGN 3.2);
+- ``values``: full values (docs/planning.md) with per-leaf provenance;
+- ``normalise``: what "the same value" means when comparing;
 - ``diff``: live vs full values as ``FieldChange``s (the only deepdiff user);
 - ``secrets``: which leaves are sensitive, and their redacted form;
-- ``checks``: plan-time checks (DESIGN 4.2) as diagnostics;
+- ``checks``: plan-time checks as diagnostics;
 - ``order``: apply order (``depends_on``, then file order);
 - ``fingerprint``: the live-instances fingerprint a saved plan is bound to;
 - ``constraints``: a version constraint (``latest``, ``~1.30``) resolved per cluster;
-- ``planner``: ``plan_changes`` (DESIGN 4.1), ``cluster_waves``;
+- ``planner``: ``plan_changes`` (docs/actions.md), ``cluster_waves``;
 - ``replan``: what is left of a change once an operation in flight settled.
 """
 

@@ -1,5 +1,6 @@
-"""Plan-time checks (DESIGN 4.2): pure functions from specs and live data to
-diagnostics. No I/O, no writes: they only read what the planner already has.
+"""Plan-time checks (docs/planning.md, "Checks before anything is written"):
+pure functions from specs and live data to diagnostics. No I/O, no writes: they
+only read what the planner already has.
 
 Each failure names the cluster and add-on (in ``key_path``) and what would be
 valid (in ``hint``): close template names, the versions that would work for

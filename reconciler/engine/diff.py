@@ -1,4 +1,5 @@
-"""The per-key diff between live values and the full values to send (DESIGN 3.2).
+"""The per-key diff between live values and the full values to send
+(docs/planning.md, "What counts as a change").
 
 Pure: no I/O. The only module that touches deepdiff; its result objects are
 translated into ``reconciler.model.plan.FieldChange`` here and go no further.

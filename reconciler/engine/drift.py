@@ -1,4 +1,4 @@
-"""Drift (DESIGN 3.3, 8): how far each cluster has moved from what was applied.
+"""Drift (docs/drift.md): how far each cluster has moved from what was applied.
 
 Pure: no I/O, no clock. Drift is a plan mode, not a second engine: the caller
 refreshes live state and plans as ``plan`` does, and this module reads the

@@ -1,4 +1,4 @@
-"""Fingerprint of the live instances a plan was computed from (DESIGN 4.3).
+"""Fingerprint of the live instances a plan was computed from (docs/planning.md, "Saved plans").
 
 Pure: no I/O. A saved plan stores it per cluster; apply re-reads the live
 instances and refuses the plan if the fingerprint moved (someone changed the

@@ -1,4 +1,4 @@
-"""Normalisation of values before they are compared (DESIGN 3.2; pure: no I/O).
+"""Normalisation of values before they are compared (docs/planning.md; pure: no I/O).
 
 CCE hands values back in shapes that differ from what was sent without
 meaning anything different: ``2500`` comes back as ``"2500"``, ``true`` as

@@ -1,4 +1,4 @@
-"""Apply order of a cluster's changes (DESIGN 5; pure: no I/O).
+"""Apply order of a cluster's changes (docs/planning.md, "How apply proceeds"; pure: no I/O).
 
 Deletions come first, dependents before their dependencies (an add-on is
 never removed while something declared to need it still runs), then every

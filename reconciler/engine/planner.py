@@ -1,4 +1,4 @@
-"""The planner: (desired, live, state) → Plan (DESIGN 4). Pure: no I/O, no
+"""The planner: (desired, live, state) → Plan (docs/actions.md). Pure: no I/O, no
 clock, no randomness — the caller passes the plan id and reads everything.
 
 Per declared add-on, the action is:
@@ -312,7 +312,7 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     if live_values is not None and not field_changes and values == live_values:
         # An equal tree: hold the live one (the cloud layer shares those across
         # clusters), not a copy per add-on; a first plan over 10,000 clusters
-        # adopts 80,000 of them (DESIGN 12: peak memory).
+        # adopts 80,000 of them (docs/planning.md: peak memory).
         values = live_values
     else:
         values = own_lists(full.values)  # held by the plan: not the layers' lists

@@ -1,4 +1,4 @@
-"""Which leaves of a values tree are sensitive (DESIGN 3.4; pure: no I/O).
+"""Which leaves of a values tree are sensitive (docs/desired-state.md; pure: no I/O).
 
 The rule itself is ``reconciler.model.sensitive.leaf_is_sensitive``: a leaf
 from ``secret()``, a leaf the file declares (``sensitive:``), or a non-empty

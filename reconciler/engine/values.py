@@ -1,4 +1,4 @@
-"""Full values: every value an install, upgrade or update sends (DESIGN 3.1).
+"""Full values: every value an install, upgrade or update sends (docs/planning.md, "Full values").
 
 Pure: no I/O, no clock. CCE replaces whatever a write omits by the template
 default, so the tool always sends the complete set, a deep merge of four

@@ -1,7 +1,7 @@
 """``Redactor``: replaces known secret literals in text by ``(sensitive)`` (pure, no I/O).
 
 ``(sensitive)`` rather than ``***``: it is the word plans, state and views
-already use for a hidden value (DESIGN 3.4), so a reader meets one marker for
+already use for a hidden value (docs/plan-json.md), so a reader meets one marker for
 "hidden" and one grep finds them all.
 
 Values shorter than ``MIN_LENGTH`` are not registered: masking "a" or "10"

@@ -1,4 +1,4 @@
-"""Drift report types (DESIGN 3.3, 8): pure data, no behaviour beyond summaries.
+"""Drift report types (docs/drift.md): pure data, no behaviour beyond summaries.
 
 ``reconciler.engine.drift`` computes them; the drift views (text, JSON,
 Markdown, Prometheus) and the ``drift`` command read them. They live in

@@ -68,7 +68,8 @@ _SEPARATORS = re.compile(r"[_\-.\s]")
 
 @dataclass(frozen=True)
 class SensitiveRules:
-    """Which leaves of one add-on's values are sensitive, and why (DESIGN 3.4).
+    """Which leaves of one add-on's values are sensitive, and why
+    (docs/desired-state.md, "Which values are sensitive").
 
     Paths are dotted, list indexes as ``[0]``. A leaf is sensitive when it is
     at or under a ``secret_paths`` entry (it came from ``secret()``: always),
@@ -140,7 +141,8 @@ _LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
 
 def _has_secret_word(value: Any) -> bool:
     # Plain loops and exact-type checks first: this walks every add-on's whole
-    # values tree on each plan (DESIGN 12: CPU per add-on). A map whose keys
+    # values tree on each plan (docs/planning.md, "Performance targets": CPU
+    # per add-on). A map whose keys
     # are all known plain words is cleared by one C-level subset test, and only
     # its containers are walked into: no call per leaf.
     kind = type(value)

@@ -37,6 +37,9 @@ __all__ = ["MAX_PLAN_BYTES", "PlanFileError", "load_plan", "load_plan_with_diges
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 """A plan larger than this is not one we wrote (thousands of clusters fit well below)."""
 
+_BOM = "\ufeff".encode()
+
+
 class PlanFileError(Exception):
     """A plan file that can't be read, isn't JSON, or isn't a plan this version reads."""
 
@@ -70,6 +73,9 @@ def load_plan_with_digest(path: str | os.PathLike[str]) -> tuple[Plan, str]:
         ) from None
     except RecursionError:
         raise PlanFileError(f"{source}: not a valid plan file: JSON nested too deeply") from None
+    except ValueError:  # an integer past Python's 4,300-digit conversion limit
+        raise PlanFileError(f"{source}: not a valid plan file: a number of more than 4,300"
+                            " digits, which no plan has; re-run `reconciler plan --out`") from None
     if not isinstance(data, dict):
         raise PlanFileError(
             f"{source}: not a valid plan file: a plan is a JSON object, not {type(data).__name__}"
@@ -96,7 +102,8 @@ def looks_like_plan_file(path: Path) -> bool:
             head = handle.read(4096)
     except OSError:
         return False
-    stripped = head.lstrip()
+    # A UTF-8 byte order mark (some Windows editors add one) is not content.
+    stripped = head.removeprefix(_BOM).lstrip()
     if path.suffix.lower() == ".json" and (not stripped or stripped.startswith(b"{")):
         return True  # an empty .json is a plan truncated to nothing
     if not stripped.startswith(b"{"):
@@ -122,7 +129,7 @@ def _read(source: Path) -> str:
                 f"{source}: not a valid plan file: {info.st_size} bytes is larger than the"
                 f" {MAX_PLAN_BYTES} a plan may have"
             )
-        return source.read_text(encoding="utf-8")
+        return source.read_text(encoding="utf-8-sig")  # -sig: a leading BOM is dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanFileError(f"cannot read plan file {source}: {_reason(exc)}") from None
 

@@ -1,4 +1,4 @@
-"""Apply a plan: the side-effect shell around a ``Plan`` (DESIGN §5–7).
+"""Apply a plan: the side-effect shell around a ``Plan`` (docs/planning.md, "How apply proceeds").
 
 Clusters run in parallel (bounded by ``parallelism``); within a cluster, one
 add-on at a time in ``ClusterPlan.changes`` order::
@@ -49,7 +49,7 @@ from reconciler.model.live import (
     AddonTemplate,
     Cluster,
 )
-from reconciler.model.plan import Action, Change, ClusterPlan, Plan
+from reconciler.model.plan import Action, Change, ClusterPlan, FindingLevel, Plan, PrecheckFinding
 from reconciler.model.state import StateFile
 from reconciler.run.prechecks import (
     DEFAULT_PRECHECK_TIMEOUT_S,
@@ -318,10 +318,7 @@ class _ClusterRun:
             blocking = [f for f in outcome.findings if f.addon == c.addon and f.blocking]
             if blocking:
                 blocked[c.addon] = "precheck: " + "; ".join(
-                    f"{f.risk} ({f.level}{', not accepted' if f.level == 'Warning' else ''})"
-                    + (f": {f.message}" if f.message else "")
-                    for f in blocking
-                )
+                    _blocking_text(self.cp.name, c.addon, f) for f in blocking)
             await self._journal(
                 journal_record(
                     cluster=self.cp.name,
@@ -525,3 +522,15 @@ def _journal_note(result: AddonResult) -> str:
     if result.adopting and result.action is not Action.ADOPT and result.outcome.ok:
         return "also took the instance under management (adopted)"
     return ""
+
+
+def _blocking_text(cluster: str, addon: str, finding: PrecheckFinding) -> str:
+    """A blocking risk and what would let the write go: for a Warning, the exact
+    flag; for a Fatal risk, that no flag will (the cause must be fixed)."""
+    message = f": {finding.message}" if finding.message else ""
+    if finding.level is FindingLevel.WARNING:
+        return (f"{finding.risk} (Warning, not accepted){message}; after review, accept it"
+                f" with --accept-risk {cluster}/{addon}:{finding.risk} (or `precheck:"
+                f" accept: [{finding.risk}]` in the file)")
+    return (f"{finding.risk} (Fatal: cannot be accepted){message}; fix what it reports,"
+            " then apply again")

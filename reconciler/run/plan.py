@@ -124,7 +124,7 @@ async def make_plan(
     async def read_and_plan(spec: ClusterSpec) -> ClusterPlan:
         # Planned as soon as its reads land: the pure planner's CPU overlaps
         # the other clusters' API latency instead of following the whole
-        # refresh (DESIGN 12: wall time near the ideal).
+        # refresh (docs/planning.md, "Performance targets": wall time near the ideal).
         found = await read_cluster(session, spec)
         if precheck or spec.upgrade_readiness is not None:
             live[spec.name] = found  # kept only for the server checks after the loop

@@ -1,4 +1,5 @@
-"""The mandatory server prechecks (DESIGN §6), and cluster upgrade readiness.
+"""The mandatory server prechecks (docs/planning.md, "Checks before anything
+is written"), and cluster upgrade readiness.
 
 * Add-on precheck: one ``POST …/addons/precheck`` per cluster listing every
   add-on about to be upgraded or updated (full values), then each task is

@@ -36,6 +36,7 @@ __all__ = [
     "cluster_lock",
     "lock_info_from_json",
     "lock_info_to_json",
+    "lock_is_held",
     "read_lock_info",
     "remove_lock",
 ]
@@ -143,6 +144,21 @@ def cluster_lock(paths: ClusterPaths, operation: str, timeout_s: float) -> Itera
                     paths.lock_info.unlink()
     finally:
         os_lock.release()
+
+
+def lock_is_held(paths: ClusterPaths) -> bool:
+    """Whether a process holds the cluster's lock now. The lock file outlives
+    every run (unlinking it could split the lock in two), so its existence
+    says nothing: probe the flock itself, and release it at once."""
+    if not paths.lock.exists():
+        return False
+    probe = filelock.FileLock(str(paths.lock), thread_local=False)
+    try:
+        probe.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    probe.release()
+    return False
 
 
 def remove_lock(paths: ClusterPaths) -> LockInfo | None:

@@ -13,6 +13,12 @@ names. For a cluster ``prod/eu`` the files are::
     prod%2Feu.lock.info        who holds the lock (informational)
 
 Temporary files start with ``.`` and are never mistaken for a state.
+
+A file name has at most 255 bytes, and the longest one made from a stem is a
+temporary file of the backup (``.`` + stem + ``.json.backup.tmp-`` + 8
+characters): a stem longer than ``MAX_STEM`` is refused with a ``StateError``,
+never met as "File name too long" halfway through a command. Desired-state
+files allow names of at most 200 characters (the schema), which always fit.
 """
 
 from __future__ import annotations
@@ -22,9 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-__all__ = ["STATE_SUFFIX", "ClusterPaths", "decode_cluster_name", "encode_cluster_name"]
+from reconciler.statemgr.errors import StateError
+
+__all__ = ["MAX_STEM", "STATE_SUFFIX", "ClusterPaths", "decode_cluster_name",
+           "encode_cluster_name"]
 
 STATE_SUFFIX = ".json"
+MAX_STEM = 255 - len(".") - len(".json.backup.tmp-") - 8
+"""Characters of an encoded cluster name (229)."""
 _SAFE = string.ascii_letters + string.digits + "_-."
 
 
@@ -34,6 +45,11 @@ def encode_cluster_name(cluster_name: str) -> str:
     encoded = quote(cluster_name, safe=_SAFE)
     if encoded.startswith("."):
         encoded = "%2E" + encoded[1:]
+    if len(encoded) > MAX_STEM:
+        raise StateError(
+            f"cluster name of {len(cluster_name)} characters is too long: its state files"
+            f" are named after it, and a file name allows {MAX_STEM} characters of it"
+            " (other characters than letters, digits, `-`, `_` and `.` count three)")
     return encoded
 
 

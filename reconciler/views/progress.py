@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress as RichProgressBar
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from reconciler.model.apply import AddonResult, ClusterResult, Progress
+from reconciler.model.apply import AddonResult, ClusterResult, Outcome, Progress
 
 __all__ = ["LogProgress", "TerminalProgress", "TimedLines", "progress_for"]
 
@@ -27,7 +27,9 @@ def _addon_line(r: AddonResult) -> str:
     text = f"{r.cluster}: {r.addon}: {r.action.value}{versions}: {r.outcome.value}"
     if r.elapsed_s >= 0.05:
         text += f" after {r.elapsed_s:.1f}s"
-    if r.accepted_risks:
+    # A blocked write's message says which risk blocked it; the ones accepted
+    # beside it let nothing happen, so listing them would read as a pass.
+    if r.accepted_risks and r.outcome is not Outcome.BLOCKED:
         text += f" (accepted risks: {', '.join(r.accepted_risks)})"
     if r.message:
         text += f" — {r.message}"

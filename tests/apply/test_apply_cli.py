@@ -92,7 +92,8 @@ def test_blocked_addon_exits_1_and_says_why(
     result = apply(cloud, tmp_path, str(path), "--auto-approve",
                    "--accept-risk", "t-fatal/coredns:AddonValidate")
     assert result.returncode == 1
-    assert "t-fatal/coredns: upgrade blocked: precheck: AddonValidate (Fatal)" in result.stdout
+    assert ("t-fatal/coredns: upgrade blocked: precheck: AddonValidate (Fatal: cannot be"
+            " accepted)") in result.stdout
     assert "1 upgraded" in result.stdout and "1 blocked" in result.stdout
 
 

@@ -30,7 +30,8 @@ def test_plan_apply_plan_on_the_demo(tmp_path: Path) -> None:
 
     applied = reconciler(tmp_path, "apply", "demo.yaml", "--auto-approve")
     assert applied.returncode == 1, applied.stdout + applied.stderr
-    assert ("demo-prod/coredns: upgrade blocked: precheck: AddonValidate (Fatal)"
+    assert ("demo-prod/coredns: upgrade blocked: precheck: AddonValidate (Fatal: cannot be"
+            " accepted)"
             in applied.stdout)
     last = applied.stdout.strip().splitlines()[-1]
     assert last.startswith("Apply finished: ") and "0 failed, 1 blocked." in last, last

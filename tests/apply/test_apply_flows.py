@@ -139,7 +139,7 @@ async def test_fatal_and_unaccepted_warning_block_dependents_but_not_others(
                                    "metrics-server": ("1.3.60", "running")}
     messages = {(c.name, r.addon): r.message for c in result.clusters for r in c.addons}
     assert "K8sResourceModified (Warning, not accepted)" in messages[("t-main", "coredns")]
-    assert "AddonValidate (Fatal)" in messages[("t-fatal", "coredns")]
+    assert "AddonValidate (Fatal: cannot be accepted)" in messages[("t-fatal", "coredns")]
     assert "configmap coredns had been modified" in messages[("t-fatal", "coredns")]
     assert "depends on coredns (blocked)" in messages[("t-fatal", "metrics-server")]
     assert result.count(Outcome.BLOCKED) == 2 and result.count(Outcome.SKIPPED) == 1

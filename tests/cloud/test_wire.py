@@ -1,8 +1,8 @@
 """Reading the documented response examples, and the ways they disagree.
 
 Fixtures under ``fixtures/`` are the example responses of the API pages
-(``../shared/cce-api/*.txt``), verbatim; they go through the real client over
-an ``httpx.MockTransport``.
+(of the CCE API reference, summarised in docs/cce-api.md), verbatim; they go
+through the real client over an ``httpx.MockTransport``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every usage error exits 1 (DESIGN 4.5), in every command of the click tree.
+"""Every usage error exits 1 (docs/planning.md, "Exit codes"), in every command of the click tree.
 
 click exits 2 on a usage error by default: the code plan --detailed-exitcode
 and drift use for "changes", so a cron job with a typo'd flag would pass.

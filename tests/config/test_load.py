@@ -211,9 +211,47 @@ def test_vars_block_entries_that_loop_are_reported(tmp_path: Path) -> None:
     with pytest.raises(InputError) as excinfo:
         load_desired([write(tmp_path / "a.yaml", text)], environ={})
     assert errors_of(excinfo) == [
-        f"{tmp_path / 'a.yaml'}:1:1: error: vars: the entries of `vars:` refer to each other in a "
-        "loop (make sure no entry depends, directly or through others, on itself)"
+        f"{tmp_path / 'a.yaml'}:5:3: error: vars.from_cli: the entries of `vars:` refer to each"
+        " other in a loop: vars.from_cli → vars.from_cli (make sure no entry depends, directly"
+        " or through others, on itself)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("block", "loop"),
+    [
+        ('a: "{{ vars.a }}"\n  b: x\n', "vars.a → vars.a"),
+        ('a: "{{ vars.b }}"\n  b: "{{ vars.a }}"\n', "vars.a → vars.b → vars.a"),
+        ("b: x\n  c: \"{{ vars['d'] }}\"\n  d: >-\n    {{ vars.e }}\n  e: \"{{ vars.c }}\"\n",
+         "vars.c → vars.d → vars.e → vars.c"),
+    ],
+    ids=["itself", "two", "three-with-a-folded-scalar"],
+)
+def test_vars_loops_that_settle_on_empty_values_are_errors(
+    tmp_path: Path, block: str, loop: str
+) -> None:
+    # These settle (every entry renders "") instead of growing: once they passed as empty vars.
+    text = f"vars:\n  {block}" + HEAD + f"clusters:\n  eu:\n    cluster_id: {CID}\n"
+    with pytest.raises(InputError) as excinfo:
+        load_desired([write(tmp_path / "a.yaml", text)], environ={})
+    (error,) = errors_of(excinfo)
+    assert f"refer to each other in a loop: {loop} (" in error
+
+
+def test_a_var_given_outside_the_file_breaks_a_loop_through_it(tmp_path: Path) -> None:
+    # --var wins over the block, so vars.b is "1" wherever it is used: no loop.
+    text = ('vars:\n  a: "{{ vars.b }}"\n  b: "{{ vars.a }}"\n' + HEAD
+            + f"clusters:\n  eu:\n    cluster_id: {CID}\n")
+    desired = load_desired([write(tmp_path / "a.yaml", text)], environ={},
+                           variables={"b": "1"})
+    assert [c.name for c in desired.clusters] == ["eu"]
+
+
+def test_a_chain_of_vars_is_no_loop(tmp_path: Path) -> None:
+    text = ('vars:\n  a: "{{ vars.b }}-{{ vars.c }}"\n  b: "{{ vars.c }}"\n  c: "1"\n' + HEAD
+            + f"clusters:\n  eu:\n    cluster_id: {CID}\n    labels: {{v: \"{{{{ vars.a }}}}\"}}\n")
+    desired = load_desired([write(tmp_path / "a.yaml", text)], environ={})
+    assert desired.clusters[0].labels == {"v": "1-1"}
 
 
 def test_a_secret_in_the_vars_block_is_rejected(tmp_path: Path) -> None:

@@ -228,7 +228,7 @@ class Run:
 
     def settle_console_edits(self) -> None:
         """Wait for the console user's operations to finish. While one is in
-        flight, plan rightly has nothing to do (DESIGN: in-progress is not a
+        flight, plan rightly has nothing to do (docs/actions.md: in-progress is not a
         change) yet drift reports it `in-progress`: that is a concurrent actor,
         not a failure to converge. Operations that killed applies left behind
         are *not* waited for: the reconciler must handle those itself (path 8)."""

@@ -2,7 +2,7 @@
 
 A case directory holds:
 
-- ``desired.yaml``: a desired-state file in the user format (DESIGN §2), read by
+- ``desired.yaml``: a desired-state file in the user format (docs/desired-state.md), read by
   ``reconciler.config.load_desired``; ``environ`` in ``live.json`` supplies its
   ``env()`` / ``secret()`` variables;
 - ``live.json``: what the API would return, in a simple shape::
@@ -86,7 +86,8 @@ def load_templates(raw: dict[str, Any]) -> dict[str, AddonTemplate]:
 
 
 def _defaults(template: AddonTemplate, version: str, flavor: str | None) -> dict[str, Any]:
-    # deliberately not the engine's code: the fixture spells out DESIGN 3.1 layer 1
+    # deliberately not the engine's code: the fixture spells out layer 1 of
+    # docs/planning.md, "Full values"
     found = template.version(version)
     assert found is not None, f"fixture names unknown {template.name} {version}"
     params = found.input.get("parameters", {})

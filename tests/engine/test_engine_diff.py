@@ -1,4 +1,4 @@
-"""Normalisation and the per-key diff (DESIGN 3.2), sensitivity (DESIGN 3.4)."""
+"""Normalisation and the per-key diff (docs/planning.md), sensitivity (docs/desired-state.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Full values (DESIGN 3.1): layers, flavors, derived keys, ignore_changes, provenance."""
+"""Full values (docs/planning.md): layers, flavors, derived keys, ignore_changes, provenance."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CPU cost of comparing an unchanged add-on (DESIGN 12: ≤ 0.2 ms). Not a test.
+"""CPU cost of comparing an unchanged add-on (docs/planning.md: ≤ 0.2 ms). Not a test.
 
 Run: ``.venv/bin/python tests/perf/engine_compare.py``. Prints µs of CPU per
 compare for the diff alone, for full values + diff, and per add-on of a whole

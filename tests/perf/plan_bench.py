@@ -1,8 +1,8 @@
 """Benchmark: `plan` over N clusters x 8 add-ons against the emulator on a socket.
 
-Not a test (no assertions on timing): it prints the figures DESIGN.md section 12
-asks for. The emulator runs in a child process (uvicorn on 127.0.0.1) with
-injected latency, so this process's peak RSS is the planner's own.
+Not a test (no assertions on timing): it prints the figures the targets in docs/planning.md
+("Performance targets") are measured by. The emulator runs in a child process
+(uvicorn on 127.0.0.1) with injected latency, so this process's peak RSS is the planner's own.
 
     .venv/bin/python tests/perf/plan_bench.py            # 100 and 1,000 clusters
     .venv/bin/python tests/perf/plan_bench.py 10000      # any sizes

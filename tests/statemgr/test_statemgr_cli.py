@@ -4,12 +4,14 @@ import dataclasses
 from pathlib import Path
 
 import click
+import filelock
 import pytest
 from click.testing import CliRunner
 from statemgr_helpers import sample_state
 
 from reconciler.cli.state import force_unlock, state
 from reconciler.statemgr import Journal, StateStore, from_json, to_json
+from reconciler.statemgr.lock import LockInfo, lock_info_to_json
 from reconciler.statemgr.store import with_addon
 
 # The commands as reconciler.cli registers them, without importing the other layers.
@@ -131,11 +133,42 @@ def test_force_unlock_without_a_lock(store: StateStore) -> None:
     assert not store.paths("prod").lock.exists()
 
 
-def test_force_unlock_of_a_lock_file_without_holder_info(store: StateStore) -> None:
-    store.paths("prod").lock.touch()
-    code, output = run(store, "force-unlock", "prod", "--yes")
+def test_force_unlock_of_a_held_lock_without_holder_info(store: StateStore) -> None:
+    # A holder killed between taking the flock and writing who it is.
+    held = filelock.FileLock(str(store.paths("prod").lock), thread_local=False)
+    with held:
+        code, output = run(store, "force-unlock", "prod", "--yes")
     assert code == 0 and "no holder was recorded" in output
     assert not store.paths("prod").lock.exists()
+
+
+def test_force_unlock_after_a_finished_run_says_there_was_no_lock(store: StateStore) -> None:
+    # Every run leaves its (released) lock file behind: that is no lock to break.
+    with store.lock("prod", operation="apply"):
+        pass
+    assert store.paths("prod").lock.exists()
+    code, output = run(store, "force-unlock", "prod", "--yes")
+    assert code == 0
+    assert output == "Cluster prod is not locked; nothing to unlock.\n"
+    assert "Unlocked" not in output
+
+
+def test_force_unlock_of_a_free_lock_with_a_dead_holders_record(store: StateStore) -> None:
+    # A holder killed after writing its record: the flock died with it, the record stayed.
+    stale = dataclasses.replace(LockInfo.for_this_process("apply"), pid=2**22 + 7)
+    paths = store.paths("prod")
+    paths.lock.touch()
+    paths.lock_info.write_text(lock_info_to_json(stale))
+    code, output = run(store, "force-unlock", "prod", "--yes")
+    assert code == 0
+    assert output.startswith("Cluster prod is not locked; nothing to unlock (last held by ")
+    assert f"pid {stale.pid}" in output
+
+
+def test_force_unlock_of_an_unknown_cluster_is_an_error(store: StateStore) -> None:
+    code, output = run(store, "force-unlock", "nosuch", "--yes")
+    assert code == 1
+    assert "no state or lock for cluster 'nosuch'" in output and "prod, staging" in output
 
 
 @pytest.mark.parametrize(

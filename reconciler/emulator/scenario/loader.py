@@ -191,8 +191,13 @@ def _read_yaml(path: Path, what: str) -> JSON:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read {what}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not a {what} YAML file: byte {exc.start} is not UTF-8"
+                            " text") from None
     try:
         data: JSON = yaml.safe_load(text)
+    except ValueError as exc:  # an integer past Python's 4,300-digit conversion limit
+        raise ScenarioError(f"{path}: invalid YAML: {exc}".split(";")[0]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
