@@ -75,6 +75,8 @@ class Profile:
     clusters: tuple[str, ...]
     """Names, globs or selectors, as a profile's ``clusters:`` key takes them."""
     addons: dict[str, AddonBlock]
+    label: tuple[str, str] | None = None
+    """The ``(key, value)`` a label profile chooses by; None for the base profile."""
 
 
 @dataclass
@@ -84,9 +86,6 @@ class ClusterEntry:
     labels: Mapping[str, str]
     kubernetes_version: str
     addons: dict[str, AddonBlock]
-    cce_installed: tuple[str, ...] = ()
-    """CCE-installed, unchanged add-ons declared only by a profile that does
-    not say so (some other cluster of it changed them)."""
 
 
 @dataclass
@@ -99,13 +98,52 @@ class Onboarded:
 
 @dataclass
 class _Decl:
-    """One live add-on as a set of leaves: version, flavor and differing values."""
+    """One live add-on: its leaves (version, flavor, differing values) and what
+    it runs at any path (a profile may set a path this add-on has at its default)."""
 
     leaves: dict[Path, JSON]
-    canon: dict[Path, str]
     latest: bool
+    """The version it runs is the newest stable one supporting its cluster."""
+    flavor: str | None
+    """The preset it runs (None: the template has none)."""
+    live: Mapping[str, JSON]
+    """Its values, normalised against the defaults."""
+    defaults: Mapping[str, JSON]
     secrets: dict[Path, JSON | Secret]
     cce_installed: bool
+
+    def actual(self, path: Path) -> object:
+        """What the add-on runs at ``path``; ``_MISSING`` where it has nothing."""
+        if path == _VERSION:
+            return self.leaves[_VERSION]
+        if path == _FLAVOR:
+            return self.flavor if self.flavor is not None else _MISSING
+        return _lookup(self.live, path[1:])
+
+    def default(self, path: Path) -> object:
+        """What a file that does not name ``path`` gets there (before any profile)."""
+        if path == _VERSION:
+            return _MISSING  # not named: the live version is kept, but unpinned
+        if path == _FLAVOR:
+            return self.flavor if _FLAVOR not in self.leaves else _MISSING
+        return _lookup(self.defaults, path[1:])
+
+    def satisfied(self, path: Path, given: object) -> bool:
+        if path == _VERSION and given == "latest":
+            return self.latest
+        return _canon(given) == _canon(self.actual(path))
+
+
+_MISSING = object()
+
+
+def _lookup(tree: Mapping[str, JSON], path: Path) -> object:
+    node: object = tree
+    for segment in path:
+        if not isinstance(node, Mapping) or segment not in node:
+            return _MISSING
+        node = node[segment]
+    return node
 
 
 def onboard(clusters: Sequence[LiveCluster], templates: Mapping[str, AddonTemplate], *,
@@ -119,18 +157,18 @@ def onboard(clusters: Sequence[LiveCluster], templates: Mapping[str, AddonTempla
         decls[name] = {i.template_name: _decl(name, live.cluster, i, templates, project_id, used)
                        for i in sorted(live.instances, key=lambda i: i.template_name)}
     labels = {n: dict(live.cluster.labels) for n, live in zip(names, clusters, strict=True)}
-    covered: dict[str, dict[str, set[Path]]] = {n: {} for n in names}
+    given: dict[str, dict[str, dict[Path, JSON]]] = {n: {} for n in names}
     profiles: list[Profile] = []
     if len(names) >= 2:
-        groups = [(BASE_PROFILE, tuple(base_clusters), names)]
+        groups: list[tuple[str, tuple[str, ...], list[str], tuple[str, str] | None]] = [
+            (BASE_PROFILE, tuple(base_clusters), names, None)]
         groups += _label_groups(names, labels)
-        taken = {BASE_PROFILE}
-        for name, selector, members in groups:
-            addons = _factor(members, decls, covered, templates)
+        taken: set[str] = set()
+        for name, selector, members, label in groups:
+            addons = _factor(members, decls, given, templates, base=label is None)
             if addons:
-                profile_name = _profile_name(name, taken)
-                profiles.append(Profile(profile_name, selector, addons))
-    entries = [_entry(n, live.cluster, labels[n], decls[n], covered[n], profiles, templates)
+                profiles.append(Profile(_profile_name(name, taken), selector, addons, label))
+    entries = [_entry(n, live.cluster, labels[n], decls[n], given[n])
                for n, live in zip(names, clusters, strict=True)]
     return Onboarded(profiles=profiles, clusters=entries, secrets=tuple(sorted(used)))
 
@@ -147,6 +185,63 @@ def _unique_names(clusters: Sequence[LiveCluster]) -> list[str]:
         seen.add(name)
         out.append(name)
     return out
+
+
+def _diff(live: Mapping[str, JSON], default: JSON, prefix: Path, out: dict[Path, JSON]) -> None:
+    """Leaves of ``live`` that ``default`` lacks or holds otherwise; lists are
+    leaves (a merge replaces them whole). An empty map says nothing in a merge,
+    so it is not written."""
+    defaults = default if isinstance(default, Mapping) else {}
+    for key, value in live.items():
+        path = (*prefix, key)
+        theirs = defaults.get(key, _MISSING)
+        if isinstance(value, Mapping):
+            if value:
+                _diff(value, theirs, path, out)
+        elif theirs is _MISSING or _canon(value) != _canon(theirs):
+            out[path] = value
+
+
+def _canon(value: object) -> str:
+    """Equality that tells 1 from 1.0 and True (a changed type is a changed value)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _protect(value: JSON, path: Path, cluster: str, addon: str,
+             used: set[str]) -> JSON | Secret:
+    """``value`` with every sensitive string in it replaced by a :class:`Secret`
+    (the same object when there is none)."""
+    if isinstance(value, list):
+        items = [_protect(v, (*path, i), cluster, addon, used) for i, v in enumerate(value)]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return items if changed else value
+    if isinstance(value, Mapping):
+        inner = {k: _protect(v, (*path, k), cluster, addon, used) for k, v in value.items()}
+        changed = any(inner[k] is not value[k] for k in value)
+        return inner if changed else value
+    text = _dotted(path)
+    if leaf_is_sensitive(path, text, value, NO_RULES):
+        return Secret(_variable(cluster, addon, text, used))
+    return value
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for segment in path:
+        out += f"[{segment}]" if isinstance(segment, int) else (f".{segment}" if out else segment)
+    return out
+
+
+def _variable(cluster: str, addon: str, path: str, used: set[str]) -> str:
+    """An environment variable name per leaf: CLUSTER_ADDON_PATH, upper case."""
+    base = re.sub(r"[^A-Z0-9]+", "_", f"{cluster}_{addon}_{path}".upper()).strip("_")
+    if not base or base[0].isdigit():
+        base = f"S_{base}"
+    name, n = base, 2
+    while name in used:
+        name, n = f"{base}_{n}", n + 1
+    used.add(name)
+    return name
 
 
 def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
@@ -185,73 +280,16 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
         newest = newest_supported_stable(template, cluster)
         latest = newest is not None and newest.version == instance.version
     unchanged = not secrets and len(leaves) == 1
-    return _Decl(leaves=leaves, canon={p: _canon(v) for p, v in leaves.items()}, latest=latest,
+    running = chosen if chosen is not None else next(iter(version.flavors), None) \
+        if version is not None else None
+    return _Decl(leaves=leaves, latest=latest, flavor=running,
+                 live=norm if isinstance(norm, Mapping) else {}, defaults=defaults,
                  secrets=secrets,
                  cce_installed=bool(template is not None and template.require and unchanged))
 
 
-_MISSING = object()
-
-
-def _diff(live: Mapping[str, JSON], default: JSON, prefix: Path, out: dict[Path, JSON]) -> None:
-    """Leaves of ``live`` that ``default`` lacks or holds otherwise; lists are
-    leaves (a merge replaces them whole). An empty map says nothing in a merge,
-    so it is not written."""
-    defaults = default if isinstance(default, Mapping) else {}
-    for key, value in live.items():
-        path = (*prefix, key)
-        theirs = defaults.get(key, _MISSING)
-        if isinstance(value, Mapping):
-            if value:
-                _diff(value, theirs, path, out)
-        elif theirs is _MISSING or _canon(value) != _canon(theirs):
-            out[path] = value
-
-
-def _canon(value: object) -> str:
-    """Equality that tells 1 from 1.0 and True (a changed type is a changed value)."""
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _protect(value: JSON, path: Path, cluster: str, addon: str,
-             used: set[str]) -> JSON | Secret:
-    """``value`` with every sensitive string in it replaced by a :class:`Secret`
-    (the same object when there is none)."""
-    if isinstance(value, list):
-        items = [_protect(v, (*path, i), cluster, addon, used) for i, v in enumerate(value)]
-        changed = any(new is not old for new, old in zip(items, value, strict=True))
-        return items if changed else value  # type: ignore[return-value]
-    if isinstance(value, Mapping):
-        inner = {k: _protect(v, (*path, k), cluster, addon, used) for k, v in value.items()}
-        changed = any(inner[k] is not value[k] for k in value)
-        return inner if changed else value  # type: ignore[return-value]
-    text = _dotted(path)
-    if leaf_is_sensitive(path, text, value, NO_RULES):
-        return Secret(_variable(cluster, addon, text, used))
-    return value
-
-
-def _dotted(path: Path) -> str:
-    out = ""
-    for segment in path:
-        out += f"[{segment}]" if isinstance(segment, int) else (f".{segment}" if out else segment)
-    return out
-
-
-def _variable(cluster: str, addon: str, path: str, used: set[str]) -> str:
-    """An environment variable name per leaf: CLUSTER_ADDON_PATH, upper case."""
-    base = re.sub(r"[^A-Z0-9]+", "_", f"{cluster}_{addon}_{path}".upper()).strip("_")
-    if not base or base[0].isdigit():
-        base = f"S_{base}"
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base}_{n}", n + 1
-    used.add(name)
-    return name
-
-
 def _label_groups(names: Sequence[str], labels: Mapping[str, Mapping[str, str]]
-                  ) -> list[tuple[str, tuple[str, ...], list[str]]]:
+                  ) -> list[tuple[str, tuple[str, ...], list[str], tuple[str, str] | None]]:
     """``(profile name, selector, members)`` per label value that at least two
     clusters but not all of them carry: biggest first, then by key and value."""
     members: dict[tuple[str, str], list[str]] = {}
@@ -261,7 +299,7 @@ def _label_groups(names: Sequence[str], labels: Mapping[str, Mapping[str, str]]
     groups = [(key, value, m) for (key, value), m in members.items() if 2 <= len(m) < len(names)]
     groups.sort(key=lambda g: (-len(g[2]), g[0], g[1]))
     return [(f"{key.rsplit('/', 1)[-1]}-{value}" if value else key.rsplit("/", 1)[-1],
-             (f"{key}={value}",), m) for key, value, m in groups]
+             (f"{key}={value}",), m, (key, value)) for key, value, m in groups]
 
 
 def _profile_name(wanted: str, taken: set[str]) -> str:
@@ -274,35 +312,71 @@ def _profile_name(wanted: str, taken: set[str]) -> str:
 
 
 def _factor(members: Sequence[str], decls: Mapping[str, Mapping[str, _Decl]],
-            covered: dict[str, dict[str, set[Path]]],
-            templates: Mapping[str, AddonTemplate]) -> dict[str, AddonBlock]:
-    """What ``members`` all run alike and do not all get from earlier profiles
-    yet, as add-on blocks; marks those leaves covered for each member."""
+            given: dict[str, dict[str, dict[Path, JSON]]],
+            templates: Mapping[str, AddonTemplate], *, base: bool) -> dict[str, AddonBlock]:
+    """The profile of ``members``: for each add-on all of them run (a profile's
+    add-on is declared on each of its clusters), the value most of them run at
+    each path, where it changes what the earlier profiles give at least two of
+    them (the base profile always pins the version most run: the line to edit).
+    A member running something else says so in its own block, which wins.
+    Records what the profile gives in ``given``."""
     common = set.intersection(*(set(decls[m]) for m in members))
     blocks: dict[str, AddonBlock] = {}
     for addon in sorted(common):
-        group = [decls[m][addon] for m in members]
-        shared: dict[Path, JSON] = {}
-        first = group[0]
-        for path, canon in first.canon.items():
-            if path == _VERSION:
+        group = [(m, decls[m][addon]) for m in members]
+        paths: dict[Path, None] = {}
+        for m, d in group:
+            paths.update(dict.fromkeys(d.leaves))
+            paths.update(dict.fromkeys(given[m].get(addon, {})))
+        secret = [s for _, d in group for s in d.secrets]
+        chosen: dict[Path, JSON] = {}
+        for path in sorted(paths, key=_order):
+            if any(_overlaps(path, s) for s in secret):
                 continue
-            if all(d.canon.get(path) == canon for d in group[1:]):
-                shared[path] = first.leaves[path]
-        if all(d.canon[_VERSION] == first.canon[_VERSION] for d in group[1:]):
-            shared[_VERSION] = first.leaves[_VERSION]
-        elif all(d.latest for d in group):
-            shared[_VERSION] = "latest"
-        new = {p: v for p, v in shared.items()
-               if not all(p in covered[m].get(addon, ()) for m in members)}
-        if not new:
+            value = _majority(path, [d for _, d in group])
+            if value is _MISSING:
+                continue
+            changes = sum(1 for m, d in group
+                          if _canon(given[m].get(addon, {}).get(path, d.default(path)))
+                          != _canon(value))
+            if changes >= 2 or (base and path == _VERSION and changes):
+                chosen[path] = value
+        if not chosen:
             continue
-        for m in members:
-            covered[m].setdefault(addon, set()).update(new)
+        for m, _ in group:
+            given[m].setdefault(addon, {}).update(chosen)
         template = templates.get(addon)
-        blocks[addon] = _block(new, cce_installed=bool(
-            template is not None and template.require and all(d.cce_installed for d in group)))
+        blocks[addon] = _block(chosen, cce_installed=bool(
+            template is not None and template.require and set(chosen) == {_VERSION}))
     return blocks
+
+
+def _order(path: Path) -> tuple[str, ...]:
+    return tuple(str(s) for s in path)
+
+
+def _overlaps(one: Path, other: Path) -> bool:
+    shorter = min(len(one), len(other))
+    return one[:shorter] == other[:shorter]
+
+
+def _majority(path: Path, group: Sequence[_Decl]) -> object:
+    """The value more than half of ``group`` run at ``path``; for the version,
+    ``latest`` instead where more run their newest than the most common pin
+    (a fleet on several Kubernetes minors runs a version per minor)."""
+    counts: dict[str, tuple[int, object]] = {}
+    for d in group:
+        value = d.actual(path)
+        if value is _MISSING:
+            return _MISSING  # a path some member lacks cannot be given back to it
+        key = _canon(value)
+        counts[key] = (counts.get(key, (0, value))[0] + 1, value)
+    count, value = max(counts.values(), key=lambda cv: cv[0])
+    if path == _VERSION:
+        newest = sum(1 for d in group if d.latest)
+        if newest > count and 2 * newest > len(group):
+            return "latest"
+    return value if 2 * count > len(group) else _MISSING
 
 
 def _block(leaves: Mapping[Path, JSON], secrets: Mapping[Path, JSON | Secret] | None = None,
@@ -326,29 +400,16 @@ def _block(leaves: Mapping[Path, JSON], secrets: Mapping[Path, JSON | Secret] | 
 
 
 def _entry(name: str, cluster: Cluster, labels: Mapping[str, str],
-           decls: Mapping[str, _Decl], covered: Mapping[str, set[Path]],
-           profiles: Sequence[Profile], templates: Mapping[str, AddonTemplate]) -> ClusterEntry:
-    """The cluster's own block: every leaf no profile gives it, and its secrets."""
+           decls: Mapping[str, _Decl], given: Mapping[str, Mapping[Path, JSON]]) -> ClusterEntry:
+    """The cluster's own block: whatever its profiles do not give it as it runs
+    (what they give otherwise is overridden here), and its secrets."""
     addons: dict[str, AddonBlock] = {}
-    noted_by_profile = {a for p in profiles for a, b in p.addons.items()
-                        if b.cce_installed and _applies(p, name, labels)}
-    loose: list[str] = []
     for addon, decl in decls.items():
-        given = covered.get(addon, set())
-        own = {p: v for p, v in decl.leaves.items() if p not in given}
+        from_profiles = given.get(addon, {})
+        own = {p: decl.actual(p) for p, v in from_profiles.items() if not decl.satisfied(p, v)}
+        own.update({p: v for p, v in decl.leaves.items() if p not in from_profiles})
         if own or decl.secrets:
-            addons[addon] = _block(own, decl.secrets, cce_installed=decl.cce_installed)
-        elif decl.cce_installed and addon not in noted_by_profile:
-            loose.append(addon)
+            addons[addon] = _block(own, decl.secrets,
+                                   cce_installed=decl.cce_installed)
     return ClusterEntry(name=name, cluster_id=cluster.id, labels=labels,
-                        kubernetes_version=cluster.version, addons=addons,
-                        cce_installed=tuple(loose))
-
-
-def _applies(profile: Profile, name: str, labels: Mapping[str, str]) -> bool:
-    """Whether ``profile`` chooses the cluster: the base one chooses every
-    cluster of the file, a label profile its one ``key=value``."""
-    if profile.name == BASE_PROFILE:
-        return True
-    key, _, value = profile.clusters[0].partition("=")
-    return labels.get(key) == value
+                        kubernetes_version=cluster.version, addons=addons)

@@ -21,6 +21,8 @@ from reconciler.kit.yamlout import Flow, FlowList, dump
 __all__ = ["CCE_INSTALLED_NOTE", "init_file_text", "secret_comment"]
 
 CCE_INSTALLED_NOTE = "installed by CCE with the cluster; values as CCE set them"
+PROFILE_CCE_NOTE = ("installed by CCE with each cluster; values as CCE set them where a "
+                    "cluster says nothing else")
 
 _MARK = "RECONCILER-INIT-MARK-"
 _MARKER = re.compile(re.escape(_MARK) + r"(\d+)-")
@@ -55,11 +57,9 @@ def init_file_text(onboarded: Onboarded, *, region: str, project_id: str,
     if onboarded.profiles:
         document["profiles"] = {
             p.name: {"clusters": FlowList(p.clusters),
-                     "addons": _addons(p.addons, text, "installed by CCE with every cluster"
-                                                       " here; values as CCE set them")}
+                     "addons": _addons(p.addons, text, PROFILE_CCE_NOTE)}
             for p in onboarded.profiles}
-    document["clusters"] = {_cluster_key(c, text): _cluster(c, text)
-                            for c in onboarded.clusters}
+    document["clusters"] = {c.name: _cluster(c, text) for c in onboarded.clusters}
     body = _JINJA.sub(lambda m: "{{ '" + m.group(0) + "' }}", dump(document, width=100_000))
     lines = []
     for line in body.splitlines():
@@ -76,13 +76,6 @@ def init_file_text(onboarded: Onboarded, *, region: str, project_id: str,
                      + "".join(f"; {c}" for c in comments[1:]))
     lead = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
     return lead + "\n".join(lines) + "\n"
-
-
-def _cluster_key(entry: ClusterEntry, text: _Text) -> str:
-    if not entry.cce_installed:
-        return entry.name
-    names = ", ".join(entry.cce_installed)
-    return text.mark(entry.name, f"{names}: {CCE_INSTALLED_NOTE}")
 
 
 def _cluster(entry: ClusterEntry, text: _Text) -> dict[str, Any]:
