@@ -252,6 +252,7 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
     live = instance.values
     chosen = live_flavor(live)
     defaults: dict[str, JSON] = {}
+    filled: dict[str, str] = {}
     if version is not None:
         presets = list(version.flavors)
         if chosen not in version.flavors:
@@ -262,12 +263,14 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
         derived = {"cluster_id": cluster.id, "tenant_id": project_id, "project_id": project_id}
         custom = defaults.get("custom")
         if isinstance(custom, Mapping):
-            defaults["custom"] = {**custom, **{k: derived[k] for k in _DERIVED
-                                              if k in custom and derived[k]}}
+            filled = {k: derived[k] for k in _DERIVED if k in custom and derived[k]}
+            defaults["custom"] = {**custom, **filled}
     norm = normalise(dict(live), defaults)
     found: dict[Path, JSON] = {}
     if isinstance(norm, Mapping):
         _diff(norm, defaults, (), found)
+    for key in filled:
+        found.pop(("custom", key), None)  # the planner sends the derived id whatever a file says
     secrets: dict[Path, JSON | Secret] = {}
     for path, value in list(found.items()):
         protected = _protect(value, path, cluster_name, instance.template_name, used)
