@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 
 from reconciler.engine.checks import newest_supported_stable
 from reconciler.engine.normalise import normalise
-from reconciler.engine.values import live_flavor, template_defaults
+from reconciler.engine.values import defaults_for, live_flavor
+from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, LiveCluster
 from reconciler.model.sensitive import NO_RULES, leaf_is_sensitive
@@ -187,6 +188,22 @@ def _unique_names(clusters: Sequence[LiveCluster]) -> list[str]:
     return out
 
 
+def _newest(template: AddonTemplate, cluster: Cluster) -> str | None:
+    """The newest stable version supporting ``cluster``, per kind of cluster
+    (a fleet has a few Kubernetes versions, not thousands)."""
+    key = (id(template), cluster.type, cluster.category, cluster.version)
+    found = _NEWEST.get(key)
+    if found is None or found[0] is not template:
+        newest = newest_supported_stable(template, cluster)
+        found = _NEWEST[key] = (template, newest.version if newest else None)
+        if len(_NEWEST) > 10_000:
+            _NEWEST.clear()
+    return found[1]
+
+
+_NEWEST: dict[tuple[int, str, str, str], tuple[AddonTemplate, str | None]] = {}
+
+
 def _diff(live: Mapping[str, JSON], default: JSON, prefix: Path, out: dict[Path, JSON]) -> None:
     """Leaves of ``live`` that ``default`` lacks or holds otherwise; lists are
     leaves (a merge replaces them whole). An empty map says nothing in a merge,
@@ -198,13 +215,30 @@ def _diff(live: Mapping[str, JSON], default: JSON, prefix: Path, out: dict[Path,
         if isinstance(value, Mapping):
             if value:
                 _diff(value, theirs, path, out)
-        elif theirs is _MISSING or _canon(value) != _canon(theirs):
+        elif theirs is _MISSING or not _same(value, theirs):
             out[path] = value
+
+
+def _same(one: object, other: object) -> bool:
+    if type(one) is type(other) and type(one) in _PLAIN:
+        return one == other  # the usual leaf: no text built
+    return _canon(one) == _canon(other)
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _canon(value: object) -> str:
     """Equality that tells 1 from 1.0 and True (a changed type is a changed value)."""
-    return json.dumps(value, sort_keys=True, default=str)
+    kind = type(value)
+    if kind is str:
+        return "s" + value  # type: ignore[operator]
+    if kind in _SCALARS:
+        return f"{kind.__name__}:{value!r}"
+    return "j" + json.dumps(value, sort_keys=True, default=str)
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _protect(value: JSON, path: Path, cluster: str, addon: str,
@@ -259,7 +293,8 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
             chosen = None
         elif presets and chosen != presets[0]:
             leaves[_FLAVOR] = chosen
-        defaults = template_defaults(version, chosen)
+        # Shared with the planner's cache, read only: only "custom" is replaced, by a copy.
+        defaults = dict(defaults_for(version, None, AddonSpec(name="", flavor=chosen)).values)
         derived = {"cluster_id": cluster.id, "tenant_id": project_id, "project_id": project_id}
         custom = defaults.get("custom")
         if isinstance(custom, Mapping):
@@ -280,8 +315,7 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
     leaves.update({("values", *path): value for path, value in found.items()})
     latest = False
     if template is not None:
-        newest = newest_supported_stable(template, cluster)
-        latest = newest is not None and newest.version == instance.version
+        latest = _newest(template, cluster) == instance.version
     unchanged = not secrets and len(leaves) == 1
     running = chosen if chosen is not None else next(iter(version.flavors), None) \
         if version is not None else None
