@@ -123,12 +123,14 @@ def _write(out: Path, text: str, force: bool) -> None:
 
 def _header(target: InitTarget, onboarded: Onboarded) -> str:
     chosen = " ".join(f"--cluster '{p.text}'" for p in target.patterns)
+    where = f"project {target.project_id}, region {target.region}"
     lines = [
-        "Written by `reconciler init` from what the clusters run "
-        f"(project {target.project_id}, region {target.region}{', ' if chosen else ''}{chosen}).",
+        f"Written by `reconciler init` from what the clusters run ({where}"
+        f"{', ' if chosen else ''}{chosen}).",
         "Each add-on: the version it runs and only the values that differ from the",
-        "template's defaults; profiles hold what their clusters run alike (edit one line",
-        "there to change them all). `reconciler plan` on this file adopts, writes nothing.",
+        "template's defaults. Profiles hold what most of their clusters run (edit one",
+        "line there to change them all); a cluster running otherwise says so itself.",
+        "`reconciler plan` on this file adopts what runs and writes nothing.",
     ]
     if onboarded.secrets:
         lines += ["", "Sensitive values were not copied; set these variables before plan:"]

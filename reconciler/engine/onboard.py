@@ -35,6 +35,7 @@ from reconciler.engine.checks import newest_supported_stable
 from reconciler.engine.normalise import normalise
 from reconciler.engine.values import defaults_for, live_flavor
 from reconciler.model.desired import AddonSpec
+from reconciler.kit.selectors import label_problem
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, LiveCluster
 from reconciler.model.sensitive import NO_RULES, leaf_is_sensitive
@@ -157,7 +158,7 @@ def onboard(clusters: Sequence[LiveCluster], templates: Mapping[str, AddonTempla
     for name, live in zip(names, clusters, strict=True):
         decls[name] = {i.template_name: _decl(name, live.cluster, i, templates, project_id, used)
                        for i in sorted(live.instances, key=lambda i: i.template_name)}
-    labels = {n: dict(live.cluster.labels) for n, live in zip(names, clusters, strict=True)}
+    labels = {n: _labels(live.cluster) for n, live in zip(names, clusters, strict=True)}
     given: dict[str, dict[str, dict[Path, JSON]]] = {n: {} for n in names}
     profiles: list[Profile] = []
     if len(names) >= 2:
@@ -172,6 +173,12 @@ def onboard(clusters: Sequence[LiveCluster], templates: Mapping[str, AddonTempla
     entries = [_entry(n, live.cluster, labels[n], decls[n], given[n])
                for n, live in zip(names, clusters, strict=True)]
     return Onboarded(profiles=profiles, clusters=entries, secrets=tuple(sorted(used)))
+
+
+def _labels(cluster: Cluster) -> dict[str, str]:
+    """The cluster's labels a file can carry: CCE also keeps labels of its own in
+    the metadata (feature flags whose values are no label values), left out."""
+    return {k: v for k, v in sorted(cluster.labels.items()) if label_problem(k, v) is None}
 
 
 def _unique_names(clusters: Sequence[LiveCluster]) -> list[str]:

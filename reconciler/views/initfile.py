@@ -21,8 +21,7 @@ from reconciler.kit.yamlout import Flow, FlowList, dump
 __all__ = ["CCE_INSTALLED_NOTE", "init_file_text", "secret_comment"]
 
 CCE_INSTALLED_NOTE = "installed by CCE with the cluster; values as CCE set them"
-PROFILE_CCE_NOTE = ("installed by CCE with each cluster; values as CCE set them where a "
-                    "cluster says nothing else")
+PROFILE_CCE_NOTE = "installed by CCE; values as CCE set them unless a cluster says otherwise"
 
 _MARK = "RECONCILER-INIT-MARK-"
 _MARKER = re.compile(re.escape(_MARK) + r"(\d+)-")
@@ -30,9 +29,8 @@ _JINJA = re.compile(r"\{[{%#]")
 
 
 def secret_comment(variable: str) -> str:
-    return (f"the live value was not copied: set {variable} in the environment of plan and "
-            f"apply (where env is allow-listed: --allow-env {variable} or "
-            f"RECONCILER_ALLOW_ENV)")
+    return (f"not copied from the cluster: set {variable} (where env is allow-listed, "
+            f"also --allow-env {variable} or RECONCILER_ALLOW_ENV)")
 
 
 class _Text:

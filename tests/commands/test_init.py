@@ -122,8 +122,8 @@ def test_init_writes_a_file_that_adopts_and_then_is_clean(
     assert base == {"autoscaler": {"version": "latest"}, "coredns": {"version": "1.30.33"},
                     "everest": {"version": "2.4.7"}, "metrics-server": {"version": "latest"},
                     "npd": {"version": "latest"}}
-    assert ("      coredns: {version: 1.30.33}  # installed by CCE with each cluster; "
-            "values as CCE set them") in text
+    assert ("      coredns: {version: 1.30.33}  # installed by CCE; values as CCE set them"
+            " unless a cluster says otherwise") in text
     clusters = doc["clusters"]
     assert clusters["bench-00003"]["addons"]["coredns"] == {
         "values": {"custom": {"upstream_nameservers": ["10.9.9.9"]}}}
