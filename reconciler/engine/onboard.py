@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from reconciler.engine.checks import newest_supported_stable
 from reconciler.engine.normalise import normalise
 from reconciler.engine.values import defaults_for, live_flavor
-from reconciler.model.desired import AddonSpec
 from reconciler.kit.selectors import label_problem
+from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, LiveCluster
 from reconciler.model.sensitive import NO_RULES, leaf_is_sensitive

@@ -115,7 +115,7 @@ def test_init_writes_a_file_that_adopts_and_then_is_clean(
 
     # What all run alike is the base profile; the hand edits stay per cluster.
     profiles = doc["profiles"]
-    assert list(profiles)[0] == "base" and profiles["base"]["clusters"] == ["*"]
+    assert list(profiles) == ["base"] and profiles["base"]["clusters"] == ["*"]
     base = profiles["base"]["addons"]
     # Pinned where most run one version (the one line to edit), `latest` where
     # most run their newest (a version per Kubernetes minor).
