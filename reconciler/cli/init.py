@@ -141,8 +141,9 @@ def _header(target: InitTarget, onboarded: Onboarded) -> str:
 def _summary(out: Path, onboarded: Onboarded) -> str:
     addons = sum(len(c.addons) for c in onboarded.clusters)
     profiles = ", ".join(p.name for p in onboarded.profiles) or "none"
-    text = (f"wrote {out}: {len(onboarded.clusters)} clusters ({addons} add-on blocks of "
-            f"their own), profiles: {profiles}")
+    n = len(onboarded.clusters)
+    text = (f"wrote {out}: {n} cluster{'s' if n != 1 else ''} ({addons} add-on "
+            f"block{'s' if addons != 1 else ''} of their own), profiles: {profiles}")
     if onboarded.secrets:
         text += (f"\n{len(onboarded.secrets)} sensitive values were not copied: set "
                  + ", ".join(onboarded.secrets[:5])

@@ -390,8 +390,10 @@ def _factor(members: Sequence[str], decls: Mapping[str, Mapping[str, _Decl]],
         for m, _ in group:
             given[m].setdefault(addon, {}).update(chosen)
         template = templates.get(addon)
+        # CCE's values as far as the profiles go: none of them sets a value of it.
+        untouched = all(set(given[m][addon]) == {_VERSION} for m in members)
         blocks[addon] = _block(chosen, cce_installed=bool(
-            template is not None and template.require and set(chosen) == {_VERSION}))
+            template is not None and template.require and untouched))
     return blocks
 
 

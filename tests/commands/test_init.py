@@ -216,3 +216,25 @@ def test_init_chooses_clusters_by_label(fleet: tuple[str, Emulator], tmp_path: P
 
     bad = _init(url, tmp_path / "bad.yaml", "--cluster", "env in (a")
     assert bad.exit_code == 1 and "--cluster" in bad.stderr
+
+
+def test_label_profiles_on_the_packaged_fleet_still_plan_to_adoptions_only(
+        tmp_path: Path) -> None:
+    """emulator://fleet's twelve clusters differ by label (prod's autoscaler,
+    bronze's older versions, dev's and staging's coredns values): label profiles,
+    and clusters that run otherwise override them; the merge is what runs."""
+    out, state = tmp_path / "fleet.yaml", str(tmp_path / ".reconciler" / "state")
+    written = _run("init", "--endpoint", "emulator://fleet", "--region", REGION,
+                   "--project-id", PROJECT, "--out", str(out), "--state-dir", state)
+    assert written.exit_code == 0, written.output
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    profiles = doc["profiles"]
+    assert list(profiles)[:2] == ["base", "env-prod"]
+    assert profiles["env-prod"]["clusters"] == ["env=prod"]
+    assert profiles["env-prod"]["addons"]["autoscaler"] == {
+        "version": "latest", "values": {"custom": {"maxNodesTotal": 50}}}
+    plan = _run("plan", str(out), "--state-dir", state, "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    body = json.loads(plan.stdout)
+    assert {ch["action"] for c in body["clusters"] for ch in c["changes"]} == {"adopt"}
+    assert body["summary"]["adopt"] == 48
