@@ -44,6 +44,7 @@ from reconciler.cloud.transport import KeepAliveTransport
 from reconciler.kit.signing import QueryValue, canonical_query
 from reconciler.model.json import JSON
 from reconciler.model.progress import QuietRefresh, RefreshProgress
+from reconciler.model.sensitive import masked_by_name
 
 __all__ = ["ApiRequest", "ApiResponse", "Limits", "Sender", "path"]
 
@@ -133,6 +134,16 @@ _WAIT_WORTH_LOGGING_S = 0.05
 _BODY_LOG_LIMIT = 16_384
 """Characters of a body ``-vv`` logs: enough for any add-on's values, not a
 multi-megabyte list response per request."""
+
+
+def _loggable(text: str) -> str:
+    """A body with the values at secret-named keys masked (a live add-on's
+    password is no value the redactor knows); not JSON: as it is."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(masked_by_name(body), ensure_ascii=False)
 
 
 def _clip(text: str) -> str:
@@ -365,10 +376,10 @@ class Sender:
             return
         if request.body is not None:
             log.debug("%s %s request body: %s", method, target,
-                      _clip(request.body_bytes().decode()), extra=fields)
+                      _clip(_loggable(request.body_bytes().decode())), extra=fields)
         if response is not None and response.content:
             log.debug("%s %s response body: %s", method, target,
-                      _clip(response.text), extra=fields)
+                      _clip(_loggable(response.text)), extra=fields)
 
     def _transport_error(
         self,

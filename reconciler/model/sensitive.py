@@ -27,6 +27,7 @@ __all__ = [
     "TOKEN_VARIABLE",
     "is_redacted",
     "looks_secret",
+    "masked_by_name",
     "sensitive_hash",
     "variable_looks_secret",
 ]
@@ -227,3 +228,18 @@ def sensitive_hash(value: Any, salt: str) -> str:
 
 def is_redacted(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SENSITIVE_PREFIX)
+
+
+def masked_by_name(value: Any, under_secret: bool = False) -> Any:
+    """``value`` (decoded JSON) with every non-empty string at a path holding a
+    secret word (rule 3 above) replaced by ``(sensitive)``: what ``-vv`` may log
+    of a request or response body. Only the values the redactor knows are
+    masked otherwise, and a live add-on's password is none of them."""
+    if isinstance(value, Mapping):
+        return {k: masked_by_name(v, under_secret or (type(k) is str and is_secret_word(k)))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_by_name(v, under_secret) for v in value]
+    if under_secret and type(value) is str and value != "":
+        return "(sensitive)"
+    return value

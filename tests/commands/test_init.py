@@ -173,6 +173,12 @@ def test_init_writes_a_file_that_adopts_and_then_is_clean(
     for result in (written, plan, applied, again, drift):
         assert PASSWORD not in result.output
 
+    # Nor in the bodies -vv logs, on stderr and in the log file.
+    verbose = _init(url, tmp_path / "again.yaml", "-vv", "--log-file", str(tmp_path / "log"))
+    assert verbose.exit_code == 0 and "admin_password" in (tmp_path / "log").read_text()
+    assert PASSWORD not in verbose.output
+    assert PASSWORD.encode() not in (tmp_path / "log").read_bytes()
+
     # Re-running on the unchanged fleet: up to date, nothing rewritten.
     same = _init(url, out)
     assert same.exit_code == 0 and "up to date" in same.stderr
