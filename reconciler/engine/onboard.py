@@ -11,17 +11,19 @@ the operator sets, and is never shared into a profile.
 What clusters run alike is factored into profiles that choose their clusters
 by selector, so that a fleet-wide change is one line:
 
-1. ``base`` (every cluster of the file): each add-on every cluster runs, at
-   the version they all run, or ``latest`` where each runs the newest stable
-   version supporting it (the planner's own resolution), with the flavor and
-   values they all share;
-2. one profile per label (``env=prod``, biggest group first) for what the
-   group's clusters share beyond the profiles already given to them;
-3. each cluster's own ``addons`` for the rest.
+1. ``base`` (every cluster of the file): for each add-on every cluster runs,
+   the version most of them run, or ``latest`` where more run the newest
+   stable version supporting them (the planner's own resolution) than any one
+   pin, and every flavor or value more than half of them share;
+2. one profile per label (``env=prod``, biggest group first) for what most of
+   the group runs and the earlier profiles do not give at least two of them;
+3. each cluster's own ``addons`` for the rest, and for whatever a profile
+   gives it that it does not run (the cluster's own block wins the merge).
 
-A profile only holds what every one of its clusters runs, so two profiles
-never disagree on a cluster and the merge (profiles in order, then the
-cluster's own) gives back exactly what runs: the file plans to adoptions only.
+A profile declares only add-ons all of its clusters run (it installs them on
+each), and a path is shared only where every member has a value to be given
+back, so the merge (profiles in declared order, then the cluster's own) is,
+per cluster, exactly what runs: the file plans to adoptions only.
 """
 
 from __future__ import annotations
