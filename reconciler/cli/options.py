@@ -43,6 +43,7 @@ __all__ = [
     "lock_timeout_option",
     "no_color_option",
     "output_options",
+    "start_logging",
     "state_dir_option",
     "state_option",
     "use_color",
@@ -250,6 +251,11 @@ def output_options(command: F) -> F:
 _FIELDS = ("files", "variables", "var_files", "clusters", "addons", "endpoint",
            "state_dir", "state", "parallelism", "rate_limit", "no_color", "verbose",
            "log_file")
+
+
+def start_logging(verbose: int, log_file: Path | None) -> None:
+    """``-v`` and ``--log-file`` for a command that takes them without ``common_options``."""
+    _start_logging(verbose, log_file)
 
 
 def common_options(

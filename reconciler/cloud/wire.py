@@ -111,7 +111,15 @@ def parse_cluster(raw: Obj) -> Cluster:
         type=_str(spec, "type"),
         category=_str(spec, "category") or "CCE",
         phase=_str(status, "phase"),
+        labels=_labels(meta.get("labels")),
     )
+
+
+def _labels(raw: JSON) -> Mapping[str, str]:
+    """``metadata.labels``: a map of strings; anything else in it is not a label."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k): v for k, v in raw.items() if isinstance(v, str)}
 
 
 def _support_version(raw: Obj) -> SupportVersion:

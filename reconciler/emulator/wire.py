@@ -167,8 +167,9 @@ def cluster(c: ClusterSpec) -> dict[str, JSON]:
     return {
         "kind": "Cluster",
         "apiVersion": "v3",
-        "metadata": {"uid": c.id, "name": c.name, "creationTimestamp": _EPOCH_STAMP,
-                     "updateTimestamp": _EPOCH_STAMP},
+        # CCE returns the cluster's labels in its metadata (a map of strings).
+        "metadata": {"uid": c.id, "name": c.name, "labels": dict(c.labels),
+                     "creationTimestamp": _EPOCH_STAMP, "updateTimestamp": _EPOCH_STAMP},
         "spec": {"version": c.version, "platformVersion": c.platform_version,
                  "category": c.category, "type": c.type, "flavor": "cce.s2.small"},
         "status": {"phase": c.phase},

@@ -62,6 +62,9 @@ class Cluster:
     """``CCE``, ``Turbo`` or ``Autopilot``."""
     phase: str
     """``status.phase``: only ``Available`` accepts add-on writes."""
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """``metadata.labels`` (``reconciler init`` writes them into the file; the
+    labels a plan selects by are the file's own)."""
 
     @property
     def minor_version(self) -> str:

@@ -229,3 +229,5 @@ def sensitive_hash(value: Any, salt: str) -> str:
 
 def is_redacted(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SENSITIVE_PREFIX)
+
+

@@ -96,6 +96,11 @@ async def test_every_method_against_the_emulator(target: Target) -> None:
         assert set(clusters) == {"demo-prod", "demo-staging", "demo-legacy"}
         staging = await client.get_cluster(STAGING)
         assert staging == clusters["demo-staging"] and staging.phase == "Available"
+        # Labels come from the cluster metadata (what `reconciler init` writes).
+        assert {n: dict(c.labels) for n, c in clusters.items()} == {
+            "demo-prod": {"env": "prod"}, "demo-staging": {"env": "staging"},
+            "demo-legacy": {"env": "legacy"}}
+        assert dict(staging.labels) == {"env": "staging"}
 
         templates = {t.name: t for t in await client.list_templates()}
         assert {"coredns", "npd", "metrics-server"} <= set(templates)

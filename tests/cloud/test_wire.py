@@ -203,3 +203,13 @@ def test_template_versions_flavors_and_support_versions() -> None:
 async def test_list_instances_accepts_missing_or_null_items() -> None:
     assert await _through_client({"kind": "Addon"}, lambda c: c.list_instances(CLUSTER)) == []
     assert await _through_client({"items": None}, lambda c: c.list_instances(CLUSTER)) == []
+
+
+def test_cluster_labels_from_metadata_keep_only_strings() -> None:
+    from reconciler.cloud.wire import parse_cluster
+
+    cluster = parse_cluster({"metadata": {"uid": "u", "name": "n", "labels": {
+        "env": "prod", "FeatureGates": "elbv3,", "count": 3}}, "spec": {}, "status": {}})
+    assert dict(cluster.labels) == {"env": "prod", "FeatureGates": "elbv3,"}
+    assert parse_cluster({"metadata": {"labels": ["x"]}}).labels == {}
+    assert parse_cluster({"metadata": {}}).labels == {}
