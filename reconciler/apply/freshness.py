@@ -20,9 +20,10 @@ from the live instance when its hash matches. Pure: the environment is passed in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from reconciler.engine import fingerprint_instances, paths
+from reconciler.model import valuepaths
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance
 from reconciler.model.plan import Action, Change, ClusterPlan
@@ -107,7 +108,8 @@ def restore_sensitive(
     """
     restored = paths.copy_json(dict(values))
     problems: list[str] = []
-    for path, leaf in list(_leaves(values, "")):
+    # List items too: a secret() may be one item of a list, hashed alone.
+    for path, leaf in list(valuepaths.leaves(values)):
         if not is_redacted(leaf):
             continue
         segments = paths.resolve(restored, path)
@@ -120,18 +122,6 @@ def restore_sensitive(
         else:
             paths.put(restored, segments, real)
     return restored, problems
-
-
-def _leaves(node: JSON, path: str) -> Iterator[tuple[str, JSON]]:
-    # List items too: a secret() may be one item of a list, hashed alone.
-    if isinstance(node, Mapping):
-        for key, child in node.items():
-            yield from _leaves(child, paths.join(path, str(key)))
-    elif isinstance(node, list | tuple):
-        for index, child in enumerate(node):
-            yield from _leaves(child, paths.join(path, index))
-    else:
-        yield path, node
 
 
 def _real_value(
@@ -162,7 +152,8 @@ def _real_value(
             live = paths.get(live_values, segments)
             if salt is None or sensitive_hash(live, salt) == hashed:
                 return live, ""
-    inside = sorted({n for p, ns in secret_sources.items() if paths.covers(path, p) for n in ns})
+    inside = sorted({n for p, ns in secret_sources.items()
+                     if valuepaths.covers(path, p) for n in ns})
     what = f"built from secrets ({', '.join(inside)})" if inside else "hashed"
     return None, (f"the value at {path} is {what} and cannot be restored from this saved plan "
                   "(re-create it with this reconciler, or apply the files instead)")

@@ -14,9 +14,11 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from reconciler.model.valuepaths import covered_by_any, join
 
 __all__ = [
     "ACCESS_KEY_VARIABLES",
@@ -26,6 +28,7 @@ __all__ = [
     "SENSITIVE_PREFIX",
     "TOKEN_VARIABLE",
     "is_redacted",
+    "keep_hashed",
     "looks_secret",
     "sensitive_hash",
     "variable_looks_secret",
@@ -86,11 +89,6 @@ class SensitiveRules:
 NO_RULES = SensitiveRules()
 
 
-def is_under(path: str, ancestor: str) -> bool:
-    """True if ``path`` is ``ancestor`` or lies inside it."""
-    return path == ancestor or path.startswith((ancestor + ".", ancestor + "["))
-
-
 @functools.lru_cache(maxsize=8192)
 def is_secret_word(key: str) -> bool:
     """True when the key segment as a whole names a credential."""
@@ -119,20 +117,14 @@ def leaf_is_sensitive(keys: Sequence[str | int], path: str, value: Any,
                       rules: SensitiveRules) -> bool:
     """The one predicate: is the leaf ``value`` at ``path`` (whose segments are
     ``keys``) sensitive under ``rules``? Plan views, state and drift all ask it."""
-    if any(is_under(path, p) for p in rules.secret_paths):
+    if covered_by_any(path, rules.secret_paths):
         return True
-    if any(is_under(path, p) for p in rules.not_sensitive):
+    if covered_by_any(path, rules.not_sensitive):
         return False
-    if any(is_under(path, p) for p in rules.declared):
+    if covered_by_any(path, rules.declared):
         return True
     return (type(value) is str and value != ""
             and any(type(k) is str and is_secret_word(k) for k in keys))
-
-
-def _join(path: str, segment: str | int) -> str:
-    if isinstance(segment, int):
-        return f"{path}[{segment}]"
-    return f"{path}.{segment}" if path else segment
 
 
 _LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
@@ -202,11 +194,11 @@ def _collect(node: Any, keys: list[str | int], path: str, rules: SensitiveRules,
              found: set[str]) -> None:
     if isinstance(node, Mapping) and node:
         for key, value in node.items():
-            _collect(value, [*keys, str(key)], _join(path, str(key)), rules, found)
+            _collect(value, [*keys, str(key)], join(path, str(key)), rules, found)
         return
     if isinstance(node, list | tuple) and node:
         for index, value in enumerate(node):
-            _collect(value, [*keys, index], _join(path, index), rules, found)
+            _collect(value, [*keys, index], join(path, index), rules, found)
         return
     if leaf_is_sensitive(keys, path, node, rules):
         found.add(path)
@@ -227,3 +219,12 @@ def sensitive_hash(value: Any, salt: str) -> str:
 
 def is_redacted(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SENSITIVE_PREFIX)
+
+
+def keep_hashed(hasher: Callable[[Any], str]) -> Callable[[Any], Any]:
+    """``hasher`` for ``valuepaths.hash_at``, keeping a node already in its
+    stored form: hashing twice gives the same result, which is what lets a
+    saved plan or a state be read and written again byte for byte."""
+    def hash_node(node: Any) -> Any:
+        return node if is_redacted(node) else hasher(node)
+    return hash_node
