@@ -33,7 +33,6 @@ def state() -> None:
       reconciler state rm demo-prod everest
       reconciler state mv demo-legacy legacy
       reconciler state migrate --to migrated-state
-      reconciler state unmark-sensitive demo-prod coredns custom.upstream_nameservers[0]
     """
 
 
@@ -136,11 +135,12 @@ def state_unmark_sensitive(cluster: str, addon: str, path: str, lock_timeout: fl
     show whatever the files say now, so a pull request that drops secret()
     can't print the secret still running. When the value there is no secret
     any more (it was replaced and applied), clear it here; the next apply
-    records the value in clear. Journalled.
+    records the value in clear. Journalled. (The example assumes
+    examples/multi-env/fleet.yaml was applied with its staging var file.)
 
     \b
     Example:
-      reconciler state unmark-sensitive demo-prod coredns custom.upstream_nameservers[0]
+      reconciler state unmark-sensitive demo-staging autoscaler custom.password
     """
     store = open_state(state, state_dir)
     try:

@@ -1,11 +1,13 @@
 """How a sensitive leaf is written wherever values leave memory.
 
 Which leaves are sensitive is decided here, once (``leaf_is_sensitive``).
-A sensitive leaf is replaced by
-the string ``"(sensitive) sha256:<hex>"``, where ``<hex>`` is a salted SHA-256
-of the canonical JSON of the real value. The salt belongs to the cluster's
-state lineage, so a changed secret still shows as a change while the value
-itself can't be read back or cheaply guessed across clusters.
+A sensitive leaf is replaced by a fingerprint of the canonical JSON of the
+real value, keyed by a salt: ``"(sensitive) sha256:<hex>"`` with the salt of
+the cluster's state lineage, which stays in the state, or
+``"(sensitive) pbkdf2:<hex>"`` with a salt a saved plan carries (a cluster
+with no state yet), slow on purpose. A changed secret still shows as a
+change, while a leaked plan gives nothing to test guesses against cheaply
+(``sensitive_hash``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +26,9 @@ from reconciler.model.valuepaths import covered_by_any, join
 __all__ = [
     "ACCESS_KEY_VARIABLES",
     "CREDENTIAL_VARIABLES",
+    "KDF_ITERATIONS",
+    "KDF_PREFIX",
+    "PUBLISHED_SALT_PREFIX",
     "SECRET_KEY_VARIABLES",
     "SECURITY_TOKEN_VARIABLE",
     "SENSITIVE_PREFIX",
@@ -30,6 +36,7 @@ __all__ = [
     "is_redacted",
     "keep_hashed",
     "looks_secret",
+    "published_salt",
     "sensitive_hash",
     "variable_looks_secret",
 ]
@@ -212,13 +219,46 @@ def variable_looks_secret(name: str) -> bool:
 
 
 def sensitive_hash(value: Any, salt: str) -> str:
+    """The stored form of a sensitive value: a fingerprint keyed by ``salt``.
+
+    A state's salt never leaves the state (plans bound to a state don't carry
+    it), so its fingerprints are a fast salted SHA-256: without the salt there
+    is nothing to test a guess against. A salt that must travel in a saved
+    plan (a cluster with no state yet) is a ``published_salt()``: its
+    fingerprints are PBKDF2-HMAC-SHA256 with ``KDF_ITERATIONS`` rounds, so each
+    guess at a secret costs an attacker holding the plan as much as it cost us."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if salt.startswith(PUBLISHED_SALT_PREFIX):
+        return _slow_hash(canonical, salt)
     digest = hashlib.sha256((salt + "\x00" + canonical).encode()).hexdigest()
     return SENSITIVE_PREFIX + digest
 
 
+PUBLISHED_SALT_PREFIX = "kdf:"
+"""Marks a salt that is written next to its fingerprints (see ``sensitive_hash``)."""
+
+KDF_PREFIX = "(sensitive) pbkdf2:"
+KDF_ITERATIONS = 20_000
+"""About 20 ms a fingerprint on one core (tests/perf/fingerprint_bench.py);
+paid once per cluster without state and distinct secret, per process."""
+
+
+def published_salt(seed: str | None = None) -> str:
+    """A salt for fingerprints that a saved plan will carry: random, or from
+    ``seed`` (reproducible example plans)."""
+    return PUBLISHED_SALT_PREFIX + (seed if seed is not None else secrets.token_hex(16))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slow_hash(canonical: str, salt: str) -> str:
+    # Cached: one plan asks for the same leaf's fingerprint several times
+    # (the diff, the plan file, the freshness check), and only the first may cost.
+    digest = hashlib.pbkdf2_hmac("sha256", canonical.encode(), salt.encode(), KDF_ITERATIONS)
+    return KDF_PREFIX + digest.hex()
+
+
 def is_redacted(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(SENSITIVE_PREFIX)
+    return isinstance(value, str) and value.startswith((SENSITIVE_PREFIX, KDF_PREFIX))
 
 
 def keep_hashed(hasher: Callable[[Any], str]) -> Callable[[Any], Any]:

@@ -24,7 +24,8 @@ def test_covers_is_whole_segments(ancestor: str, path: str, expected: bool) -> N
 
 
 def test_join_and_format_spell_indexes_in_brackets() -> None:
-    assert valuepaths.format_path(["custom", "list", 0, "acme.local"]) == "custom.list[0].acme.local"
+    path = valuepaths.format_path(["custom", "list", 0, "acme.local"])
+    assert path == "custom.list[0].acme.local"
     assert valuepaths.join("", "a") == "a"
 
 

@@ -4,8 +4,9 @@
 remembers the path as sensitive. A PR replaces the call by ``10.0.0.1`` and
 the secret is no longer in the environment (the redactor does not know it):
 plan (text, Markdown, JSON, saved and shown), drift (every format) and state
-must still hide the old value (what ``-vv`` logs is the log masking's to test), whatever the files now say (``not_sensitive:``
+must still hide the old value, whatever the files now say (``not_sensitive:``
 included), until the operator clears the path with ``state unmark-sensitive``.
+(What ``-vv`` logs is the log masking's to test.)
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("DNS_TOKEN", SECRET)
-    applied = CliRunner().invoke(cli, ["apply", write(tmp_path / "v1", "\"{{ secret('DNS_TOKEN') }}\""),
-                                       "--auto-approve"], catch_exceptions=False)
+    v1 = write(tmp_path / "v1", "\"{{ secret('DNS_TOKEN') }}\"")
+    applied = CliRunner().invoke(cli, ["apply", v1, "--auto-approve"], catch_exceptions=False)
     assert applied.exit_code == 0, applied.output
     monkeypatch.delenv("DNS_TOKEN")
     return cwd
