@@ -35,9 +35,11 @@ __all__ = ["restore_sensitive", "stale_reasons", "with_real_values"]
 
 
 def stale_reasons(
-    plan: ClusterPlan, state: StateFile | None, instances: Sequence[AddonInstance]
+    plan: ClusterPlan, state: StateFile | None, instances: Sequence[AddonInstance],
+    plan_salt: str | None = None,
 ) -> list[str]:
-    """Why ``plan`` no longer matches the cluster (empty: still fresh)."""
+    """Why ``plan`` no longer matches the cluster (empty: still fresh).
+    ``plan_salt`` as for ``with_real_values``: it keys the live fingerprint."""
     reasons = []
     lineage = state.lineage if state else ""
     serial = state.serial if state else 0
@@ -51,7 +53,11 @@ def stale_reasons(
             f"cluster {plan.name}: the state was written since the plan "
             f"(serial {plan.state_serial} → {serial})"
         )
-    if fingerprint_instances(instances) != plan.live_fingerprint:
+    key = _salt(plan, state, plan_salt or plan.salt or None) or ""
+    # A plan saved before fingerprints were keyed carries the unkeyed one.
+    same = fingerprint_instances(instances, key) == plan.live_fingerprint or (
+        bool(key) and fingerprint_instances(instances) == plan.live_fingerprint)
+    if not same:
         reasons.append(f"cluster {plan.name}: its live add-ons changed since the plan")
     return reasons
 
@@ -70,7 +76,7 @@ def with_real_values(
     for a saved plan it is its state's (a plan made before the cluster had a
     state used a salt that was never stored, so its hashes can't be checked).
     """
-    salt = state.salt if state is not None and plan.state_lineage else plan_salt
+    salt = _salt(plan, state, plan_salt)
     changes: list[Change] = []
     problems: list[str] = []
     for change in plan.changes:
@@ -89,6 +95,12 @@ def with_real_values(
         problems += [f"cluster {plan.name}: {change.addon}: {p}" for p in found]
         changes.append(dataclasses.replace(change, values=values))
     return changes, problems
+
+
+def _salt(plan: ClusterPlan, state: StateFile | None, plan_salt: str | None) -> str | None:
+    """The salt the plan's fingerprints were made with: its state's, when it
+    was made from one; else the plan's own (a first-run cluster's)."""
+    return state.salt if state is not None and plan.state_lineage else plan_salt
 
 
 def restore_sensitive(

@@ -147,7 +147,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
     return replace(
         header,
         kubernetes_version=live.cluster.version,
-        live_fingerprint=fingerprint_instances(live.instances),
+        live_fingerprint=fingerprint_instances(live.instances, ctx.salt),
         changes=apply_order(ctx.changes, file_index),
         unmanaged=tuple(unmanaged),
         managed_undeclared=tuple(kept),

@@ -144,7 +144,7 @@ async def stale_plan_reasons(
             instances = await client.list_instances(cp.cluster_id)
         except (StateError, CloudError) as err:
             return [f"cluster {cp.name}: cannot check: {err}"]
-        reasons = stale_reasons(cp, state, instances)
+        reasons = stale_reasons(cp, state, instances, cp.salt or None)
         if not reasons:
             live = {i.template_name: i for i in instances}
             env = environ if environ is not None else os.environ
@@ -224,7 +224,7 @@ class _ClusterRun:
         cluster, instances = await asyncio.gather(
             self.client.get_cluster(cp.cluster_id), self.client.list_instances(cp.cluster_id)
         )
-        reasons = stale_reasons(cp, state, instances)
+        reasons = stale_reasons(cp, state, instances, self.salt)
         if reasons:
             return self._done("plan is stale: " + "; ".join(reasons) + ". Plan again.")
         live = {i.template_name: i for i in instances}
