@@ -11,6 +11,7 @@ import click
 
 from reconciler.cli.backend import open_state, state_location
 from reconciler.cli.options import lock_timeout_option, state_dir_option, state_option
+from reconciler.engine.secrets import declared_paths
 from reconciler.model.valuepaths import covers
 from reconciler.statemgr.backend import StateBackend
 from reconciler.statemgr.errors import StateError
@@ -152,7 +153,10 @@ def state_unmark_sensitive(cluster: str, addon: str, path: str, lock_timeout: fl
                 managed = ", ".join(sorted(current.addons)) or "none"
                 raise click.ClickException(
                     f"cluster {cluster!r} does not manage add-on {addon!r} (managed: {managed})")
-            cleared = [p for p in record.sensitive_paths if covers(path, p)]
+            # Either list-index spelling: custom.list[0] or custom.list.0.
+            spellings = declared_paths([path])
+            cleared = [p for p in record.sensitive_paths
+                       if any(covers(given, p) for given in spellings)]
             if not cleared:
                 known = ", ".join(record.sensitive_paths) or "none"
                 raise click.ClickException(
