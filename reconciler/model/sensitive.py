@@ -239,8 +239,9 @@ PUBLISHED_SALT_PREFIX = "kdf:"
 
 KDF_PREFIX = "(sensitive) pbkdf2:"
 KDF_ITERATIONS = 20_000
-"""About 20 ms a fingerprint on one core (tests/perf/fingerprint_bench.py);
-paid once per cluster without state and distinct secret, per process."""
+"""7 ms a fingerprint on an idle core, 20 ms on a busy one
+(tests/perf/fingerprint_bench.py); a plan pays it once per secret leaf of a
+cluster without state, a guesser once per guess."""
 
 
 def published_salt(seed: str | None = None) -> str:
