@@ -20,9 +20,10 @@ from the live instance when its hash matches. Pure: the environment is passed in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from reconciler.engine import fingerprint_instances, paths
+from reconciler.model import valuepaths
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance
 from reconciler.model.plan import Action, Change, ClusterPlan
@@ -34,9 +35,11 @@ __all__ = ["restore_sensitive", "stale_reasons", "with_real_values"]
 
 
 def stale_reasons(
-    plan: ClusterPlan, state: StateFile | None, instances: Sequence[AddonInstance]
+    plan: ClusterPlan, state: StateFile | None, instances: Sequence[AddonInstance],
+    plan_salt: str | None = None,
 ) -> list[str]:
-    """Why ``plan`` no longer matches the cluster (empty: still fresh)."""
+    """Why ``plan`` no longer matches the cluster (empty: still fresh).
+    ``plan_salt`` as for ``with_real_values``: it keys the live fingerprint."""
     reasons = []
     lineage = state.lineage if state else ""
     serial = state.serial if state else 0
@@ -50,7 +53,11 @@ def stale_reasons(
             f"cluster {plan.name}: the state was written since the plan "
             f"(serial {plan.state_serial} → {serial})"
         )
-    if fingerprint_instances(instances) != plan.live_fingerprint:
+    key = _salt(plan, state, plan_salt or plan.salt or None) or ""
+    # A plan saved before fingerprints were keyed carries the unkeyed one.
+    same = fingerprint_instances(instances, key) == plan.live_fingerprint or (
+        bool(key) and fingerprint_instances(instances) == plan.live_fingerprint)
+    if not same:
         reasons.append(f"cluster {plan.name}: its live add-ons changed since the plan")
     return reasons
 
@@ -69,7 +76,7 @@ def with_real_values(
     for a saved plan it is its state's (a plan made before the cluster had a
     state used a salt that was never stored, so its hashes can't be checked).
     """
-    salt = state.salt if state is not None and plan.state_lineage else plan_salt
+    salt = _salt(plan, state, plan_salt)
     changes: list[Change] = []
     problems: list[str] = []
     for change in plan.changes:
@@ -90,6 +97,12 @@ def with_real_values(
     return changes, problems
 
 
+def _salt(plan: ClusterPlan, state: StateFile | None, plan_salt: str | None) -> str | None:
+    """The salt the plan's fingerprints were made with: its state's, when it
+    was made from one; else the plan's own (a first-run cluster's)."""
+    return state.salt if state is not None and plan.state_lineage else plan_salt
+
+
 def restore_sensitive(
     values: Mapping[str, JSON],
     *,
@@ -107,7 +120,8 @@ def restore_sensitive(
     """
     restored = paths.copy_json(dict(values))
     problems: list[str] = []
-    for path, leaf in list(_leaves(values, "")):
+    # List items too: a secret() may be one item of a list, hashed alone.
+    for path, leaf in list(valuepaths.leaves(values)):
         if not is_redacted(leaf):
             continue
         segments = paths.resolve(restored, path)
@@ -120,18 +134,6 @@ def restore_sensitive(
         else:
             paths.put(restored, segments, real)
     return restored, problems
-
-
-def _leaves(node: JSON, path: str) -> Iterator[tuple[str, JSON]]:
-    # List items too: a secret() may be one item of a list, hashed alone.
-    if isinstance(node, Mapping):
-        for key, child in node.items():
-            yield from _leaves(child, paths.join(path, str(key)))
-    elif isinstance(node, list | tuple):
-        for index, child in enumerate(node):
-            yield from _leaves(child, paths.join(path, index))
-    else:
-        yield path, node
 
 
 def _real_value(
@@ -162,7 +164,8 @@ def _real_value(
             live = paths.get(live_values, segments)
             if salt is None or sensitive_hash(live, salt) == hashed:
                 return live, ""
-    inside = sorted({n for p, ns in secret_sources.items() if paths.covers(path, p) for n in ns})
+    inside = sorted({n for p, ns in secret_sources.items()
+                     if valuepaths.covers(path, p) for n in ns})
     what = f"built from secrets ({', '.join(inside)})" if inside else "hashed"
     return None, (f"the value at {path} is {what} and cannot be restored from this saved plan "
                   "(re-create it with this reconciler, or apply the files instead)")

@@ -65,7 +65,9 @@ async def import_addon(
             uid=instance.uid,
             version=instance.version,
             values=instance.values,
-            sensitive_paths=sensitive_leaves(instance.values, sensitive_rules),
+            # A re-created instance taken over again: what was secret stays so.
+            sensitive_paths=sensitive_leaves(instance.values, sensitive_rules)
+            | frozenset(current.sensitive_paths if current is not None else ()),
             salt=state.salt,
             plan_id="",
         )

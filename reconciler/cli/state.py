@@ -1,7 +1,9 @@
-"""CLI commands of the state layer: ``state list|show|rm|mv|migrate`` and ``force-unlock``."""
+"""CLI commands of the state layer: ``state list|show|rm|mv|migrate|unmark-sensitive``
+and ``force-unlock``."""
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from reconciler.cli.options import (
     state_dir_option,
     state_option,
 )
+from reconciler.engine.secrets import declared_paths
+from reconciler.model.valuepaths import covers
 from reconciler.statemgr.backend import StateBackend
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.factory import open_backend
@@ -125,6 +129,60 @@ def state_rm(
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed {addon} from the state of {cluster} (serial {written.serial}).")
+
+
+@state.command("unmark-sensitive")
+@click.argument("cluster")
+@click.argument("addon")
+@click.argument("path")
+@lock_timeout_option
+@state_dir_option
+@state_option
+@output_options
+def state_unmark_sensitive(cluster: str, addon: str, path: str, lock_timeout: float,
+                           state_dir: Path, state: str | None) -> None:
+    """Stop hiding PATH (and every path under it) of ADDON of CLUSTER.
+
+    A value path that was ever sensitive (applied from secret(), or by its
+    key name or a sensitive: declaration) stays hidden in plans, drift and
+    show whatever the files say now, so a pull request that drops secret()
+    can't print the secret still running. When the value there is no secret
+    any more (it was replaced and applied), clear it here; the next apply
+    records the value in clear. Journalled. (The example assumes
+    examples/multi-env/fleet.yaml was applied with its staging var file.)
+
+    \b
+    Example:
+      reconciler state unmark-sensitive demo-staging autoscaler custom.password
+    """
+    store = open_state(state, state_dir)
+    try:
+        store.read_existing(cluster)
+        with store.lock(cluster, operation="state unmark-sensitive", timeout_s=lock_timeout):
+            current = store.read_existing(cluster)
+            record = current.addons.get(addon)
+            if record is None:
+                managed = ", ".join(sorted(current.addons)) or "none"
+                raise click.ClickException(
+                    f"cluster {cluster!r} does not manage add-on {addon!r} (managed: {managed})")
+            # Either list-index spelling: custom.list[0] or custom.list.0.
+            spellings = declared_paths([path])
+            cleared = [p for p in record.sensitive_paths
+                       if any(covers(given, p) for given in spellings)]
+            if not cleared:
+                known = ", ".join(record.sensitive_paths) or "none"
+                raise click.ClickException(
+                    f"{cluster}/{addon}: no sensitive path at or under {path!r}"
+                    f" (sensitive paths: {known})")
+            kept = tuple(p for p in record.sensitive_paths if p not in cleared)
+            written = store.put_addon(current, dataclasses.replace(record, sensitive_paths=kept))
+            store.append_journal(cluster, {"action": "state unmark-sensitive", "addon": addon,
+                                           "paths": cleared, "result": "ok",
+                                           "serial": written.serial})
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{cluster}/{addon}: no longer sensitive: {', '.join(cleared)}"
+               f" (serial {written.serial}); the next apply records the value in clear.")
 
 
 def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) -> None:

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.masking import register, sensitive_paths
-from reconciler.model.sensitive import is_secret_word, is_under
+from reconciler.model.sensitive import is_secret_word
+from reconciler.model.valuepaths import covered_by_any, leaves
 
 __all__ = ["register_body_secrets"]
 
@@ -56,13 +57,5 @@ def _walk(node: Any, secret_key: bool, found: list[str]) -> None:
 def _at_paths(values: Mapping[str, Any], paths: frozenset[str], found: list[str]) -> None:
     if not paths:
         return
-    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in values.items()]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, str):
-            if any(is_under(path, p) for p in paths):
-                found.append(node)
-        elif isinstance(node, Mapping):
-            stack.extend((f"{path}.{k}", v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+    found.extend(node for path, node in leaves(values)
+                 if isinstance(node, str) and covered_by_any(path, paths))

@@ -41,7 +41,7 @@ from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paus
 from reconciler.kit.selectors import PatternKind, SelectorError, parse_pattern
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
-from reconciler.model.sensitive import sensitive_hash
+from reconciler.model.sensitive import published_salt, sensitive_hash
 
 __all__ = ["expand_paths", "load_desired", "read_var_file"]
 
@@ -453,7 +453,9 @@ def _digest(sources: list[SourceFile], clusters: Sequence[str], endpoint: str | 
             use = source.secrets.get(match.group(0))
             if use is None:
                 return match.group(0)
-            return sensitive_hash(use.value, f"desired-digest:{use.name}")
+            # The digest is in every saved plan, beside files anyone with the
+            # repository has: a published salt, so guessing the secret is slow.
+            return sensitive_hash(use.value, published_salt(f"desired-digest:{use.name}"))
 
         digest.update(source.token_pattern.sub(hashed, source.rendered).encode() + b"\0")
     digest.update(("clusters:" + ",".join(clusters) + "\0").encode())

@@ -38,7 +38,7 @@ from reconciler.config.source import SourceFile, dotted
 from reconciler.config.yamlnodes import KeyPath
 from reconciler.kit.selectors import ClusterPattern, SelectorError, parse_pattern
 from reconciler.model.diagnostics import Diagnostic
-from reconciler.model.json import ancestry
+from reconciler.model.valuepaths import ancestry, covers
 
 __all__ = [
     "Layer",
@@ -257,7 +257,7 @@ def _record(origins: dict[str, int], path: KeyPath, value: Any, layer: int) -> N
 
 
 def _forget(origins: dict[str, int], path: str) -> None:
-    for known in [p for p in origins if p == path or p.startswith((path + ".", path + "["))]:
+    for known in [p for p in origins if covers(path, p)]:
         del origins[known]
 
 

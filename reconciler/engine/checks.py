@@ -18,9 +18,10 @@ from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
 from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation
 from reconciler.model.diagnostics import Diagnostic, Severity
-from reconciler.model.json import JSON, ancestry
+from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, TemplateVersion
 from reconciler.model.plan import Change
+from reconciler.model.valuepaths import ancestry
 
 __all__ = [
     "dependency_problems",

@@ -22,6 +22,7 @@ from deepdiff.helper import NotPresent
 
 from reconciler.engine import paths, secrets
 from reconciler.engine.normalise import normalise
+from reconciler.model import valuepaths
 from reconciler.model.json import JSON
 from reconciler.model.plan import FieldChange, FieldChangeKind
 from reconciler.model.sensitive import SensitiveRules
@@ -66,13 +67,13 @@ def _drop(tree: dict[str, JSON], path: str) -> None:
             paths.pop(tree, segments)
 
 
-def _pop_order(segments: list[paths.Segment]) -> list[tuple[int, int, str]]:
+def _pop_order(segments: list[valuepaths.Segment]) -> list[tuple[int, int, str]]:
     return [(0, s, "") if isinstance(s, int) else (1, 0, s) for s in segments]
 
 
 def _translate(report_type: str, level: Any, sensitive: SensitiveRules,
-               salt: str) -> Iterator[tuple[list[paths.Segment], FieldChange]]:
-    segments: list[paths.Segment] = list(level.path(output_format="list"))
+               salt: str) -> Iterator[tuple[list[valuepaths.Segment], FieldChange]]:
+    segments: list[valuepaths.Segment] = list(level.path(output_format="list"))
     old = None if isinstance(level.t1, NotPresent) else level.t1
     new = None if isinstance(level.t2, NotPresent) else level.t2
     if report_type in _ADDED:
@@ -83,9 +84,9 @@ def _translate(report_type: str, level: Any, sensitive: SensitiveRules,
         yield segments, _change(segments, FieldChangeKind.CHANGED, old, new, sensitive, salt)
 
 
-def _leaf_changes(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
+def _leaf_changes(segments: list[valuepaths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
                   sensitive: SensitiveRules,
-                  salt: str) -> Iterator[tuple[list[paths.Segment], FieldChange]]:
+                  salt: str) -> Iterator[tuple[list[valuepaths.Segment], FieldChange]]:
     """An added or removed map is reported leaf by leaf, like any other key."""
     value = new if kind is FieldChangeKind.ADDED else old
     if isinstance(value, Mapping) and value:
@@ -99,9 +100,9 @@ def _leaf_changes(segments: list[paths.Segment], kind: FieldChangeKind, old: JSO
     yield segments, _change(segments, kind, old, new, sensitive, salt)
 
 
-def _change(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
+def _change(segments: list[valuepaths.Segment], kind: FieldChangeKind, old: JSON, new: JSON,
             sensitive: SensitiveRules, salt: str) -> FieldChange:
-    path = paths.format_path(segments)
+    path = valuepaths.format_path(segments)
     hidden = (
         secrets.node_is_sensitive(segments, path, old, sensitive)
         or secrets.node_is_sensitive(segments, path, new, sensitive)
@@ -112,6 +113,6 @@ def _change(segments: list[paths.Segment], kind: FieldChangeKind, old: JSON, new
     return FieldChange(path=path, kind=kind, before=old, after=new)
 
 
-def _sort_key(segments: list[paths.Segment]) -> list[tuple[int, int, str]]:
+def _sort_key(segments: list[valuepaths.Segment]) -> list[tuple[int, int, str]]:
     # map keys sort by name, list elements by index, as the normalised trees do
     return [(1, s, "") if isinstance(s, int) else (0, 0, s) for s in segments]

@@ -180,10 +180,7 @@ def changed_values(recorded: ManagedAddon, instance: AddonInstance,
     its value never enters the result. Which other leaves are hidden is the
     one rule (``model.sensitive``), with the declaration's lists when known."""
     live = dict(hash_at(instance.values, recorded.sensitive_paths, salt))
-    rules = secrets.rules(
-        declared.secret_sources if declared else (),
-        (*recorded.sensitive_paths, *(declared.sensitive if declared else ())),
-        declared.not_sensitive if declared else ())
+    rules = secrets.rules_for(declared, recorded)
     version = template.version(recorded.version) if template else None
     schema = (defaults_for(version, instance.values, AddonSpec(name=recorded.name)).values
               if version else None)

@@ -8,6 +8,7 @@ cluster in between).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 
@@ -18,9 +19,14 @@ from reconciler.model.live import IN_PROGRESS_STATUSES, AddonInstance
 __all__ = ["fingerprint_instances"]
 
 
-def fingerprint_instances(instances: Sequence[AddonInstance]) -> str:
+def fingerprint_instances(instances: Sequence[AddonInstance], key: str = "") -> str:
     """sha256 (hex) of each instance's uid, version, status and values,
-    independent of the order the API listed them in.
+    independent of the order the API listed them in, keyed by ``key``.
+
+    Live values hold secrets in clear, and a plan file carries this: keyed by
+    the state's salt, which no plan file holds, it can't be used to test
+    guesses of a secret offline (model.sensitive). ``""``: unkeyed, as plans
+    made before the key was added.
 
     An operation in flight counts as the ``running`` it is heading for: CCE
     reports its target version and values from the start, and a plan made
@@ -31,6 +37,8 @@ def fingerprint_instances(instances: Sequence[AddonInstance]) -> str:
          for i in instances),
         key=lambda r: (r[0], r[1], r[2], r[3]),
     )
+    if key:
+        return hmac.new(key.encode(), _canonical(records), hashlib.sha256).hexdigest()
     return hashlib.sha256(_canonical(records)).hexdigest()
 
 

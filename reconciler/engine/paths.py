@@ -1,72 +1,29 @@
-"""Dotted key paths over JSON trees (pure: no I/O).
+"""Value paths resolved against JSON trees (pure: no I/O).
 
-A path names one node of a values tree: map keys joined by ``.``, list
-indexes as ``[0]`` (``custom.stub_domains.acme.local``,
-``flavor.resources[0].limitsCpu``). Keys may themselves contain dots
-(``acme.local``), so a path is resolved against a concrete tree, preferring
-the longest key that matches, rather than split blindly.
+The grammar of paths (joining, ``covers``, leaves) is ``model.valuepaths``;
+this module finds, reads and writes the nodes a path names in a concrete
+tree. Keys may contain dots (``acme.local``), so a path is resolved against
+the tree, preferring the longest key that matches, rather than split blindly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.model.json import JSON
+from reconciler.model.valuepaths import Segment, covers
 
 __all__ = [
-    "Segment",
     "copy_json",
-    "covered_by_any",
-    "covers",
     "expand",
-    "format_path",
     "get",
     "is_map",
-    "join",
-    "leaves",
     "pop",
     "put",
     "resolve",
 ]
 
-Segment = str | int
-"""A map key (``str``) or a list index (``int``)."""
-
-
-def join(prefix: str, segment: Segment) -> str:
-    if isinstance(segment, int):
-        return f"{prefix}[{segment}]"
-    return f"{prefix}.{segment}" if prefix else segment
-
-
-def format_path(segments: Sequence[Segment]) -> str:
-    path = ""
-    for segment in segments:
-        path = join(path, segment)
-    return path
-
-
-def covers(ancestor: str, path: str) -> bool:
-    """True if ``path`` is ``ancestor`` or lies below it."""
-    if not path.startswith(ancestor):
-        return False
-    rest = path[len(ancestor) :]
-    return rest == "" or rest[0] in ".["
-
-
-def covered_by_any(path: str, ancestors: Iterator[str] | Sequence[str] | frozenset[str]) -> bool:
-    return any(covers(a, path) for a in ancestors)
-
-
-def leaves(tree: JSON, prefix: str = "") -> Iterator[tuple[str, JSON]]:
-    """Every leaf of ``tree`` with its path. Lists and empty maps are leaves:
-    lists are replaced as a whole when values merge, so they have one origin."""
-    if is_map(tree) and tree:
-        for key, value in tree.items():
-            yield from leaves(value, join(prefix, str(key)))
-    else:
-        yield prefix, tree
 
 
 def is_map(value: object) -> bool:

@@ -147,7 +147,7 @@ def _plan_cluster(spec: ClusterSpec, live: LiveCluster | Diagnostic | None,
     return replace(
         header,
         kubernetes_version=live.cluster.version,
-        live_fingerprint=fingerprint_instances(live.instances),
+        live_fingerprint=fingerprint_instances(live.instances, ctx.salt),
         changes=apply_order(ctx.changes, file_index),
         unmanaged=tuple(unmanaged),
         managed_undeclared=tuple(kept),
@@ -289,7 +289,8 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
     live_version = template.version(instance.version) if instance is not None else None
     full = merge_layers(defaults, live_values, addon, desired_values, ctx.live.cluster,
                         ctx.spec.project_id, live_version=live_version, detach=False)
-    rules = secrets.rules_for(addon)
+    recorded = ctx.state.addons.get(addon.name) if ctx.state is not None else None
+    rules = secrets.rules_for(addon, recorded)
     field_changes = diff_values(live_values or {}, full.values, ignore=addon.ignore_changes,
                                 sensitive=rules, schema=defaults.values,
                                 salt=ctx.salt)
@@ -324,7 +325,7 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         values=values,
         field_changes=field_changes,
         provenance=_shared_provenance(full.provenance),
-        sensitive_paths=secrets.sensitive_leaves(full.values, rules),
+        sensitive_paths=secrets.sensitive_paths(full.values, addon, recorded),
         secret_sources=dict(addon.secret_sources),
         secret_templates=dict(addon.secret_templates),
         reason=reason,

@@ -22,7 +22,7 @@ from dataclasses import replace
 from reconciler.engine import secrets
 from reconciler.engine.drift import changed_values
 from reconciler.engine.order import apply_order
-from reconciler.engine.secrets import hash_at, sensitive_leaves
+from reconciler.engine.secrets import hash_at
 from reconciler.model.desired import AddonSpec, ClusterSpec
 from reconciler.model.live import READY_STATUSES, AddonInstance, AddonTemplate, LiveCluster
 from reconciler.model.plan import Action, Change, ClusterPlan, FieldChange
@@ -54,11 +54,8 @@ def refresh_change(recorded: ManagedAddon, instance: AddonInstance,
         after_version=instance.version,
         field_changes=field_changes,
         # What drift compares is what the state must hold: the state's own
-        # sensitive paths stay hidden, plus whatever the one rule hides.
-        sensitive_paths=sensitive_leaves(instance.values, secrets.rules(
-            declared.secret_sources if declared else (),
-            (*recorded.sensitive_paths, *(declared.sensitive if declared else ())),
-            declared.not_sensitive if declared else ())),
+        # sensitive paths stay hidden (remembered), plus whatever the one rule hides.
+        sensitive_paths=secrets.sensitive_paths(instance.values, declared, recorded),
         reason=_reason(recorded, instance, uid_differs, bool(field_changes)),
         depends_on=depends_on,
     )

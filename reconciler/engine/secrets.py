@@ -8,21 +8,25 @@ says otherwise. This module applies it to whole trees and to diff nodes.
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.engine import paths
+from reconciler.model import valuepaths
 from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
 from reconciler.model.sensitive import (
     NO_RULES,
+    PUBLISHED_SALT_PREFIX,
     SensitiveRules,
-    is_redacted,
+    keep_hashed,
     leaf_is_sensitive,
     sensitive_hash,
     sensitive_leaves,
 )
+from reconciler.model.state import ManagedAddon
 
 __all__ = [
     "NO_RULES",
@@ -34,6 +38,7 @@ __all__ = [
     "rules",
     "rules_for",
     "sensitive_leaves",
+    "sensitive_paths",
 ]
 
 
@@ -45,17 +50,39 @@ def rules(secret_paths: Iterable[str] = (), declared: Iterable[str] = (),
                           not_sensitive=declared_paths(not_sensitive))
 
 
-def rules_for(addon: AddonSpec) -> SensitiveRules:
-    """The rules an add-on's declaration gives (its ``secret()`` leaves,
-    ``sensitive:`` and ``not_sensitive:``)."""
-    return rules(addon.secret_sources, addon.sensitive, addon.not_sensitive)
+def rules_for(addon: AddonSpec | None, recorded: ManagedAddon | None = None) -> SensitiveRules:
+    """The rules for one add-on: its declaration's (``secret()`` leaves,
+    ``sensitive:``, ``not_sensitive:``) and the paths its state remembers.
+
+    A path the state records as sensitive (applied from ``secret()``, or
+    sensitive by name or declaration when it was applied, refreshed or
+    imported) stays sensitive whatever the files say now: a pull request that
+    replaces ``secret()`` by a literal, or adds ``not_sensitive:``, must not
+    print the value still running. Only ``state unmark-sensitive`` forgets one."""
+    remembered = recorded.sensitive_paths if recorded is not None else ()
+    if addon is None:
+        return rules(remembered)
+    return rules((*addon.secret_sources, *remembered), addon.sensitive, addon.not_sensitive)
 
 
-def node_is_sensitive(segments: Sequence[paths.Segment], path: str, value: Any,
+def sensitive_paths(values: Mapping[str, JSON], addon: AddonSpec | None,
+                    recorded: ManagedAddon | None = None) -> frozenset[str]:
+    """Every path of one add-on's ``values`` that no output, state or log may
+    show in clear: the leaves the rules above make sensitive, and every path
+    the state remembers (present in ``values`` or not, so it stays remembered
+    until the operator clears it). The one answer for plans, state records and
+    masking live values."""
+    found = sensitive_leaves(values, rules_for(addon, recorded))
+    if recorded is not None and recorded.sensitive_paths:
+        return found | frozenset(recorded.sensitive_paths)
+    return found
+
+
+def node_is_sensitive(segments: Sequence[valuepaths.Segment], path: str, value: Any,
                       rules: SensitiveRules) -> bool:
     """True if the node ``value`` at ``path`` is, lies below, or holds a
     sensitive leaf (a diff reports whole nodes: a replaced list, a removed map)."""
-    if any(paths.covers(path, p) for p in (*rules.secret_paths, *rules.declared)):
+    if any(valuepaths.covers(path, p) for p in (*rules.secret_paths, *rules.declared)):
         return True
     if isinstance(value, Mapping | list | tuple) and value:
         return bool(sensitive_leaves(value, rules, keys=segments, path=path))
@@ -76,23 +103,24 @@ def declared_paths(declared: Iterable[str]) -> frozenset[str]:
 
 
 def redact(value: JSON, salt: str) -> JSON:
-    """The stored form of a sensitive value (None stays None: nothing to hide)."""
-    return None if value is None else sensitive_hash(value, salt)
+    """The form of a sensitive value in a field change (None stays None:
+    nothing to hide). It is only compared, never written: plan files, drift
+    reports and views drop a sensitive change's values. So a published salt
+    (slow on purpose, for what a plan file carries) is swapped for a key of
+    this process, rather than paying the slow fingerprint for nothing."""
+    if value is None:
+        return None
+    if salt.startswith(PUBLISHED_SALT_PREFIX):
+        salt = _PROCESS_KEY + salt
+    return sensitive_hash(value, salt)
+
+
+_PROCESS_KEY = secrets.token_hex(16)
 
 
 def hash_at(values: Mapping[str, Any], sensitive_paths: Collection[str], salt: str) -> Any:
     """A copy of ``values`` with every node at or below a sensitive path
     replaced by its salted hash: the form state files store values in, and the
     form drift compares live values in. Already-hashed nodes stay as they are."""
-    roots = tuple(sensitive_paths)
-
-    def walk(node: Any, path: str) -> Any:
-        if path and any(paths.covers(root, path) for root in roots):
-            return node if node is None or is_redacted(node) else sensitive_hash(node, salt)
-        if isinstance(node, Mapping):
-            return {str(k): walk(v, paths.join(path, str(k))) for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [walk(v, paths.join(path, i)) for i, v in enumerate(node)]
-        return node
-
-    return walk(values, "")
+    return valuepaths.hash_at(values, tuple(sensitive_paths),
+                              keep_hashed(functools.partial(sensitive_hash, salt=salt)))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from reconciler.engine import paths
 from reconciler.engine.normalise import normalise
+from reconciler.model import valuepaths
 from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
 from reconciler.model.live import Cluster, TemplateVersion
@@ -280,14 +281,14 @@ def _detach(tree: dict[str, JSON]) -> None:
 
 
 def _record(tree: JSON, origin: dict[str, str], source: str, prefix: str) -> None:
-    for path, _ in paths.leaves(tree, prefix):
+    for path, _ in valuepaths.leaves(tree, prefix, into_lists=False):
         origin[path] = source
 
 
 def _forget(origin: dict[str, str], prefix: str) -> None:
     """Drop the provenance of a subtree that is being replaced (rare: a map
     overwritten by a scalar or list, a flavor preset swapped)."""
-    for path in [p for p in origin if paths.covers(prefix, p)]:
+    for path in [p for p in origin if valuepaths.covers(prefix, p)]:
         del origin[path]
 
 
@@ -317,21 +318,21 @@ def _restore_ignored(result: dict[str, JSON], live: Mapping[str, JSON],
 
 
 def _restore_one(result: dict[str, JSON], live: Mapping[str, JSON],
-                 segments: list[paths.Segment], origin: dict[str, str]) -> None:
+                 segments: list[valuepaths.Segment], origin: dict[str, str]) -> None:
     first_index = next((i for i, s in enumerate(segments) if isinstance(s, int)), None)
     if first_index is not None and not _fits(result, segments):
         # lists are replaced whole: keep the whole live list the path runs through
         segments = segments[:first_index]
     value = paths.copy_json(paths.get(live, segments))
     paths.put(result, segments, value)
-    path = paths.format_path(segments)
+    path = valuepaths.format_path(segments)
     for depth in range(1, len(segments)):
-        origin.pop(paths.format_path(segments[:depth]), None)  # was a leaf, now a map
+        origin.pop(valuepaths.format_path(segments[:depth]), None)  # was a leaf, now a map
     _forget(origin, path)
     _record(value, origin, LIVE, path)
 
 
-def _fits(tree: JSON, segments: list[paths.Segment]) -> bool:
+def _fits(tree: JSON, segments: list[valuepaths.Segment]) -> bool:
     """True if every list index on the way to ``segments`` exists in ``tree``."""
     node = tree
     for segment in segments[:-1]:

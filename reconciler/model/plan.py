@@ -222,7 +222,8 @@ class ClusterPlan:
     """Salt of the sensitive hashes in this plan when the cluster had no state
     yet (apply seeds the new state with it); "" when the state's salt is used."""
     live_fingerprint: str = ""
-    """sha256 over the live instances read (uid, version, status, values)."""
+    """HMAC-SHA256 over the live instances read (uid, version, status, values),
+    keyed by the cluster's salt (``engine.fingerprint``)."""
     changes: tuple[Change, ...] = ()
     """Every declared add-on, no-ops included, in apply order."""
     unmanaged: tuple[str, ...] = ()

@@ -1,11 +1,13 @@
 """How a sensitive leaf is written wherever values leave memory.
 
 Which leaves are sensitive is decided here, once (``leaf_is_sensitive``).
-A sensitive leaf is replaced by
-the string ``"(sensitive) sha256:<hex>"``, where ``<hex>`` is a salted SHA-256
-of the canonical JSON of the real value. The salt belongs to the cluster's
-state lineage, so a changed secret still shows as a change while the value
-itself can't be read back or cheaply guessed across clusters.
+A sensitive leaf is replaced by a fingerprint of the canonical JSON of the
+real value, keyed by a salt: ``"(sensitive) sha256:<hex>"`` with the salt of
+the cluster's state lineage, which stays in the state, or
+``"(sensitive) pbkdf2:<hex>"`` with a salt a saved plan carries (a cluster
+with no state yet), slow on purpose. A changed secret still shows as a
+change, while a leaked plan gives nothing to test guesses against cheaply
+(``sensitive_hash``).
 """
 
 from __future__ import annotations
@@ -14,19 +16,27 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from reconciler.model.valuepaths import covered_by_any, join
 
 __all__ = [
     "ACCESS_KEY_VARIABLES",
     "CREDENTIAL_VARIABLES",
+    "KDF_ITERATIONS",
+    "KDF_PREFIX",
+    "PUBLISHED_SALT_PREFIX",
     "SECRET_KEY_VARIABLES",
     "SECURITY_TOKEN_VARIABLE",
     "SENSITIVE_PREFIX",
     "TOKEN_VARIABLE",
     "is_redacted",
+    "keep_hashed",
     "looks_secret",
+    "published_salt",
     "sensitive_hash",
     "variable_looks_secret",
 ]
@@ -87,11 +97,6 @@ class SensitiveRules:
 NO_RULES = SensitiveRules()
 
 
-def is_under(path: str, ancestor: str) -> bool:
-    """True if ``path`` is ``ancestor`` or lies inside it."""
-    return path == ancestor or path.startswith((ancestor + ".", ancestor + "["))
-
-
 @functools.lru_cache(maxsize=8192)
 def is_secret_word(key: str) -> bool:
     """True when the key segment as a whole names a credential."""
@@ -120,20 +125,14 @@ def leaf_is_sensitive(keys: Sequence[str | int], path: str, value: Any,
                       rules: SensitiveRules) -> bool:
     """The one predicate: is the leaf ``value`` at ``path`` (whose segments are
     ``keys``) sensitive under ``rules``? Plan views, state and drift all ask it."""
-    if any(is_under(path, p) for p in rules.secret_paths):
+    if covered_by_any(path, rules.secret_paths):
         return True
-    if any(is_under(path, p) for p in rules.not_sensitive):
+    if covered_by_any(path, rules.not_sensitive):
         return False
-    if any(is_under(path, p) for p in rules.declared):
+    if covered_by_any(path, rules.declared):
         return True
     return (type(value) is str and value != ""
             and any(type(k) is str and is_secret_word(k) for k in keys))
-
-
-def _join(path: str, segment: str | int) -> str:
-    if isinstance(segment, int):
-        return f"{path}[{segment}]"
-    return f"{path}.{segment}" if path else segment
 
 
 _LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
@@ -204,11 +203,11 @@ def _collect(node: Any, keys: list[str | int], path: str, rules: SensitiveRules,
              found: set[str]) -> None:
     if isinstance(node, Mapping) and node:
         for key, value in node.items():
-            _collect(value, [*keys, str(key)], _join(path, str(key)), rules, found)
+            _collect(value, [*keys, str(key)], join(path, str(key)), rules, found)
         return
     if isinstance(node, list | tuple) and node:
         for index, value in enumerate(node):
-            _collect(value, [*keys, index], _join(path, index), rules, found)
+            _collect(value, [*keys, index], join(path, index), rules, found)
         return
     if leaf_is_sensitive(keys, path, node, rules):
         found.add(path)
@@ -222,12 +221,54 @@ def variable_looks_secret(name: str) -> bool:
 
 
 def sensitive_hash(value: Any, salt: str) -> str:
+    """The stored form of a sensitive value: a fingerprint keyed by ``salt``.
+
+    A state's salt never leaves the state (plans bound to a state don't carry
+    it), so its fingerprints are a fast salted SHA-256: without the salt there
+    is nothing to test a guess against. A salt that must travel in a saved
+    plan (a cluster with no state yet) is a ``published_salt()``: its
+    fingerprints are PBKDF2-HMAC-SHA256 with ``KDF_ITERATIONS`` rounds, so each
+    guess at a secret costs an attacker holding the plan as much as it cost us."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if salt.startswith(PUBLISHED_SALT_PREFIX):
+        return _slow_hash(canonical, salt)
     digest = hashlib.sha256((salt + "\x00" + canonical).encode()).hexdigest()
     return SENSITIVE_PREFIX + digest
 
 
-def is_redacted(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(SENSITIVE_PREFIX)
+PUBLISHED_SALT_PREFIX = "kdf:"
+"""Marks a salt that is written next to its fingerprints (see ``sensitive_hash``)."""
 
+KDF_PREFIX = "(sensitive) pbkdf2:"
+KDF_ITERATIONS = 20_000
+"""7 ms a fingerprint on an idle core, 20 ms on a busy one
+(tests/perf/fingerprint_bench.py); a plan pays it once per secret leaf of a
+cluster without state, a guesser once per guess."""
+
+
+def published_salt(seed: str | None = None) -> str:
+    """A salt for fingerprints that a saved plan will carry: random, or from
+    ``seed`` (reproducible example plans)."""
+    return PUBLISHED_SALT_PREFIX + (seed if seed is not None else secrets.token_hex(16))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slow_hash(canonical: str, salt: str) -> str:
+    # Cached: one plan asks for the same leaf's fingerprint several times
+    # (the diff, the plan file, the freshness check), and only the first may cost.
+    digest = hashlib.pbkdf2_hmac("sha256", canonical.encode(), salt.encode(), KDF_ITERATIONS)
+    return KDF_PREFIX + digest.hex()
+
+
+def is_redacted(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith((SENSITIVE_PREFIX, KDF_PREFIX))
+
+
+def keep_hashed(hasher: Callable[[Any], str]) -> Callable[[Any], Any]:
+    """``hasher`` for ``valuepaths.hash_at``, keeping a node already in its
+    stored form: hashing twice gives the same result, which is what lets a
+    saved plan or a state be read and written again byte for byte."""
+    def hash_node(node: Any) -> Any:
+        return node if is_redacted(node) else hasher(node)
+    return hash_node
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.kit.selectors import SelectorError, parse_pattern
+from reconciler.model import valuepaths
 from reconciler.model.desired import OnFailure
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.plan import (
@@ -252,7 +253,17 @@ def _hashed_paths(change: Change) -> frozenset[str]:
         secret_paths=frozenset(change.secret_sources),
         declared=frozenset(change.sensitive_paths)))
     return frozenset(change.secret_sources) | {
-        p for p in by_rule if not _from_files(change.provenance.get(p))}
+        p for p in by_rule if not _from_files(_provenance(change.provenance, p))}
+
+
+def _provenance(provenance: Mapping[str, str], path: str) -> str | None:
+    """Where the leaf at ``path`` came from: its own entry or, for an item of a
+    list (lists merge whole, so only the list has one), the nearest enclosing one."""
+    for enclosing in valuepaths.ancestry(path):
+        found = provenance.get(enclosing)
+        if found is not None:
+            return found
+    return None
 
 
 def _from_files(provenance: str | None) -> bool:

@@ -22,7 +22,6 @@ a failed upgrade) are apply/writes.py's ``AddonWriter``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -145,7 +144,7 @@ async def stale_plan_reasons(
             instances = await client.list_instances(cp.cluster_id)
         except (StateError, CloudError) as err:
             return [f"cluster {cp.name}: cannot check: {err}"]
-        reasons = stale_reasons(cp, state, instances)
+        reasons = stale_reasons(cp, state, instances, cp.salt or None)
         if not reasons:
             live = {i.template_name: i for i in instances}
             env = environ if environ is not None else os.environ
@@ -225,7 +224,7 @@ class _ClusterRun:
         cluster, instances = await asyncio.gather(
             self.client.get_cluster(cp.cluster_id), self.client.list_instances(cp.cluster_id)
         )
-        reasons = stale_reasons(cp, state, instances)
+        reasons = stale_reasons(cp, state, instances, self.salt)
         if reasons:
             return self._done("plan is stale: " + "; ".join(reasons) + ". Plan again.")
         live = {i.template_name: i for i in instances}
@@ -234,10 +233,9 @@ class _ClusterRun:
         if problems:
             return self._done("plan is stale: " + "; ".join(problems) + ". Plan again.")
         if state is None:
+            # A salt of its own, not the plan's: the plan's was published in
+            # the plan file, and the state's must never be (model.sensitive).
             state = self.store.new(cp.name, cp.cluster_id, cp.project_id)
-            if self.salt:
-                # Keep the plan's salt so state hashes match the reviewed plan's.
-                state = dataclasses.replace(state, salt=self.salt)
 
         blocked = await self._local_checks(cluster, changes)
         settled = await self._settle_before_precheck(changes, live, blocked, state.salt)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.live import LiveCluster
 from reconciler.model.plan import ClusterPlan, Plan, PrecheckFinding
+from reconciler.model.sensitive import published_salt
 from reconciler.run.prechecks import (
     DEFAULT_PRECHECK_TIMEOUT_S,
     parse_accept_risks,
@@ -109,7 +109,9 @@ async def make_plan(
         spec.name: (
             s.salt
             if (s := states.get(spec.name)) and s.salt
-            else (new_salts or {}).get(spec.name) or secrets.token_hex(16)
+            # Written into a saved plan (apply checks the secrets it re-reads
+            # against it), so a slow one: see model.sensitive.sensitive_hash.
+            else published_salt((new_salts or {}).get(spec.name))
         )
         for spec in desired.clusters
     }

@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from reconciler.model import valuepaths
 from reconciler.model.sensitive import is_redacted
-from reconciler.planfile.redact import child_path, index_path, is_under
 
 __all__ = [
     "MANAGED_UNDECLARED",
@@ -244,30 +244,19 @@ def diff_lines(change: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield "changed", f"{path}: {format_value(fc['before'])} → {format_value(fc['after'])}"
 
 
-def _nodes(node: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if path:
-        yield path, node
-    if isinstance(node, dict):
-        for key, child in node.items():
-            yield from _nodes(child, child_path(path, str(key)))
-    elif isinstance(node, list):
-        for i, child in enumerate(node):
-            yield from _nodes(child, index_path(path, i))
-
-
 def provenance_rows(change: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """``(path, value, source)`` per leaf with a known provenance, sorted by path.
 
     Values are looked up by walking them rather than splitting paths, because
     keys may contain dots (``stub_domains.acme.local``).
     """
-    by_path = dict(_nodes(change["values"], ""))
+    by_path = dict(valuepaths.nodes(change["values"]))
     # A sensitive plain literal travels in clear in the plan's values (apply
     # sends it as planned); it is hidden here, where the plan is shown.
     hashed = [p for p, v in by_path.items() if is_redacted(v)] + list(change["sensitive_paths"])
     rows = []
     for path, source in sorted(change["provenance"].items()):
-        if any(is_under(path, h) for h in hashed):
+        if valuepaths.covered_by_any(path, hashed):
             value = SENSITIVE_TEXT
         elif path in by_path:
             value = format_value(by_path[path])

@@ -95,10 +95,11 @@ async def test_saved_plan_is_stale_after_another_apply(tmp_path: Path) -> None:
     assert "its live add-ons changed since the plan" in reasons[1]
 
 
-async def test_first_run_saved_plan_checks_secrets_and_seeds_the_state_salt(
+async def test_first_run_saved_plan_checks_secrets_and_keeps_its_salt_out_of_the_state(
     tmp_path: Path,
 ) -> None:
-    # No state yet: the plan's salt travels in the plan file.
+    # No state yet: the plan's salt travels in the plan file, so it is a slow
+    # one, and the state gets a salt of its own that no plan file ever holds.
     emu = new_emulator()
     store = LocalBackend(tmp_path / "state")
     async with session_for(emu) as session:
@@ -109,6 +110,7 @@ async def test_first_run_saved_plan_checks_secrets_and_seeds_the_state_salt(
     saved = load_plan(planfile)
     assert saved.clusters[0].state_lineage == ""
     assert saved.clusters[0].salt == planned.salts["t-main"]
+    assert saved.clusters[0].salt.startswith("kdf:")
 
     environ = {"AUTOSCALER_PASSWORD": SECRET}
     async with session_for(emu) as session:
@@ -124,4 +126,6 @@ async def test_first_run_saved_plan_checks_secrets_and_seeds_the_state_salt(
     assert fresh == []
     assert result.ok
     state = store.read("t-main")
-    assert state is not None and state.salt == saved.clusters[0].salt
+    assert state is not None and state.salt
+    assert state.salt != saved.clusters[0].salt and not state.salt.startswith("kdf:")
+    assert state.salt not in planfile.read_text(encoding="utf-8")

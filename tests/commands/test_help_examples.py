@@ -43,6 +43,9 @@ SETUP = {
     "state rm": ["reconciler apply examples/demo.yaml --auto-approve"],
     "state mv": ["reconciler apply examples/demo.yaml --auto-approve"],
     "force-unlock": ["reconciler apply examples/demo.yaml --auto-approve"],
+    "state unmark-sensitive": ["AUTOSCALER_TOKEN=example-only reconciler apply"
+                               " examples/multi-env/fleet.yaml"
+                               " --var-file examples/multi-env/staging.vars.yaml --auto-approve"],
     # import without FILE… needs the cluster's state file to exist already.
     "import": ["reconciler import demo-prod metrics-server examples/demo.yaml"],
 }

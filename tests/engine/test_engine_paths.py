@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.engine.paths import expand, format_path
+from reconciler.engine.paths import expand
+from reconciler.model.valuepaths import format_path
 
 TREE = {"custom": {
     "tolerations": [{"key": "a", "tolerationSeconds": 60}, {"key": "b"}],

@@ -173,9 +173,9 @@ def test_inputs_are_not_mutated() -> None:
 def test_provenance_names_exactly_the_leaves() -> None:
     live = coredns_values(stub_domains={"corp.local": ["10.1.0.53"]})
     result = full_values(coredns(), live, spec("coredns", flavor="5000"), cluster(), PROJECT_ID)
-    from reconciler.engine.paths import leaves
+    from reconciler.model.valuepaths import leaves
 
-    assert set(result.provenance) == {path for path, _ in leaves(result.values)}
+    assert set(result.provenance) == {path for path, _ in leaves(result.values, into_lists=False)}
 
 
 def test_template_defaults_picks_the_named_preset() -> None:

@@ -36,3 +36,19 @@ def test_same_bytes_as_the_standard_library(values: dict[str, object]) -> None:
                                status=InstanceStatus(status="running"))
                  for n in range(2)]
     assert fingerprint_instances(instances) == _stdlib(instances)
+
+
+def test_a_keyed_fingerprint_is_an_hmac_of_the_same_bytes() -> None:
+    # Live values hold secrets in clear: keyed by the state's salt (which no
+    # plan file holds), the fingerprint a plan carries can't test a guess.
+    import hmac
+
+    instances = [AddonInstance(uid="u", name="x", cluster_id="c", template_name="t",
+                               version="1.0", values={"custom": {"token": "s3cret"}},
+                               status=InstanceStatus(status="running"))]
+    text = json.dumps([["u", "t", "1.0", "running", {"custom": {"token": "s3cret"}}]],
+                      sort_keys=True, separators=(",", ":"))
+    keyed = fingerprint_instances(instances, "state-salt")
+    assert keyed == hmac.new(b"state-salt", text.encode(), hashlib.sha256).hexdigest()
+    assert keyed != fingerprint_instances(instances) == _stdlib(instances)
+    assert keyed != fingerprint_instances(instances, "other-salt")

@@ -92,3 +92,22 @@ def test_a_secret_word_among_words_already_seen_plain_is_found() -> None:
     assert sensitive_leaves(in_list, NO_RULES) == {"custom.upstream_nameservers[0].token"}
     numbered = {"custom": {1: {"secretKey": "s"}}}
     assert sensitive_leaves(numbered, NO_RULES) == {"custom.1.secretKey"}
+
+
+def test_a_published_salt_gives_a_slow_fingerprint_and_a_state_salt_a_fast_one() -> None:
+    from reconciler.model.sensitive import (
+        KDF_PREFIX,
+        SENSITIVE_PREFIX,
+        is_redacted,
+        published_salt,
+        sensitive_hash,
+    )
+
+    public = published_salt("seed")
+    assert public == "kdf:seed" and published_salt() != published_salt()
+    slow = sensitive_hash("s3cret", public)
+    fast = sensitive_hash("s3cret", "state-salt")  # plans from before keep this form
+    assert slow.startswith(KDF_PREFIX) and fast.startswith(SENSITIVE_PREFIX)
+    assert is_redacted(slow) and is_redacted(fast)
+    assert sensitive_hash("s3cret", public) == slow != sensitive_hash("s3cret2", public)
+    assert sensitive_hash("s3cret", published_salt("other")) != slow

@@ -3,17 +3,18 @@ from __future__ import annotations
 import pytest
 
 from reconciler.model.sensitive import sensitive_hash
+from reconciler.model.valuepaths import leaves
 from reconciler.statemgr import ClearSecretError, assert_no_clear_secrets
-from reconciler.statemgr.redaction import leaf_paths
 
 HASHED = sensitive_hash("s3cret", "salt")
 
 
 def test_leaf_paths_use_dots_and_list_indexes() -> None:
     values = {"custom": {"stub_domains": {"acme.local": ["10.0.0.1"]}, "n": 1}, "empty": {}}
-    assert list(leaf_paths(values)) == [
+    assert list(leaves(values)) == [
         ("custom.stub_domains.acme.local[0]", "10.0.0.1"),
         ("custom.n", 1),
+        ("empty", {}),
     ]
 
 
