@@ -135,7 +135,42 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         rollout=None if rollout is None else _rollout_from_json(rollout),
     )
     _check_waves(plan)
+    _check_unique(plan)
     return plan
+
+
+def _check_unique(plan: Plan) -> None:
+    """Each cluster, each add-on change of a cluster and each instance id once.
+
+    The planner never repeats one; a plan that does was edited (and re-digested):
+    its changes duplicated 50 times would run 50 prechecks, two entries for one
+    cluster or instance could write it twice. Refused before anything runs."""
+    names: set[str] = set()
+    cluster_ids: set[str] = set()
+    instance_ids: dict[str, str] = {}
+    for cluster in plan.clusters:
+        if cluster.name in names:
+            raise PlanFormatError(f"not a valid plan: cluster {cluster.name} appears twice")
+        names.add(cluster.name)
+        if cluster.cluster_id.lower() in cluster_ids:
+            raise PlanFormatError(
+                f"not a valid plan: cluster_id {cluster.cluster_id} appears twice"
+                f" (the second time for cluster {cluster.name})")
+        cluster_ids.add(cluster.cluster_id.lower())
+        addons: set[str] = set()
+        for change in cluster.changes:
+            if change.addon in addons:
+                raise PlanFormatError(
+                    f"not a valid plan: cluster {cluster.name}: add-on {change.addon} has more"
+                    " than one change; a plan changes each add-on once")
+            addons.add(change.addon)
+            if not change.instance_id:
+                continue
+            if change.instance_id in instance_ids:
+                raise PlanFormatError(
+                    f"not a valid plan: instance {change.instance_id} appears twice"
+                    f" ({instance_ids[change.instance_id]} and {cluster.name}/{change.addon})")
+            instance_ids[change.instance_id] = f"{cluster.name}/{change.addon}"
 
 
 def _check_waves(plan: Plan) -> None:
