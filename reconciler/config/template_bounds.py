@@ -48,6 +48,8 @@ MAX_CHARS = 10 * 1024 * 1024
 """Characters of any value a template builds (and of its whole output)."""
 MAX_ITEMS = 100_000
 """Items of any list or mapping a template builds (a real file handles dozens)."""
+_MAX_NODES = 10 * MAX_ITEMS
+"""Values (items, keys, nested) a printed value may hold in all."""
 _SCALAR_CHARS = 24
 """What a number, boolean or null counts for in a printed size (an upper bound)."""
 _LOREM_CHARS = 1_000
@@ -86,12 +88,22 @@ def printed_size(value: Any, what: str = "a value") -> int:
             pending.extend(item)
         else:
             chars += _SCALAR_CHARS
-        if nodes > MAX_ITEMS:
-            _refuse(f"{what} has more than {MAX_ITEMS:,} items; the limit is {MAX_ITEMS:,}")
+        if nodes > _MAX_NODES:
+            _refuse(f"{what} holds more than {_MAX_NODES:,} values; the limit is {_MAX_NODES:,}")
         if chars > MAX_CHARS + 4:
             _refuse(f"{what} is more than {MAX_CHARS:,} characters long; "
                     f"the limit is {MAX_CHARS:,}")
     return chars
+
+
+def _shallow(value: Any, what: str) -> None:
+    """The size of ``value`` itself, in constant time (its items are checked
+    wherever they are printed or turned into text)."""
+    if isinstance(value, str | bytes):
+        if len(value) > MAX_CHARS:
+            _refuse(f"{what} is {len(value):,} characters long; the limit is {MAX_CHARS:,}")
+    elif isinstance(value, Mapping | list | tuple | set | frozenset) and len(value) > MAX_ITEMS:
+        _refuse(f"{what} has {len(value):,} items; the limit is {MAX_ITEMS:,}")
 
 
 def check_printed(value: Any) -> Any:
@@ -190,6 +202,14 @@ def _check_items(value: Any, what: str) -> None:
         _check_result(len(value), f"`{what}`", "items")
 
 
+# Filters that only reorder, pick or count: their arguments' own size is checked,
+# not walked (``vars.clusters|length`` in a loop stays cheap). Every other filter
+# may turn its input into text, so a container is measured as it would print.
+_SHAPE_ONLY = frozenset({"length", "count", "first", "last", "min", "max", "sum", "sort",
+                         "unique", "reverse", "list", "batch", "slice", "map", "select",
+                         "reject", "selectattr", "rejectattr", "groupby", "dictsort", "items",
+                         "random", "default", "d", "attr", "bool", "int", "float", "abs",
+                         "round", "filesizeformat"})
 # Filters that materialise their input: a generator is drained with bounds first.
 _MATERIALISING = frozenset({"list", "sort", "reverse", "slice", "join", "groupby", "unique",
                             "batch", "random", "last", "dictsort", "sum", "min", "max"})
@@ -244,6 +264,7 @@ def _bounded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     except (TypeError, ValueError):
         return func
     materialises = name in _MATERIALISING
+    measure = _shallow if name in _SHAPE_ONLY else printed_size
     # The first argument may be Jinja2's context/environment (``@pass_context``); an
     # async-capable filter's wrapper takes one that the function inside does not.
     passed = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
@@ -254,7 +275,7 @@ def _bounded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         if materialises and len(args) > passed and _is_lazy(args[passed]):
             args = (*args[:passed], _bounded_list(args[passed]), *args[passed + 1:])
         for value in (*args[passed:], *kwargs.values()):
-            printed_size(value, f"the input of `{name}`")
+            measure(value, f"the input of `{name}`")
         try:
             bound = signature.bind(*(args if inner_passed else args[passed:]), **kwargs)
         except TypeError:
@@ -303,8 +324,11 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple
     name = getattr(target, "__name__", "")
     if isinstance(owner, str) and name == "join" and args and _is_lazy(args[0]):
         args = (_bounded_list(args[0]), *args[1:])
+    # A method of a string turns its arguments into text; a macro or global prints
+    # (and so measures) whatever it makes of them.
+    measure = printed_size if isinstance(owner, str) else _shallow
     for value in (*args, *kwargs.values()):
-        printed_size(value, "an argument")
+        measure(value, "an argument")
     if isinstance(owner, str):
         _check_str_method(owner, name, args, kwargs)
     elif target is generate_lorem_ipsum:
