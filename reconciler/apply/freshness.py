@@ -64,7 +64,8 @@ def foreign_instances(plan: ClusterPlan, instances: Sequence[AddonInstance]) -> 
     live = {i.uid: i.template_name for i in instances}
     problems = []
     for change in plan.changes:
-        if not change.instance_id or change.action is Action.NOOP:
+        # NOOP and REFRESH send nothing (REFRESH may forget an instance that is gone).
+        if not change.instance_id or change.action in (Action.NOOP, Action.REFRESH):
             continue
         found = live.get(change.instance_id)
         if found is None:

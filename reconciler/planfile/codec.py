@@ -140,14 +140,15 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
 
 
 def _check_unique(plan: Plan) -> None:
-    """Each cluster, each add-on change of a cluster and each instance id once.
+    """Each cluster (by name and by id) and each add-on change of a cluster once.
 
     The planner never repeats one; a plan that does was edited (and re-digested):
     its changes duplicated 50 times would run 50 prechecks, two entries for one
-    cluster or instance could write it twice. Refused before anything runs."""
+    cluster could write it twice at once. Refused before anything runs. (Instance
+    ids are checked against each cluster's live read when applying:
+    ``apply.freshness.foreign_instances``.)"""
     names: set[str] = set()
     cluster_ids: set[str] = set()
-    instance_ids: dict[str, str] = {}
     for cluster in plan.clusters:
         if cluster.name in names:
             raise PlanFormatError(f"not a valid plan: cluster {cluster.name} appears twice")
@@ -164,13 +165,6 @@ def _check_unique(plan: Plan) -> None:
                     f"not a valid plan: cluster {cluster.name}: add-on {change.addon} has more"
                     " than one change; a plan changes each add-on once")
             addons.add(change.addon)
-            if not change.instance_id:
-                continue
-            if change.instance_id in instance_ids:
-                raise PlanFormatError(
-                    f"not a valid plan: instance {change.instance_id} appears twice"
-                    f" ({instance_ids[change.instance_id]} and {cluster.name}/{change.addon})")
-            instance_ids[change.instance_id] = f"{cluster.name}/{change.addon}"
 
 
 def _check_waves(plan: Plan) -> None:

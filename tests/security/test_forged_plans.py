@@ -141,6 +141,17 @@ def test_a_cluster_given_twice_is_refused(world: World) -> None:
     _refused(world, path, "cluster t-main appears twice", no_reads=True)
 
 
+def test_one_cluster_under_two_names_is_refused(world: World) -> None:
+    """Two entries for one cluster would run side by side, each under its own lock."""
+    path = _saved(world)
+
+    def alias(data: dict[str, Any]) -> None:
+        data["clusters"].append({**copy.deepcopy(data["clusters"][0]), "name": "t-alias"})
+    _reseal(path, alias)
+    _refused(world, path, f"cluster_id {MAIN_ID} appears twice (the second time for cluster"
+                          " t-alias)", no_reads=True)
+
+
 @pytest.mark.parametrize("where", ["top", "change"])
 def test_a_plan_naming_a_key_twice_is_refused(world: World, where: str) -> None:
     """json.loads keeps the last of two equal keys: a reviewer reading the first
