@@ -50,6 +50,8 @@ MAX_ITEMS = 100_000
 """Items of any list or mapping a template builds (a real file handles dozens)."""
 _MAX_NODES = 10 * MAX_ITEMS
 """Values (items, keys, nested) a printed value may hold in all."""
+_MAX_INT_BITS = 4096
+"""Bits of an integer ``*`` may build (as for ``**`` in ``render``)."""
 _SCALAR_CHARS = 24
 """What a number, boolean or null counts for in a printed size (an upper bound)."""
 _LOREM_CHARS = 1_000
@@ -248,6 +250,10 @@ def _check_filter(name: str, arguments: dict[str, Any]) -> None:
         _check_items(value, name)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -296,6 +302,12 @@ def _is_lazy(value: Any) -> bool:
 def check_binop(operator: str, left: Any, right: Any) -> None:
     """``*``, ``+`` and ``%`` of the sandbox, before they run."""
     if operator == "*":
+        if _is_int(left) and _is_int(right) and (
+                abs(left).bit_length() + abs(right).bit_length() > _MAX_INT_BITS):
+            # Repeated squaring (a recursive macro) doubles the digits every step.
+            _refuse(f"`*` of integers of {abs(left).bit_length():,} and "
+                    f"{abs(right).bit_length():,} bits; integers are limited to "
+                    f"{_MAX_INT_BITS} bits")
         for sequence, times in ((left, right), (right, left)):
             if isinstance(sequence, str | list | tuple) and isinstance(times, int):
                 limit = MAX_CHARS if isinstance(sequence, str) else MAX_ITEMS

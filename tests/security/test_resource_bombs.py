@@ -100,6 +100,14 @@ def test_a_macro_that_doubles_its_argument_is_stopped(tmp_path: Path) -> None:
     assert "unsafe template: " in error and "10,485,760" in error, error
 
 
+def test_repeated_squaring_in_a_macro_is_stopped(tmp_path: Path) -> None:
+    text = HEADER + (
+        "  x: \"{% macro sq(v, n) %}{{ sq(v * v, n - 1) if n else v|string|length }}"
+        "{% endmacro %}{{ sq(10 ** 1000, 40) }}\"\n")
+    error = _one_error(_validate_capped(tmp_path, text)[0])
+    assert "unsafe template: `*` of integers of" in error and "4096 bits" in error, error
+
+
 def test_printing_a_list_of_big_strings_is_stopped(tmp_path: Path) -> None:
     text = HEADER + "  x: \"{{ ['a' * 5000000] * 3 }}\"\n"
     error = _one_error(_validate_capped(tmp_path, text)[0])
