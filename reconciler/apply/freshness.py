@@ -31,7 +31,7 @@ from reconciler.model.secret_template import fill_template, template_names
 from reconciler.model.sensitive import is_redacted, sensitive_hash
 from reconciler.model.state import StateFile
 
-__all__ = ["restore_sensitive", "stale_reasons", "with_real_values"]
+__all__ = ["foreign_instances", "restore_sensitive", "stale_reasons", "with_real_values"]
 
 
 def stale_reasons(
@@ -59,7 +59,31 @@ def stale_reasons(
         bool(key) and fingerprint_instances(instances) == plan.live_fingerprint)
     if not same:
         reasons.append(f"cluster {plan.name}: its live add-ons changed since the plan")
+    reasons += foreign_instances(plan, instances)
     return reasons
+
+
+def foreign_instances(plan: ClusterPlan, instances: Sequence[AddonInstance]) -> list[str]:
+    """Changes naming an instance the live read of this cluster did not return
+    as that add-on. The planner takes every id from that read, so such a plan
+    was edited: its delete could name another cluster's add-on (a 404 here
+    while the add-on keeps running there) or a different add-on of this one."""
+    live = {i.uid: i.template_name for i in instances}
+    problems = []
+    for change in plan.changes:
+        # NOOP and REFRESH send nothing (REFRESH may forget an instance that is gone).
+        if not change.instance_id or change.action in (Action.NOOP, Action.REFRESH):
+            continue
+        found = live.get(change.instance_id)
+        if found is None:
+            problems.append(
+                f"cluster {plan.name}: {change.addon}: the plan names instance"
+                f" {change.instance_id}, which is not an add-on of this cluster")
+        elif found != change.addon:
+            problems.append(
+                f"cluster {plan.name}: {change.addon}: the plan names instance"
+                f" {change.instance_id}, which is this cluster's {found}")
+    return problems
 
 
 def with_real_values(

@@ -163,6 +163,15 @@ class AddonWriter:
         await wait_deleted(
             self.client, cid, change.instance_id, self.wait, timeout_s=change.timeout_seconds
         )
+        # Read back: a 404 proves only that this id is gone from this cluster, not
+        # that the add-on is (an id that was never the cluster's answers 404 too).
+        still = await self.client.find_instance(cid, change.addon)
+        if still is not None:
+            raise AddonFailure(
+                f"the delete did not take: the cluster still runs {change.addon}"
+                f" as instance {still.uid}",
+                status=still.status.status,
+            )
 
     async def settle(self, change: Change, instance_id: str) -> AddonInstance | None:
         """Wait (bounded by the add-on's timeout) for the operation in flight on

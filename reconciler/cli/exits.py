@@ -20,6 +20,7 @@ from reconciler.cli.options import CommonOptions
 from reconciler.cloud import PreflightError, preflight
 from reconciler.config.options import load_from_options
 from reconciler.masking import register, register_paths
+from reconciler.masking.files import refuse_unless_regular
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 from reconciler.model.plan import Plan
@@ -148,10 +149,11 @@ def check_writable_or_exit(path: Path, option: str) -> None:
     """Exit 1 naming ``path`` and the OS reason unless a file can be created
     beside it — checked before refreshing, so nothing is sent for a run whose
     result could not be saved. The real write is still atomic, later."""
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         fail(f"{option} {path}: is a directory; give a file path")
     directory = path.parent if str(path.parent) else Path(".")
     try:
+        refuse_unless_regular(path)  # a device, FIFO or symlink is never replaced
         directory.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=directory)
         os.close(fd)

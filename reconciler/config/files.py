@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import stat
 
+from reconciler.masking.files import kind_of
+
 __all__ = ["MAX_FILE_BYTES", "UnreadableFile", "kind_of", "read_limited"]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -25,21 +27,6 @@ class UnreadableFile(Exception):
         super().__init__(message)
         self.os_error = os_error
         """True when the message is the system's reason (``Permission denied``)."""
-
-
-def kind_of(mode: int) -> str:
-    """What a non-regular file is, in words."""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _check(info: os.stat_result, expected: str) -> None:

@@ -44,6 +44,14 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from reconciler.config.template_bounds import (
+    MAX_CHARS,
+    bounded_filters,
+    check_binop,
+    check_call,
+    check_printed,
+    printed_size,
+)
 from reconciler.model.secret_template import PLACEHOLDER_PREFIX
 from reconciler.model.sensitive import CREDENTIAL_VARIABLES, variable_looks_secret
 
@@ -61,8 +69,8 @@ __all__ = [
 
 MAX_RANGE = 10_000
 """Items a template's ``range()`` may produce (a real file loops over dozens)."""
-MAX_OUTPUT_CHARS = 10 * 1024 * 1024
-"""Characters a file may render to (and the biggest string or list ``*`` may build)."""
+MAX_OUTPUT_CHARS = MAX_CHARS
+"""Characters a file may render to (and the biggest string any operation may build)."""
 MAX_RENDER_SECONDS = 10.0
 """Wall time one file may take to render (a loop that prints nothing still burns CPU)."""
 SECRET_PLACEHOLDER = "(secret)"
@@ -129,6 +137,7 @@ class _Recorder:
         self.strict = strict
         self.template: jinja2.Template | None = None
         self.problems: list[RenderProblem] = []
+        self._seen: set[RenderProblem] = set()
 
     def current_line(self) -> int:
         """Template line of the innermost template frame on the stack (0 if none)."""
@@ -144,7 +153,8 @@ class _Recorder:
             return
         line = self.current_line()
         problem = RenderProblem(line, self.column(line, needle), message, hint)
-        if problem not in self.problems:  # a loop repeats the same problem
+        if problem not in self._seen:  # a loop repeats the same problem (a set: linear)
+            self._seen.add(problem)
             self.problems.append(problem)
 
     def column(self, line: int, needle: str) -> int:
@@ -334,9 +344,6 @@ class _WholeSecret(str):
     def __iter__(self) -> NoReturn:
         self.refuse("iteration")
 
-    def __len__(self) -> NoReturn:
-        self.refuse("`length`")
-
     def __bool__(self) -> NoReturn:
         self.refuse("a truth test (`if`)")
 
@@ -378,26 +385,14 @@ def _refusing_secrets(kind: str, name: str, function: Any) -> Any:
     return refusing
 
 
-_CONCAT_FILTER = "__reconciler_concat"
-"""Where ``~`` goes (``_SecretAwareCodeGenerator``); not a name a file can write."""
-
-
-def _concat(items: Any) -> str:
-    for item in items:
-        if isinstance(item, _WholeSecret):
-            item.refuse("`~`")
-    return "".join(str(item) for item in items)
-
-
-class _SecretAwareCodeGenerator(CodeGenerator):
-    """Jinja2's code generator with ``a ~ b`` compiled into a call that checks its parts.
-
-    Jinja2 joins ``~`` operands with ``str()`` directly, which no sandbox hook
-    sees, and ``str()`` of a secret is exactly what plain interpolation needs.
-    """
+class _CodeGenerator(CodeGenerator):
+    """Jinja2's compiler, except that ``~`` goes through ``_Sandbox.bounded_concat``: the
+    sandbox has no hook for it, ``a ~ a ~ …`` could join gigabytes, and Jinja2 joins
+    the operands with ``str()``, which is exactly what a ``secret()`` must allow when
+    printed whole and refuse as a ``~`` operand."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write(f"environment.filters[{_CONCAT_FILTER!r}]((")
+        self.write("environment.bounded_concat((")
         for arg in node.nodes:
             self.visit(arg, frame)
             self.write(", ")
@@ -405,25 +400,26 @@ class _SecretAwareCodeGenerator(CodeGenerator):
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """The library's sandbox, plus bounds on the operators that build huge values.
+    """The library's sandbox, plus bounds on what a template may build
+    (``template_bounds``): every filter, call, printed value, ``~`` and the
+    operators that build big values are checked before they allocate.
 
-    Intercepting ``*`` and ``**`` also stops Jinja2 from folding them at
+    Intercepting the operators also stops Jinja2 from folding them at
     compile time, so ``{{ 'x' * 10**10 }}`` is refused before it allocates.
     """
 
     intercepted_binops = frozenset({"*", "**", "+", "-", "/", "//", "%"})
+    code_generator_class = _CodeGenerator
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(finalize=check_printed, **options)
         self.globals["range"] = _bounded_range
         # Every filter and test refuses a secret() (``_WholeSecret``): it would
-        # run on the placeholder, not on the value.
+        # run on the placeholder, not on the value. Outermost, so that a secret is
+        # refused before a bound measures it.
         self.filters = {name: _refusing_secrets("filter", name, f)
-                        for name, f in self.filters.items()}
+                        for name, f in bounded_filters(self.filters).items()}
         self.tests = {name: _refusing_secrets("test", name, f) for name, f in self.tests.items()}
-        self.filters[_CONCAT_FILTER] = _concat
-
-    code_generator_class = _SecretAwareCodeGenerator
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(obj, _WholeSecret):
@@ -435,15 +431,27 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             obj.refuse(f"`.{attribute}`")
         return super().getattr(obj, attribute)
 
+    def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any,
+             **kwargs: Any) -> Any:
+        return super().call(context, obj, *check_call(obj, args, kwargs), **kwargs)
+
+    def bounded_concat(self, parts: tuple[Any, ...]) -> str:
+        for part in parts:
+            if isinstance(part, _WholeSecret):
+                part.refuse("`~`")
+        total = sum(printed_size(part, "a `~` operand") for part in parts)
+        if total > MAX_CHARS:
+            raise SecurityError(
+                f"`~` would build {total:,} characters; the limit is {MAX_CHARS:,}")
+        return "".join(map(str, parts))
+
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
         for side in (left, right):
             if isinstance(side, _WholeSecret):
                 side.refuse(f"`{operator}`")
-        if operator == "*":
-            _check_repeat(left, right)
-            _check_repeat(right, left)
-        elif (
+        check_binop(operator, left, right)
+        if (
             operator == "**"
             and isinstance(left, int)
             and isinstance(right, int)
@@ -455,16 +463,6 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 f"`{left} ** {right}` is too big; integers are limited to {_MAX_POWER_BITS} bits"
             )
         return super().call_binop(context, operator, left, right)
-
-
-def _check_repeat(sequence: Any, times: Any) -> None:
-    if isinstance(sequence, str | list | tuple) and isinstance(times, int):
-        size = len(sequence) * times
-        if size > MAX_OUTPUT_CHARS:
-            raise SecurityError(
-                f"`* {times}` would build a value of {size:,} items; the limit is "
-                f"{MAX_OUTPUT_CHARS:,}"
-            )
 
 
 def _unsupported_tags(tree: nodes.Template, recorder: _Recorder) -> None:

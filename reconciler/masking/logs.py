@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.masking.files import open_append
 from reconciler.masking.redactor import mask
 
 __all__ = [
@@ -151,7 +152,7 @@ def start_file_logging(path: Path, verbose: int) -> Callable[[], None]:
 
     Raises OSError when the file cannot be opened, before anything is logged."""
     level = logging.DEBUG if verbose >= 2 else logging.INFO
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = open_append(path, 0o600)
     stream = os.fdopen(fd, "a", encoding="utf-8")
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLinesFormatter())

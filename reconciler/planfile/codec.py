@@ -141,7 +141,36 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         policy=None if data.get("policy") is None else _policy_from_json(data["policy"]),
     )
     _check_waves(plan)
+    _check_unique(plan)
     return plan
+
+
+def _check_unique(plan: Plan) -> None:
+    """Each cluster (by name and by id) and each add-on change of a cluster once.
+
+    The planner never repeats one; a plan that does was edited (and re-digested):
+    its changes duplicated 50 times would run 50 prechecks, two entries for one
+    cluster could write it twice at once. Refused before anything runs. (Instance
+    ids are checked against each cluster's live read when applying:
+    ``apply.freshness.foreign_instances``.)"""
+    names: set[str] = set()
+    cluster_ids: set[str] = set()
+    for cluster in plan.clusters:
+        if cluster.name in names:
+            raise PlanFormatError(f"not a valid plan: cluster {cluster.name} appears twice")
+        names.add(cluster.name)
+        if cluster.cluster_id.lower() in cluster_ids:
+            raise PlanFormatError(
+                f"not a valid plan: cluster_id {cluster.cluster_id} appears twice"
+                f" (the second time for cluster {cluster.name})")
+        cluster_ids.add(cluster.cluster_id.lower())
+        addons: set[str] = set()
+        for change in cluster.changes:
+            if change.addon in addons:
+                raise PlanFormatError(
+                    f"not a valid plan: cluster {cluster.name}: add-on {change.addon} has more"
+                    " than one change; a plan changes each add-on once")
+            addons.add(change.addon)
 
 
 def _check_waves(plan: Plan) -> None:

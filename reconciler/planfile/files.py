@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from reconciler.masking.files import write_atomic
+from reconciler.model.json import DuplicateKeyError, unique_keys
 from reconciler.model.plan import Plan
 from reconciler.planfile.codec import (
     JSON_FORMAT_VERSION,
@@ -65,7 +66,12 @@ def load_plan_with_digest(path: str | os.PathLike[str]) -> tuple[Plan, str]:
     source = Path(path)
     text = _read(source)
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=unique_keys)
+    except DuplicateKeyError as exc:
+        raise PlanFileError(
+            f"{source}: not a valid plan file: an object names the key {exc.key!r} twice;"
+            " reconciler never writes that, so the file was edited: re-run `reconciler plan --out`"
+        ) from None
     except json.JSONDecodeError as exc:
         raise PlanFileError(
             f"{source}:{exc.lineno}:{exc.colno}: not a valid plan file: invalid JSON"

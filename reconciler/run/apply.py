@@ -216,6 +216,8 @@ class _ClusterRun:
                     return self._done(f"cannot read or change the cluster: {err}")
         except LockError as err:
             return self._done(str(err))
+        except StateError as err:  # the state directory refused before the lock was taken
+            return self._done(f"state: {err}")
 
     async def _locked(self) -> ClusterResult:
         cp = self.cp

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.masking import mask
+from reconciler.masking.files import open_append, read_regular
 from reconciler.statemgr.errors import CorruptStateError
 from reconciler.statemgr.paths import ClusterPaths
 
@@ -46,7 +47,7 @@ class Journal:
         # Masked like every file we write: a message may quote a server error.
         data = (mask(line) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = open_append(self.path, 0o600, readable=True)
         try:
             if _ends_torn(fd):
                 data = b"\n" + data
@@ -63,7 +64,7 @@ class Journal:
         other than a torn one.
         """
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_regular(self.path).decode("utf-8")
         except FileNotFoundError:
             return []
         lines = text.split("\n")

@@ -19,7 +19,7 @@ from typing import Any
 
 import filelock
 
-from reconciler.masking.files import fsync_dir, write_atomic
+from reconciler.masking.files import fsync_dir, read_regular, write_atomic
 from reconciler.model.state import StateFile
 from reconciler.statemgr.backend import Locker, StateBackend, check_expected
 from reconciler.statemgr.errors import StateError
@@ -92,7 +92,7 @@ class LocalBackend(StateBackend):
             current = self.store.read(state.cluster_name)
             check_expected(str(paths.state), current, expected)
             if current is not None:
-                write_atomic(paths.backup, paths.state.read_bytes())
+                write_atomic(paths.backup, read_regular(paths.state))
             write_atomic(paths.state, to_json(state).encode())
 
     def remove(self, cluster_name: str) -> None:
@@ -117,7 +117,7 @@ class LocalBackend(StateBackend):
     def _renamed_backup(self, cluster_name: str, new_name: str) -> bytes | None:
         paths = self.store.paths(cluster_name)
         try:
-            data = paths.backup.read_bytes()
+            data = read_regular(paths.backup)
         except FileNotFoundError:
             return None
         try:

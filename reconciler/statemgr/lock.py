@@ -27,8 +27,14 @@ from pathlib import Path
 import filelock
 
 from reconciler import __version__
-from reconciler.masking.files import fsync_dir, write_atomic
-from reconciler.statemgr.errors import LockError
+from reconciler.masking.files import (
+    NotARegularFile,
+    fsync_dir,
+    read_regular,
+    refuse_unless_regular,
+    write_atomic,
+)
+from reconciler.statemgr.errors import BackendError, LockError
 from reconciler.statemgr.paths import ClusterPaths
 
 __all__ = [
@@ -93,7 +99,7 @@ def read_lock_info(path: Path) -> LockInfo | None:
     The file is informational, so a damaged one is treated as absent.
     """
     try:
-        return lock_info_from_json(path.read_bytes())
+        return lock_info_from_json(read_regular(path))
     except OSError:
         return None
 
@@ -127,6 +133,13 @@ def cluster_lock(paths: ClusterPaths, operation: str, timeout_s: float) -> Itera
     forever. A refusal raises ``LockError`` naming the holder.
     """
     paths.state_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything runs: every file of the cluster that apply may write must be a
+    # regular file (filelock itself opens with O_TRUNC, following links).
+    for path in (paths.lock, paths.lock_info, paths.state, paths.backup, paths.journal):
+        try:
+            refuse_unless_regular(path)
+        except NotARegularFile as err:
+            raise BackendError(f"{path}: {err.strerror}") from None
     # thread_local=False: an async apply may release from another thread.
     os_lock = filelock.FileLock(str(paths.lock), thread_local=False)
     try:

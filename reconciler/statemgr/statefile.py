@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.masking import register_paths
+from reconciler.model.json import DuplicateKeyError, unique_keys
 from reconciler.model.state import STATE_FORMAT_VERSION, ManagedAddon, StateFile
 from reconciler.statemgr.errors import CorruptStateError, UnsupportedFormatError
 
@@ -104,7 +105,9 @@ def from_json(
     """
     if isinstance(data, str | bytes):
         try:
-            document = json.loads(data)
+            document = json.loads(data, object_pairs_hook=unique_keys)
+        except DuplicateKeyError as exc:
+            raise CorruptStateError(source, f"not valid: {exc}", backup=backup) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptStateError(source, f"not valid JSON ({exc})", backup=backup) from exc
     else:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
-from reconciler.masking.files import write_atomic
+from reconciler.masking.files import read_regular, write_atomic
 from reconciler.model.state import ManagedAddon, StateFile
 from reconciler.statemgr.errors import CorruptStateError, StateConflictError
 from reconciler.statemgr.lock import LockInfo, cluster_lock, read_lock_info, remove_lock
@@ -55,11 +55,12 @@ class StateStore:
         """
         paths = self.paths(cluster_name)
         try:
-            data = paths.state.read_bytes()
+            data = read_regular(paths.state)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise CorruptStateError(paths.state, str(exc), backup=paths.backup) from exc
+            reason = exc.strerror or str(exc)
+            raise CorruptStateError(paths.state, reason, backup=paths.backup) from exc
         return self._parse(paths, data)
 
     def new(self, cluster_name: str, cluster_id: str, project_id: str = "") -> StateFile:
@@ -137,7 +138,7 @@ class StateStore:
 
     def _previous_bytes(self, paths: ClusterPaths, state: StateFile) -> bytes | None:
         try:
-            data = paths.state.read_bytes()
+            data = read_regular(paths.state)
         except FileNotFoundError:
             if state.serial != 0:
                 raise StateConflictError(

@@ -29,10 +29,10 @@ def rollout_plan() -> Any:
     return plan(
         cluster("demo-staging", change("autoscaler", Action.UPGRADE, before_version="1.29.17",
                                        after_version="1.30.15", version_constraint="latest"),
-                labels={"env": "staging"}, wave="canary"),
+                labels={"env": "staging"}, wave="canary", cluster_id="id-staging"),
         cluster("prod-us", change("coredns", Action.NOOP), labels={"env": "prod", "region": "us"},
-                wave="prod"),
-        cluster("dev", wave="rest"),
+                wave="prod", cluster_id="id-prod-us"),
+        cluster("dev", wave="rest", cluster_id="id-dev"),
         rollout=ROLLOUT,
     )
 
