@@ -303,6 +303,10 @@ def _run_or_exit(run: Coroutine[Any, Any, FlowResult], resume: str) -> FlowResul
     # Signal handlers can only be set from the main thread (not so in some embedders).
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, terminate) if main else None
+    # Set explicitly, whatever was inherited: a script's `apply &` starts with
+    # SIGINT ignored, which would also mute SIGTERM (raised as SIGINT above),
+    # and asyncio cancels the flow on SIGINT only over Python's own handler.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     try:
         return asyncio.run(run)
     except (CloudError, RolloutError) as err:
@@ -318,6 +322,7 @@ def _run_or_exit(run: Coroutine[Any, Any, FlowResult], resume: str) -> FlowResul
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _approved() -> bool:

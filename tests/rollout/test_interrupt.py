@@ -88,3 +88,31 @@ def test_a_signal_while_soaking_says_how_to_resume(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "wave canary: soaking" in again.stderr
     assert "Rollout complete: 3 of 3 waves passed." in again.stdout
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C (SIGINT)")])
+def test_an_apply_backgrounded_by_a_script_still_stops_on_a_signal(
+        tmp_path: Path, fleet: str, signum: int, code: int, name: str) -> None:
+    """`apply &` in a non-interactive shell starts with SIGINT ignored; the
+    SIGTERM handler used to re-raise it as that ignored SIGINT, so the apply
+    ran on to the end."""
+    script = '"$@" & echo $! > apply.pid; wait $!'
+    with (tmp_path / "apply.out").open("w") as out:
+        proc = subprocess.Popen(["sh", "-c", script, "sh", *COMMAND], cwd=tmp_path,
+                                env=_env(fleet), stdout=out, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        seen: list[str] = []
+        while "wave canary: soaking" not in (seen[-1] if seen else ""):
+            line = proc.stderr.readline()
+            assert line, "".join(seen)
+            seen.append(line)
+        os.kill(int((tmp_path / "apply.pid").read_text()), signum)
+        rest = proc.stderr.read()
+        proc.stderr.close()
+        assert proc.wait(timeout=30) == code, "".join(seen) + rest
+    assert "Traceback" not in rest, rest
+    resume = [line for line in rest.splitlines() if "To resume" in line]
+    assert len(resume) == 1 and resume[0].startswith(f"error: apply stopped by {name}:"), rest
+    assert "wave prod: starting" not in rest
+    assert "Rollout complete" not in (tmp_path / "apply.out").read_text()
