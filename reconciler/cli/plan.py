@@ -27,7 +27,7 @@ from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import plan_flow
 from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
 from reconciler.views import render_plan
-from reconciler.views.diagnostics import plan_errors_text
+from reconciler.views.diagnostics import plan_errors_text, precheck_blocked_text
 
 __all__ = ["FORMATS", "declared_addons", "plan_command", "show_command"]
 
@@ -43,9 +43,9 @@ FORMATS = click.Choice(["text", "markdown", "json"])
               help="Exit 2 when there are changes, state-only refreshes included"
                    " (0 none, 1 error).")
 @click.option("--precheck", is_flag=True,
-              help="Also run the server add-on prechecks and show their risks; a blocked"
-                   " add-on is counted in the summary and still is a change (exit 2 with"
-                   " --detailed-exitcode).")
+              help="Also run the server add-on prechecks and show their risks; a change"
+                   " they block (a Fatal risk, a Warning not accepted) exits 1, saying what"
+                   " to do.")
 @click.option("--precheck-timeout", type=click.FloatRange(min=1),
               default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="How long a server precheck may take; an unfinished one blocks.")
@@ -110,6 +110,11 @@ def plan_command(
     )
     if result.plan.has_errors:
         click.echo(plan_errors_text(result.plan), err=True, nl=False)
+        raise SystemExit(1)
+    blocked = precheck_blocked_text(result.plan)
+    if blocked:
+        # Known to fail at apply time: a CI job must not pass on it.
+        click.echo(blocked, err=True, nl=False)
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.model.diagnostics import Diagnostic
-from reconciler.model.plan import Plan
+from reconciler.model.plan import FindingLevel, Plan
 
-__all__ = ["diagnostics_text", "plan_errors_text", "plural"]
+__all__ = ["diagnostics_text", "plan_errors_text", "plural", "precheck_blocked_text"]
 
 
 def diagnostics_text(diagnostics: Sequence[Diagnostic]) -> str:
@@ -37,3 +37,35 @@ def plan_errors_text(plan: Plan) -> str:
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def precheck_blocked_text(plan: Plan) -> str:
+    """Why ``plan --precheck`` fails when the server precheck blocks a change, and
+    what to do about each blocking risk; newline-terminated (empty if none).
+
+    A Warning names the exact ``--accept-risk`` to pass; a Fatal risk can't be
+    accepted, so it says to fix the cause.
+    """
+    lines: list[str] = []
+    for cp in plan.clusters:
+        for change in cp.changes:
+            for finding in change.findings:
+                if not finding.blocking:
+                    continue
+                where = f"{cp.name}/{change.addon}"
+                what = f"  - {where}: {finding.risk} ({finding.level.value})"
+                if finding.message:
+                    what += f": {finding.message}"
+                if finding.level is FindingLevel.FATAL:
+                    what += ("; a Fatal risk can't be accepted: fix its cause on the cluster"
+                             " (or change what the files ask), then plan again")
+                else:
+                    what += (f"; to accept it: --accept-risk {where}:{finding.risk}"
+                             f" (or `precheck: {{accept: [{finding.risk}]}}` on the add-on)")
+                lines.append(what)
+    if not lines:
+        return ""
+    blocked = plan.count_blocked()
+    head = (f"error: the server precheck blocks {plural(blocked, 'change')}; apply would"
+            " refuse " + ("it" if blocked == 1 else "them") + ":")
+    return "".join(line + "\n" for line in [head, *lines])
