@@ -69,6 +69,7 @@ from reconciler.views.apply import (
     import_text,
     stopped_text,
 )
+from reconciler.views.diagnostics import plan_errors_text
 from reconciler.views.progress import progress_for
 from reconciler.views.rollout import WaveLines, rollout_json, rollout_summary, rollout_text
 
@@ -228,6 +229,9 @@ def apply_command(
             shown = render_plan(plan_to_json(plan, salts=planned.salts), fmt, color=color)
             # In json format stdout is kept for the one result document.
             click.echo(shown.rstrip("\n") + "\n", nl=False, err=fmt == "json")
+            if plan.has_errors:
+                # As plan says them: on stderr, an unreachable endpoint once.
+                click.echo(plan_errors_text(plan), err=True, nl=False)
 
         resume = _resume_files()
         outcome = _run_or_exit(

@@ -27,6 +27,7 @@ from reconciler.cloud import CloudError
 from reconciler.masking.files import write_atomic
 from reconciler.model.drift import DriftReport
 from reconciler.run.drift import drift_flow
+from reconciler.views.diagnostics import drift_errors_text
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json
 from reconciler.views.driftprom import render_failed_run_prometheus
@@ -67,6 +68,10 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
                 write_atomic(output, render_failed_run_prometheus(known, time.time()) + "\n",
                              mode=0o644)
         raise
+    # Errors on stderr, each unreachable endpoint once: --output keeps the report
+    # in a file, and a cron job's mail is its output.
+    click.echo(drift_errors_text([(c.name, d) for c in report.clusters for d in c.errors
+                                  if d.severity == "error"]), err=True, nl=False)
     color = opts.color and output is None
     text = render_drift(drift_to_json(report), fmt, color=color) + "\n"
     if output is not None:

@@ -10,8 +10,15 @@ from collections.abc import Sequence
 
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.plan import FindingLevel, Plan
+from reconciler.views.unreachable import grouped_error_lines
 
-__all__ = ["diagnostics_text", "plan_errors_text", "plural", "precheck_blocked_text"]
+__all__ = [
+    "diagnostics_text",
+    "drift_errors_text",
+    "plan_errors_text",
+    "plural",
+    "precheck_blocked_text",
+]
 
 
 def diagnostics_text(diagnostics: Sequence[Diagnostic]) -> str:
@@ -30,7 +37,10 @@ def plan_errors_text(plan: Plan) -> str:
     """The plan's diagnostics (plan-wide, then per cluster) and a count; newline-terminated."""
     diagnostics = [*plan.errors, *(d for cp in plan.clusters for d in cp.errors)]
     errors = sum(1 for d in diagnostics if d.severity == "error")
-    lines = [*(str(d) for d in diagnostics),
+    # An unreachable endpoint is one line, however many clusters it serves.
+    pairs = [*(("", d) for d in plan.errors),
+             *((cp.name, d) for cp in plan.clusters for d in cp.errors)]
+    lines = [*grouped_error_lines(pairs),
              f"{errors} error(s) in the plan; nothing was changed."]
     return "".join(line + "\n" for line in lines)
 
@@ -69,3 +79,14 @@ def precheck_blocked_text(plan: Plan) -> str:
     head = (f"error: the server precheck blocks {plural(blocked, 'change')}; apply would"
             " refuse " + ("it" if blocked == 1 else "them") + ":")
     return "".join(line + "\n" for line in [head, *lines])
+
+
+def drift_errors_text(errors: Sequence[tuple[str, Diagnostic]]) -> str:
+    """The ``(cluster, diagnostic)`` errors of a drift run, for stderr (a report
+    written to ``--output`` must not be the only place they show); newline-terminated."""
+    if not errors:
+        return ""
+    clusters = len({cluster for cluster, _ in errors})
+    lines = [*grouped_error_lines(errors),
+             f"{plural(clusters, 'cluster')} could not be checked."]
+    return "".join(line + "\n" for line in lines)
