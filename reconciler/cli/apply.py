@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from reconciler.apply.importer import ImportFailed
-from reconciler.cli.backend import open_state
+from reconciler.cli.backend import open_plan_state, open_state
 from reconciler.cli.exits import (
     accept_risks_or_exit,
     desired_endpoints,
@@ -190,13 +190,7 @@ def apply_command(
             plan = load_plan(opts.files[0])
         except PlanFileError as err:
             fail(str(err))
-        store = open_state(opts.state, opts.state_dir)
-        if plan.state_backend != store.identity:
-            # Its serials and lineages are another store's: checked against this
-            # one, the plan could look fresh (or stale) for the wrong reason.
-            fail(f"the plan was made against the state in {plan.state_backend}, but this"
-                 f" apply uses {store.identity}: apply it with --state (or RECONCILER_STATE)"
-                 " naming that store, or plan again against this one")
+        store = open_plan_state(plan, opts.state, opts.state_dir)
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
         check_rollout(plan.rollout)
         if plan.rollout is not None:

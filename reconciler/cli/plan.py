@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.backend import open_state
+from reconciler.cli.backend import apply_hint, open_state, state_location
 from reconciler.cli.exits import (
     accept_risks_or_exit,
     check_writable_or_exit,
@@ -84,6 +84,7 @@ def plan_command(
     preflight_or_exit(desired_endpoints(desired))
     if out is not None:
         check_writable_or_exit(out, "--out")
+    location = state_location(opts.state, opts.state_dir, desired.state_url)
     store = open_state(opts.state, opts.state_dir, desired.state_url)
     try:
         with session_with_progress(opts) as session:
@@ -94,8 +95,10 @@ def plan_command(
                                            targets=opts.addons))
     except CloudError as err:
         fail(str(err))
-    # Bound to the store it was planned against: apply refuses it on another.
-    plan = dataclasses.replace(result.plan, state_backend=store.identity)
+    # Bound to the store it was planned against: apply refuses it on another,
+    # and opens a remote one itself (its URL holds no credentials).
+    plan = dataclasses.replace(result.plan, state_backend=store.identity,
+                               state_url="" if store.identity == "local" else location)
     data = plan_to_json(plan, salts=result.salts)
     if out is not None:
         try:
@@ -103,7 +106,7 @@ def plan_command(
         except OSError as err:
             fail(f"--out {out}: cannot write the plan: {err.strerror or err}")
         click.echo(f"Saved the plan to {out} (digest {digest});"
-                   f" apply it with: reconciler apply {out}", err=True)
+                   f" apply it with: {apply_hint(out, store, location)}", err=True)
     click.echo(
         render_plan(data, fmt, color=opts.color, show_provenance=show_provenance),
         nl=False,

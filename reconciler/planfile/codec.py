@@ -91,6 +91,8 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
         # Written only for a remote store, so a local plan is byte-identical to
         # one made before backends existed (and reads back as "local").
         data["state_backend"] = plan.state_backend
+        if plan.state_url:
+            data["state_url"] = plan.state_url
     data["digest"] = plan_digest(data)
     return data
 
@@ -131,6 +133,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         format_version=version,
         errors=tuple(_diagnostic_from_json(d) for d in data["errors"]),
         state_backend=data.get("state_backend", "local"),
+        state_url=data.get("state_url", ""),
         targets=tuple(data.get("targets", ())),
         rollout=None if rollout is None else _rollout_from_json(rollout),
     )
