@@ -228,6 +228,9 @@ class _Rollout:
                     raise RolloutError(
                         f"nothing was applied: a rollout holds every cluster of its plan, and {err}"
                     ) from None
+                except StateError as err:
+                    raise RolloutError(f"nothing was applied: cannot lock cluster {name}: {err}"
+                                       ) from None
             if waited:
                 reasons = await stale_plan_reasons(self.plan, self.session, self.store,
                                                    environ=self.options.environ)
