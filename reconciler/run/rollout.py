@@ -209,29 +209,25 @@ class _Rollout:
     @asynccontextmanager
     async def _hold_fleet(self) -> AsyncIterator[None]:
         """Hold every cluster's lock for the whole rollout (see the module's doc);
-        ``RolloutError`` when one is held elsewhere or the wait made the plan stale."""
+        ``RolloutError`` when one is held elsewhere or the wait made the plan stale.
+
+        First every lock is tried at once (a remote store answers each in a round
+        trip). Only if one is held elsewhere and ``--lock-timeout`` allows a wait
+        are they all released and taken again one by one, in name order, so that
+        two rollouts waiting for each other can't deadlock."""
         names = sorted(cp.name for cp in self.plan.clusters)
-        waited = False
         async with AsyncExitStack() as stack:
-            for name in names:
-                try:
+            refused = await self._try_all(stack, names)
+            if refused is not None and self.options.lock_timeout_s == 0:
+                raise refused
+            if refused is not None:
+                await stack.aclose()
+                for name in names:
                     try:
-                        await stack.enter_async_context(self.store.lock_async(name, "apply"))
-                        continue
-                    except LockError:
-                        if self.options.lock_timeout_s == 0:
-                            raise
-                    waited = True
-                    await stack.enter_async_context(self.store.lock_async(
-                        name, "apply", timeout_s=self.options.lock_timeout_s))
-                except LockError as err:
-                    raise RolloutError(
-                        f"nothing was applied: a rollout holds every cluster of its plan, and {err}"
-                    ) from None
-                except StateError as err:
-                    raise RolloutError(f"nothing was applied: cannot lock cluster {name}: {err}"
-                                       ) from None
-            if waited:
+                        await stack.enter_async_context(self.store.lock_async(
+                            name, "apply", timeout_s=self.options.lock_timeout_s))
+                    except StateError as err:
+                        raise _not_locked(name, err) from None
                 reasons = await stale_plan_reasons(self.plan, self.session, self.store,
                                                    environ=self.options.environ)
                 if reasons:
@@ -241,6 +237,23 @@ class _Rollout:
                         + "). Plan again: run the same apply again")
             self.options = dataclasses.replace(self.options, held=frozenset(names))
             yield
+
+    async def _try_all(self, stack: AsyncExitStack, names: Sequence[str]) -> RolloutError | None:
+        """Take every lock without waiting, into ``stack``; the first refusal, if any."""
+        gate = asyncio.Semaphore(max(1, self.options.parallelism))
+
+        async def one(name: str) -> None:
+            async with gate:
+                await stack.enter_async_context(self.store.lock_async(name, "apply"))
+
+        # Every attempt runs to its end, so no lock is taken after the stack closed.
+        outcomes = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
+        for name, outcome in zip(names, outcomes, strict=True):
+            if isinstance(outcome, StateError):
+                return _not_locked(name, outcome)
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return None
 
     async def _run(self) -> RolloutResult:
         started = time.monotonic()
@@ -475,6 +488,13 @@ class _CountingFailures:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _not_locked(name: str, err: StateError) -> RolloutError:
+    if isinstance(err, LockError):
+        return RolloutError(
+            f"nothing was applied: a rollout holds every cluster of its plan, and {err}")
+    return RolloutError(f"nothing was applied: cannot lock cluster {name}: {err}")
 
 
 def _soaked_addons(cp: ClusterPlan) -> list[str]:
