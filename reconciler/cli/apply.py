@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from reconciler.apply.importer import ImportFailed
-from reconciler.cli.backend import open_state
+from reconciler.cli.backend import open_plan_state, open_state
 from reconciler.cli.exits import (
     accept_risks_or_exit,
     check_state_writable_or_exit,
@@ -84,6 +84,7 @@ from reconciler.views.apply import (
     import_text,
     stopped_text,
 )
+from reconciler.views.diagnostics import plan_errors_text
 from reconciler.views.progress import progress_for
 from reconciler.views.rollout import WaveLines, rollout_json, rollout_summary, rollout_text
 
@@ -216,14 +217,8 @@ def apply_command(
         except PlanFileError as err:
             fail(str(err))
         register_plan_secrets(plan, os.environ)
-        store = open_state(opts.state, opts.state_dir)
+        store = open_plan_state(plan, opts.state, opts.state_dir)
         check_state_writable_or_exit(store)
-        if plan.state_backend != store.identity:
-            # Its serials and lineages are another store's: checked against this
-            # one, the plan could look fresh (or stale) for the wrong reason.
-            fail(f"the plan was made against the state in {plan.state_backend}, but this"
-                 f" apply uses {store.identity}: apply it with --state (or RECONCILER_STATE)"
-                 " naming that store, or plan again against this one")
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
         plan = check_saved_plan_policy(plan, policy_set, policy.accept)
         check_rollout(plan.rollout)
@@ -258,6 +253,9 @@ def apply_command(
             shown = render_plan(plan_to_json(plan, salts=planned.salts), fmt, color=color)
             # In json format stdout is kept for the one result document.
             click.echo(shown.rstrip("\n") + "\n", nl=False, err=fmt == "json")
+            if plan.has_errors:
+                # As plan says them: on stderr, an unreachable endpoint once.
+                click.echo(plan_errors_text(plan), err=True, nl=False)
 
         resume = _resume_files()
         outcome = _run_or_exit(
@@ -337,6 +335,10 @@ def _run_or_exit(run: Coroutine[Any, Any, FlowResult], resume: str) -> FlowResul
     # Signal handlers can only be set from the main thread (not so in some embedders).
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, terminate) if main else None
+    # Set explicitly, whatever was inherited: a script's `apply &` starts with
+    # SIGINT ignored, which would also mute SIGTERM (raised as SIGINT above),
+    # and asyncio cancels the flow on SIGINT only over Python's own handler.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     try:
         return asyncio.run(run)
     except (CloudError, RolloutError) as err:
@@ -352,6 +354,7 @@ def _run_or_exit(run: Coroutine[Any, Any, FlowResult], resume: str) -> FlowResul
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _approved() -> bool:

@@ -3,20 +3,36 @@
 Which one wins: a flag typed now, then ``RECONCILER_STATE``, then the
 desired-state files' ``state:`` block, then ``--state-dir``'s default (both
 flags at once is a usage error: one of them would be silently ignored).
+
+A saved plan remembers the remote store it was made against (``Plan.state_url``):
+``apply PLAN`` opens it unless the run names a store itself, and then refuses
+only a different one. As with its CCE endpoints, nothing vouches for a saved
+plan, so a store whose host is neither on Huawei Cloud nor this machine must
+be confirmed with ``--state`` before credentials are sent there.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
+from typing import NoReturn
+from urllib.parse import parse_qsl, urlsplit
 
 import click
 from click.core import ParameterSource
 
+from reconciler.cloud import endpoint_is_trusted
+from reconciler.model.plan import Plan
+from reconciler.statemgr import DEFAULT_STATE_DIR
 from reconciler.statemgr.backend import StateBackend
+from reconciler.statemgr.backendurl import PostgresConfig, S3Config, parse_backend_url
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.factory import open_backend
 
-__all__ = ["open_state", "state_location"]
+__all__ = ["apply_hint", "open_plan_state", "open_state", "state_location"]
+
+_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
 def state_location(state: str | None, state_dir: Path, file_url: str | None = None) -> str:
@@ -53,3 +69,89 @@ def open_state(state: str | None, state_dir: Path, file_url: str | None = None) 
     if ctx is not None:
         ctx.call_on_close(backend.close)
     return backend
+
+
+def _store_given(state: str | None) -> bool:
+    """Did this run name a store (``--state``/``RECONCILER_STATE``, ``--state-dir``
+    typed or ``RECONCILER_STATE_DIR``)?"""
+    if state is not None and state.strip():
+        return True
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source("state_dir") in _GIVEN
+
+
+def unvouched_host(url: str) -> str:
+    """Where a saved plan's store would take credentials that nothing vouches
+    for: an S3 endpoint off Huawei Cloud and this machine, or a PostgreSQL
+    host off this machine ("" if none; the URL is assumed to parse)."""
+    config = parse_backend_url(url, os.environ)
+    if isinstance(config, S3Config):
+        if config.endpoint and not endpoint_is_trusted(config.endpoint):
+            return config.endpoint
+        named = dict(parse_qsl(urlsplit(url).query)).get("lock_url")
+        # A lock URL from RECONCILER_LOCK_URL is the operator's own.
+        if named and config.lock_postgres is not None:
+            return _unvouched_postgres(config.lock_postgres)
+        return ""
+    if isinstance(config, PostgresConfig):
+        return _unvouched_postgres(config)
+    return ""
+
+
+def _unvouched_postgres(config: PostgresConfig) -> str:
+    where = f"{config.host}:{config.port}"
+    return "" if endpoint_is_trusted(f"http://{where}") else where
+
+
+def open_plan_state(plan: Plan, state: str | None, state_dir: Path) -> StateBackend:
+    """The store to apply a saved plan in: the one this run names, refused if it
+    is not the plan's; else the plan's own (``Plan.state_url``)."""
+    if plan.state_url and not _store_given(state):
+        try:
+            host = unvouched_host(plan.state_url)
+        except StateError as err:
+            _exit(f"the plan's state store: {err}")
+        if host:
+            _exit(f"the plan was made against the state in {plan.state_backend}, at {host},"
+                  " which is neither on Huawei Cloud nor this machine: a saved plan's word is"
+                  " not enough to send credentials there. Confirm it with --state"
+                  f" {shlex.quote(plan.state_url)}")
+        return _opened(plan.state_url)
+    store = open_state(state, state_dir)
+    if plan.state_backend != store.identity:
+        # Its serials and lineages are another store's: checked against this
+        # one, the plan could look fresh (or stale) for the wrong reason.
+        fix = ("give none of --state, RECONCILER_STATE and --state-dir to use the plan's"
+               " own store" if plan.state_url else
+               "apply it with --state (or RECONCILER_STATE) naming that store")
+        _exit(f"the plan was made against the state in {plan.state_backend}, but this"
+              f" apply uses {store.identity}: {fix}, or plan again against this one")
+    return store
+
+
+def apply_hint(plan_file: Path, store: StateBackend, location: str) -> str:
+    """The command that applies a plan just saved in ``store`` (at ``location``),
+    with the flag it needs: none for a remote store the plan may open itself."""
+    command = ["reconciler", "apply", str(plan_file)]
+    if store.identity != "local":
+        if unvouched_host(location):
+            command += ["--state", location]
+    elif Path(location) != DEFAULT_STATE_DIR:
+        command += ["--state-dir", location]
+    return shlex.join(command)
+
+
+def _opened(url: str) -> StateBackend:
+    try:
+        backend = open_backend(url)
+    except StateError as err:
+        _exit(str(err))
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(backend.close)
+    return backend
+
+
+def _exit(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)

@@ -7,6 +7,8 @@ the report ``views`` renders to stdout or ``--output``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from pathlib import Path
 
 import click
@@ -23,9 +25,12 @@ from reconciler.cli.options import CommonOptions, common_options
 from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.masking.files import write_atomic
+from reconciler.model.drift import DriftReport
 from reconciler.run.drift import drift_flow
+from reconciler.views.diagnostics import drift_errors_text
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json
+from reconciler.views.driftprom import render_failed_run_prometheus
 
 __all__ = ["EXIT_DRIFT", "drift_command"]
 
@@ -50,23 +55,23 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
       reconciler drift examples/demo.yaml --format prometheus --output reconciler.prom
       reconciler drift examples/demo.yaml --inspect --format markdown --cluster demo-staging
     """
-    if opts.addons:
-        # Drift watches every managed add-on; a targeted report would hide drift.
-        fail("--addon targets plan and apply; drift always reports every add-on"
-             " (filter its JSON output instead)")
-    desired = load_or_exit(opts)
-    preflight_or_exit(desired_endpoints(desired))
+    known: list[str] = []
     if output is not None:
         check_writable_or_exit(output, "--output")
-    # Read only, never locked: a cron drift never waits for (or blocks) an apply.
-    store = open_state(opts.state, opts.state_dir, desired.state_url)
     try:
-        with session_with_progress(opts) as session:
-            report = asyncio.run(
-                drift_flow(desired, session, store, inspect=inspect)
-            )
-    except CloudError as err:
-        fail(str(err))
+        report = _drift_or_exit(opts, inspect, known)
+    except (SystemExit, click.ClickException):
+        if output is not None and fmt == "prometheus":
+            # A cron run that fails must still say so to the collector: a file
+            # left from an earlier run would keep the success alert quiet.
+            with contextlib.suppress(OSError):
+                write_atomic(output, render_failed_run_prometheus(known, time.time()) + "\n",
+                             mode=0o644)
+        raise
+    # Errors on stderr, each unreachable endpoint once: --output keeps the report
+    # in a file, and a cron job's mail is its output.
+    click.echo(drift_errors_text([(c.name, d) for c in report.clusters for d in c.errors
+                                  if d.severity == "error"]), err=True, nl=False)
     color = opts.color and output is None
     text = render_drift(drift_to_json(report), fmt, color=color) + "\n"
     if output is not None:
@@ -83,3 +88,22 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
         raise SystemExit(1)
     if report.drifted:
         raise SystemExit(EXIT_DRIFT)
+
+
+def _drift_or_exit(opts: CommonOptions, inspect: bool, known: list[str]) -> DriftReport:
+    """The drift report, or a one-line error and exit 1; ``known`` gets the names
+    of the clusters to check as soon as they are known."""
+    if opts.addons:
+        # Drift watches every managed add-on; a targeted report would hide drift.
+        fail("--addon targets plan and apply; drift always reports every add-on"
+             " (filter its JSON output instead)")
+    desired = load_or_exit(opts)
+    known.extend(spec.name for spec in desired.clusters)
+    preflight_or_exit(desired_endpoints(desired))
+    # Read only, never locked: a cron drift never waits for (or blocks) an apply.
+    store = open_state(opts.state, opts.state_dir, desired.state_url)
+    try:
+        with session_with_progress(opts) as session:
+            return asyncio.run(drift_flow(desired, session, store, inspect=inspect))
+    except CloudError as err:
+        fail(str(err))

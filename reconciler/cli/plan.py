@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.backend import open_state
+from reconciler.cli.backend import apply_hint, open_state, state_location
 from reconciler.cli.exits import (
     accept_risks_or_exit,
     check_writable_or_exit,
@@ -35,7 +35,7 @@ from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import plan_flow
 from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
 from reconciler.views import render_plan
-from reconciler.views.diagnostics import plan_errors_text
+from reconciler.views.diagnostics import plan_errors_text, precheck_blocked_text
 
 __all__ = ["FORMATS", "declared_addons", "plan_command", "show_command"]
 
@@ -51,9 +51,9 @@ FORMATS = click.Choice(["text", "markdown", "json"])
               help="Exit 2 when there are changes, state-only refreshes included"
                    " (0 none, 1 error).")
 @click.option("--precheck", is_flag=True,
-              help="Also run the server add-on prechecks and show their risks; a blocked"
-                   " add-on is counted in the summary and still is a change (exit 2 with"
-                   " --detailed-exitcode).")
+              help="Also run the server add-on prechecks and show their risks; a change"
+                   " they block (a Fatal risk, a Warning not accepted) exits 1, saying what"
+                   " to do.")
 @click.option("--precheck-timeout", type=FiniteFloat(min=1),
               default=DEFAULT_PRECHECK_TIMEOUT_S, show_default=True, metavar="SECONDS",
               help="How long a server precheck may take; an unfinished one blocks.")
@@ -98,6 +98,7 @@ def plan_command(
     preflight_or_exit(desired_endpoints(desired))
     if out is not None:
         check_writable_or_exit(out, "--out")
+    location = state_location(opts.state, opts.state_dir, desired.state_url)
     store = open_state(opts.state, opts.state_dir, desired.state_url)
     try:
         with session_with_progress(opts) as session:
@@ -108,8 +109,10 @@ def plan_command(
                                            targets=opts.addons))
     except CloudError as err:
         fail(str(err))
-    # Bound to the store it was planned against: apply refuses it on another.
-    plan = dataclasses.replace(result.plan, state_backend=store.identity)
+    # Bound to the store it was planned against: apply refuses it on another,
+    # and opens a remote one itself (its URL holds no credentials).
+    plan = dataclasses.replace(result.plan, state_backend=store.identity,
+                               state_url="" if store.identity == "local" else location)
     if policy_set is not None:
         plan = evaluate_plan(plan, result.salts, policy_set, policy.accept)
     data = plan_to_json(plan, salts=result.salts)
@@ -119,7 +122,7 @@ def plan_command(
         except OSError as err:
             fail(f"--out {out}: cannot write the plan: {err.strerror or err}")
         click.echo(f"Saved the plan to {out} (digest {digest});"
-                   f" apply it with: reconciler apply {out}", err=True)
+                   f" apply it with: {apply_hint(out, store, location)}", err=True)
     click.echo(
         render_plan(data, fmt, color=opts.color, show_provenance=show_provenance),
         nl=False,
@@ -129,6 +132,11 @@ def plan_command(
         raise SystemExit(1)
     if plan.policy_denied:
         click.echo(denial_text(plan), err=True, nl=False)
+        raise SystemExit(1)
+    blocked = precheck_blocked_text(result.plan)
+    if blocked:
+        # Known to fail at apply time: a CI job must not pass on it.
+        click.echo(blocked, err=True, nl=False)
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)

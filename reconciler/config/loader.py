@@ -156,8 +156,24 @@ def _state_block(sources: Sequence[SourceFile], problems: list[Diagnostic]) -> s
     return first[1] if first else None
 
 
+_API_VERSION_LINE = re.compile(r"^[\"']?apiVersion[\"']?[ \t]*:", re.MULTILINE)
+
+
+def _is_desired_state(path: Path) -> bool:
+    """Whether a YAML file found in a directory is a desired-state file: one that
+    has a top-level ``apiVersion:`` line (every desired-state file must). Var files
+    kept beside them (``prod.vars.yaml``) have none and are skipped. Decided on the
+    raw text: a desired-state file is a Jinja2 template, not YAML, until rendered.
+    An unreadable file is kept, so that loading it says why."""
+    try:
+        return bool(_API_VERSION_LINE.search(read_limited(str(path), "a YAML file")))
+    except UnreadableFile:
+        return True
+
+
 def expand_paths(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[str]:
-    """Files as given; directories → their *.yaml / *.yml files, sorted (not recursive)."""
+    """Files as given; directories → their desired-state *.yaml / *.yml files (those
+    with a top-level ``apiVersion:``; ``_is_desired_state``), sorted (not recursive)."""
     if not paths:
         problems.append(
             Diagnostic(
@@ -174,12 +190,21 @@ def expand_paths(paths: Sequence[str | Path], problems: list[Diagnostic]) -> lis
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = sorted(
+            yaml_files = sorted(
                 p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
             )
+            found = [p for p in yaml_files if _is_desired_state(p)]
             if not found:
                 problems.append(
-                    Diagnostic(str(given), 0, 0, "", "directory has no *.yaml or *.yml files")
+                    Diagnostic(
+                        str(given), 0, 0, "",
+                        "directory has no desired-state files"
+                        + (f" (its {len(yaml_files)} YAML file(s) have no top-level"
+                           " `apiVersion:`, so they are taken for var files)"
+                           if yaml_files else " (no *.yaml or *.yml files)"),
+                        "add `apiVersion: reconciler/v1` at the top of each desired-state"
+                        " file, or name the file itself",
+                    )
                 )
             found_new = [p for p in found if p.resolve() not in seen]
             seen.update(p.resolve() for p in found_new)

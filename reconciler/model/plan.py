@@ -254,6 +254,9 @@ class Plan:
     errors: tuple[Diagnostic, ...] = ()
     state_backend: str = "local"
     """The state store planned against (``StateBackend.identity``, never credentials)."""
+    state_url: str = ""
+    """The URL of that store when it is remote (credential-free: backend URLs never
+    hold keys or passwords), so that ``apply PLAN`` opens it unless told otherwise."""
     targets: tuple[str, ...] = ()
     """``--addon`` names this plan was limited to (empty: every declared add-on)."""
     rollout: Rollout | None = None

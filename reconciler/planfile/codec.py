@@ -96,6 +96,8 @@ def plan_to_json(plan: Plan, *, salts: Mapping[str, str]) -> JSONDict:
         # Written only for a remote store, so a local plan is byte-identical to
         # one made before backends existed (and reads back as "local").
         data["state_backend"] = plan.state_backend
+        if plan.state_url:
+            data["state_url"] = plan.state_url
     data["digest"] = plan_digest(data)
     return data
 
@@ -136,6 +138,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         format_version=version,
         errors=tuple(_diagnostic_from_json(d) for d in data["errors"]),
         state_backend=data.get("state_backend", "local"),
+        state_url=data.get("state_url", ""),
         targets=tuple(data.get("targets", ())),
         rollout=None if rollout is None else _rollout_from_json(rollout),
         policy=None if data.get("policy") is None else _policy_from_json(data["policy"]),

@@ -74,6 +74,9 @@ class ApplyOptions:
     precheck_timeout_s: float = DEFAULT_PRECHECK_TIMEOUT_S
     environ: Mapping[str, str] | None = None
     """Where ``secret()`` values of a saved plan are re-read (default: os.environ)."""
+    held: frozenset[str] = frozenset()
+    """Clusters whose lock the caller already holds (a rollout holds its whole
+    fleet): their runs don't take it again."""
 
 
 TemplatesFn = Callable[[CceClient, ClusterPlan], Awaitable[Mapping[str, AddonTemplate]]]
@@ -202,22 +205,28 @@ class _ClusterRun:
                               + "; ".join(str(d) for d in errors))
         if not cp.has_changes:
             return self._done()
+        if cp.name in self.options.held:
+            return await self._guarded()
         self.progress.step(cp.name, "waiting for the state lock")
         lock = self.store.lock_async(
             cp.name, operation="apply", timeout_s=self.options.lock_timeout_s
         )
         try:
             async with lock:
-                try:
-                    return await self._locked()
-                except StateError as err:
-                    return self._done(f"state: {err}")
-                except CloudError as err:
-                    return self._done(f"cannot read or change the cluster: {err}")
+                return await self._guarded()
         except LockError as err:
             return self._done(str(err))
         except StateError as err:  # the state directory refused before the lock was taken
             return self._done(f"state: {err}")
+
+    async def _guarded(self) -> ClusterResult:
+        # Under the cluster's lock (taken here or held by the caller).
+        try:
+            return await self._locked()
+        except StateError as err:
+            return self._done(f"state: {err}")
+        except CloudError as err:
+            return self._done(f"cannot read or change the cluster: {err}")
 
     async def _locked(self) -> ClusterResult:
         cp = self.cp

@@ -20,6 +20,14 @@ with such an open record is soaked again in its wave before the next wave
 runs. The journal is used because every state backend has one
 (``StateBackend.append_journal``) and the state file's schema is not ours.
 
+A rollout holds the lock of every cluster of its plan from before the first
+wave to the end (taken in name order, so two rollouts waiting on each other
+can't deadlock). A second rollout of the same files is refused before it
+writes anything, instead of taking a cluster between two waves of the first
+and reporting that cluster's lock refusal as a failure its wave tolerated.
+If it had to wait for the locks, the plan is checked again before any write:
+what the first run changed makes it stale.
+
 An open record is judged against the plan being applied (``judge_pending``),
 not replayed as it was written: an add-on the files no longer declare present
 is not soaked (a failed install the user has since removed must not halt the
@@ -32,7 +40,8 @@ import asyncio
 import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +61,8 @@ from reconciler.model.rollout_result import (
     WaveResult,
     WaveStatus,
 )
-from reconciler.run.apply import ApplyOptions, apply_plan
-from reconciler.statemgr import StateError
+from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
+from reconciler.statemgr import LockError, StateError
 from reconciler.statemgr.backend import StateBackend
 
 __all__ = [
@@ -194,6 +203,59 @@ class _Rollout:
         self.membership = waves_of(plan)
 
     async def run(self) -> RolloutResult:
+        async with self._hold_fleet():
+            return await self._run()
+
+    @asynccontextmanager
+    async def _hold_fleet(self) -> AsyncIterator[None]:
+        """Hold every cluster's lock for the whole rollout (see the module's doc);
+        ``RolloutError`` when one is held elsewhere or the wait made the plan stale.
+
+        First every lock is tried at once (a remote store answers each in a round
+        trip). Only if one is held elsewhere and ``--lock-timeout`` allows a wait
+        are they all released and taken again one by one, in name order, so that
+        two rollouts waiting for each other can't deadlock."""
+        names = sorted(cp.name for cp in self.plan.clusters)
+        async with AsyncExitStack() as stack:
+            refused = await self._try_all(stack, names)
+            if refused is not None and self.options.lock_timeout_s == 0:
+                raise refused
+            if refused is not None:
+                await stack.aclose()
+                for name in names:
+                    try:
+                        await stack.enter_async_context(self.store.lock_async(
+                            name, "apply", timeout_s=self.options.lock_timeout_s))
+                    except StateError as err:
+                        raise _not_locked(name, err) from None
+                reasons = await stale_plan_reasons(self.plan, self.session, self.store,
+                                                   environ=self.options.environ)
+                if reasons:
+                    raise RolloutError(
+                        "nothing was applied: while this rollout waited for the locks of its"
+                        " clusters, another run changed them (" + "; ".join(reasons)
+                        + "). Plan again: run the same apply again")
+            self.options = dataclasses.replace(self.options, held=frozenset(names))
+            yield
+
+    async def _try_all(self, stack: AsyncExitStack, names: Sequence[str]) -> RolloutError | None:
+        """Take every lock without waiting, into ``stack``; the first refusal, if any."""
+        gate = asyncio.Semaphore(max(1, self.options.parallelism))
+
+        async def one(name: str) -> None:
+            async with gate:
+                await stack.enter_async_context(self.store.lock_async(name, "apply"))
+
+        # Every attempt runs to its end, so no lock is taken after the stack closed.
+        outcomes = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
+        for name, outcome in zip(names, outcomes, strict=True):
+            if isinstance(outcome, StateError):
+                return _not_locked(name, outcome)
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return None
+
+    async def _run(self) -> RolloutResult:
         started = time.monotonic()
         pause = self.ropts.pause or self.rollout.pause is PauseMode.MANUAL
         waves = self.rollout.waves
@@ -426,6 +488,13 @@ class _CountingFailures:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _not_locked(name: str, err: StateError) -> RolloutError:
+    if isinstance(err, LockError):
+        return RolloutError(
+            f"nothing was applied: a rollout holds every cluster of its plan, and {err}")
+    return RolloutError(f"nothing was applied: cannot lock cluster {name}: {err}")
 
 
 def _soaked_addons(cp: ClusterPlan) -> list[str]:

@@ -46,7 +46,9 @@ def _open(config: BackendConfig, environ: Mapping[str, str]) -> StateBackend:
             return PostgresBackend(config, environ)
         return _open_s3(config, environ)
     except ModuleNotFoundError as exc:
-        extra = {"psycopg": "postgres", "botocore": "s3"}.get((exc.name or "").split(".")[0])
+        extra = {"psycopg": "postgres", "psycopg_pool": "postgres", "botocore": "s3"}.get(
+            (exc.name or "").split(".")[0]
+        )
         if extra is None:
             raise
         raise BackendConfigError(

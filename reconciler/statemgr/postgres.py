@@ -18,6 +18,11 @@ never wedges the next one. The ``reconciler_lock`` row only says who holds
 it, for the refusal message; after a crash it lingers until the next holder
 replaces it (that is why it is an upsert and not ``ON CONFLICT DO NOTHING``:
 the advisory lock, not the row, decides who holds the lock).
+
+Every other operation borrows a connection from a pool (psycopg_pool) for
+just that operation: apply writes the states of many clusters at once from
+``asyncio.to_thread`` threads, and a psycopg connection used by two threads
+at once interleaves their transactions (``OutOfOrderTransactionNesting``).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ import builtins
 import contextlib
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reconciler.masking import register
 from reconciler.model.state import StateFile
@@ -51,6 +58,12 @@ from reconciler.statemgr.lock import LockInfo
 from reconciler.statemgr.statefile import from_json, to_json
 
 __all__ = ["PostgresBackend", "PostgresLocker", "connect"]
+
+# Connections one process keeps open at most; more threads than this wait
+# (each operation is one short statement or transaction).
+_POOL_SIZE = 10
+# How long an operation waits for a free connection before it is an error.
+_POOL_WAIT_S = 60.0
 
 # Arbitrary constant: the advisory lock that serialises schema creation.
 _SCHEMA_LOCK_KEY = 0x7265636F6E63
@@ -85,6 +98,13 @@ def connect(
     ``PGPASSWORD``, else the ``password`` of the libpq connection string in
     ``PG_CONN_STR``. Errors never show it.
     """
+    try:
+        return psycopg.connect(autocommit=autocommit, **_options(config, env))
+    except psycopg.Error as exc:
+        raise _unreachable(config, exc) from None
+
+
+def _options(config: PostgresConfig, env: Mapping[str, str]) -> dict[str, Any]:
     password = env.get("PGPASSWORD", "")
     if not password and env.get("PG_CONN_STR"):
         try:
@@ -107,14 +127,75 @@ def connect(
         register([str(password)])  # PG_CONN_STR's part: masked as well as the whole string
     if config.sslmode:
         options["sslmode"] = config.sslmode
-    try:
-        return psycopg.connect(autocommit=autocommit, **options)
-    except psycopg.Error as exc:
-        # libpq's text names host and user, never the password.
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise BackendError(
-            f"postgres state backend: can't connect to {config.describe()}: {reason}"
-        ) from None
+    return options
+
+
+def _unreachable(config: PostgresConfig, exc: Exception) -> BackendError:
+    # libpq's text names host and user, never the password.
+    reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return BackendError(f"postgres state backend: can't connect to {config.describe()}: {reason}")
+
+
+class _Connections:
+    """A pool of autocommit connections, one borrowed per operation, safe across threads.
+
+    Opened on first use: a direct connection first, so that a wrong host or
+    password fails with libpq's reason (a pool would only time out), and it
+    creates the schema.
+    """
+
+    def __init__(self, config: PostgresConfig, env: Mapping[str, str]) -> None:
+        self.config = config
+        self._env = env
+        self._guard = threading.Lock()
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+
+    def _opened(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        with self._guard:
+            if self._pool is None:
+                with connect(self.config, self._env, autocommit=True) as first:
+                    ensure_schema(first)
+                pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                    kwargs={**_options(self.config, self._env), "autocommit": True},
+                    min_size=1,
+                    max_size=_POOL_SIZE,
+                    open=False,
+                    timeout=_POOL_WAIT_S,
+                    check=ConnectionPool.check_connection,
+                    name="reconciler-state",
+                )
+                pool.open()
+                self._pool = pool
+            return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        pool = self._opened()
+        try:
+            conn = pool.getconn()
+        except PoolTimeout:
+            # Say why, if the server is gone; else the pool was busy too long.
+            connect(self.config, self._env).close()
+            raise BackendError(
+                f"postgres state backend: no free connection to {self.config.describe()}"
+                f" within {_POOL_WAIT_S:g}s"
+            ) from None
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)
+
+    def execute(self, query: str, params: tuple[Any, ...] = ()) -> builtins.list[tuple[Any, ...]]:
+        """Run one statement on a borrowed connection; its rows (none for a write)."""
+        with self.connection() as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description is not None else []
+
+    def close(self) -> None:
+        with self._guard:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
 
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
@@ -127,23 +208,22 @@ def ensure_schema(conn: psycopg.Connection[Any]) -> None:
 class PostgresLocker:
     """Advisory lock per cluster, plus a ``reconciler_lock`` row naming the holder."""
 
-    def __init__(self, config: PostgresConfig, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        config: PostgresConfig,
+        env: Mapping[str, str],
+        connections: _Connections | None = None,
+    ) -> None:
         self.config = config
         self._env = dict(env)
         self.description = config.describe()
-        self._conn: psycopg.Connection[Any] | None = None
-
-    def _shared(self) -> psycopg.Connection[Any]:
-        # One autocommit connection for reading and breaking locks; each held
-        # lock has its own (closing it is what releases the lock).
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.config, self._env, autocommit=True)
-            ensure_schema(self._conn)
-        return self._conn
+        # Reading and breaking locks borrow pooled connections; each held lock
+        # has a connection of its own (closing it is what releases the lock).
+        self._db = connections or _Connections(config, self._env)
 
     @contextmanager
     def _hold(self, cluster_name: str, operation: str, timeout_s: float) -> Iterator[LockInfo]:
-        self._shared()
+        self._db.execute("SELECT 1")  # the schema exists before the first lock row
         conn = connect(self.config, self._env, autocommit=True)
         try:
             poll_lock(
@@ -182,12 +262,10 @@ class PostgresLocker:
         return self._hold(cluster_name, operation, timeout_s)
 
     def lock_info(self, cluster_name: str) -> LockInfo | None:
-        row = (
-            self._shared()
-            .execute("SELECT info FROM reconciler_lock WHERE cluster = %s", (cluster_name,))
-            .fetchone()
+        rows = self._db.execute(
+            "SELECT info FROM reconciler_lock WHERE cluster = %s", (cluster_name,)
         )
-        return None if row is None else lock_info_from_json(row[0])
+        return lock_info_from_json(rows[0][0]) if rows else None
 
     def force_unlock(self, cluster_name: str) -> LockInfo | None:
         """Forget the holder and end the database session holding the advisory lock.
@@ -196,9 +274,8 @@ class PostgresLocker:
         holder that is still running loses its lock at once, so only do this
         when it is gone or hung.
         """
-        conn = self._shared()
         info = self.lock_info(cluster_name)
-        conn.execute(
+        self._db.execute(
             "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
             " JOIN pg_database d ON d.oid = l.database AND d.datname = current_database()"
             f" CROSS JOIN (SELECT {_KEY} AS k) key"
@@ -208,12 +285,11 @@ class PostgresLocker:
             " AND l.pid <> pg_backend_pid()",
             (cluster_name,),
         )
-        conn.execute("DELETE FROM reconciler_lock WHERE cluster = %s", (cluster_name,))
+        self._db.execute("DELETE FROM reconciler_lock WHERE cluster = %s", (cluster_name,))
         return info
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._db.close()
 
 
 class PostgresBackend(StateBackend):
@@ -223,33 +299,25 @@ class PostgresBackend(StateBackend):
         self.config = config
         self.description = config.describe()
         self._env = dict(os.environ if env is None else env)
-        self._locker = PostgresLocker(config, self._env)
-        self._conn: psycopg.Connection[Any] | None = None
+        self._db = _Connections(config, self._env)
+        self._locker = PostgresLocker(config, self._env, self._db)
 
     @property
     def locker(self) -> Locker:
         return self._locker
 
-    def _db(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.config, self._env, autocommit=True)
-            ensure_schema(self._conn)
-        return self._conn
-
     def list(self) -> builtins.list[str]:
-        rows = self._db().execute("SELECT cluster FROM reconciler_state ORDER BY cluster")
+        rows = self._db.execute("SELECT cluster FROM reconciler_state ORDER BY cluster")
         return sorted(row[0] for row in rows)
 
     def read(self, cluster_name: str) -> StateFile | None:
-        row = (
-            self._db()
-            .execute("SELECT document FROM reconciler_state WHERE cluster = %s", (cluster_name,))
-            .fetchone()
+        rows = self._db.execute(
+            "SELECT document FROM reconciler_state WHERE cluster = %s", (cluster_name,)
         )
-        if row is None:
+        if not rows:
             return None
         where = f"{self.description} reconciler_state[{cluster_name}]"
-        state = from_json(row[0], source=where)
+        state = from_json(rows[0][0], source=where)
         if state.cluster_name != cluster_name:
             raise CorruptStateError(
                 where, f"it holds cluster {state.cluster_name!r}, not {cluster_name!r}"
@@ -257,10 +325,9 @@ class PostgresBackend(StateBackend):
         return state
 
     def replace(self, expected: StateFile | None, state: StateFile) -> None:
-        conn = self._db()
         where = f"{self.description} reconciler_state[{state.cluster_name}]"
         document = to_json(state)
-        with conn.transaction():
+        with self._db.connection() as conn, conn.transaction():
             if expected is None:
                 cursor = conn.execute(
                     "INSERT INTO reconciler_state (cluster, lineage, serial, document)"
@@ -280,28 +347,28 @@ class PostgresBackend(StateBackend):
                         expected.serial,
                     ),
                 )
-            if cursor.rowcount == 1:
-                return
+            written = cursor.rowcount == 1
+        if written:
+            return
         # Nothing written: say what is there instead.
         check_expected(where, self.read(state.cluster_name), expected)
         raise StateConflictError(f"{where} changed while being written; plan again")
 
     def remove(self, cluster_name: str) -> None:
-        conn = self._db()
-        with conn.transaction():
+        with self._db.connection() as conn, conn.transaction():
             conn.execute("DELETE FROM reconciler_journal WHERE cluster = %s", (cluster_name,))
             conn.execute("DELETE FROM reconciler_state WHERE cluster = %s", (cluster_name,))
 
     def append_journal(self, cluster_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
         written = journal_record(record)
-        self._db().execute(
+        self._db.execute(
             "INSERT INTO reconciler_journal (cluster, record) VALUES (%s, %s)",
             (cluster_name, json.dumps(written, ensure_ascii=False, separators=(",", ":"))),
         )
         return written
 
     def read_journal(self, cluster_name: str) -> builtins.list[dict[str, Any]]:
-        rows = self._db().execute(
+        rows = self._db.execute(
             "SELECT id, record FROM reconciler_journal WHERE cluster = %s ORDER BY id",
             (cluster_name,),
         )
@@ -318,9 +385,7 @@ class PostgresBackend(StateBackend):
         return records
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        super().close()
+        super().close()  # the locker's close closes the pool they share
 
 
 def _scalar(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...]) -> Any:

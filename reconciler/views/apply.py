@@ -39,7 +39,8 @@ _OPTIONAL = frozenset({Outcome.DOWNGRADED, Outcome.REPAIRED})
 """Counted only when non-zero, as in the plan's summary line."""
 
 
-def apply_summary(result: ApplyResult, *, verdict: str = "", soak_failed: int = 0) -> str:
+def apply_summary(result: ApplyResult, *, verdict: str = "", soak_failed: int = 0,
+                  cluster_failed: int = 0, held_back: int = 0) -> str:
     """The last line of an apply, saying what happened (one line, no newline).
 
     ``Apply complete: 1 installed, …; 0 blocked, 0 failed.`` only when every
@@ -48,7 +49,9 @@ def apply_summary(result: ApplyResult, *, verdict: str = "", soak_failed: int = 
     Outcomes most runs never have are left out at 0; a write that also adopts
     says so, like the plan's summary. A rollout passes its ``verdict`` (in place
     of "Apply finished"; never "complete") and the add-ons that turned
-    unhealthy while soaking, which count as failed.
+    unhealthy while soaking, which count as failed, the clusters its waves
+    counted as failed before any add-on was written (``cluster_failed``: its
+    report says "N failed" of them too) and those it held back (not started).
     """
     if result.ok and not verdict and not soak_failed:
         return f"Apply complete: {', '.join(_done_parts(result, zeros=True))}; 0 blocked, 0 failed."
@@ -56,16 +59,20 @@ def apply_summary(result: ApplyResult, *, verdict: str = "", soak_failed: int = 
     done_parts = ", ".join(_done_parts(result, zeros=False))
     parts = [f"{done_total} done" + (f" ({done_parts})" if done_parts else "")]
     rolled_back = result.count(Outcome.ROLLED_BACK)
-    failed = result.count(Outcome.FAILED) + rolled_back + soak_failed
+    failed = result.count(Outcome.FAILED) + rolled_back + soak_failed + cluster_failed
     why = [f"{rolled_back} rolled back"] if rolled_back else []
     why += [f"{soak_failed} unhealthy during the soak"] if soak_failed else []
+    why += [f"{cluster_failed} cluster(s) not applied"] if cluster_failed else []
     parts.append(f"{failed} failed" + (f" ({', '.join(why)})" if why else ""))
     parts.append(f"{result.count(Outcome.BLOCKED)} blocked")
     if result.count(Outcome.SKIPPED):
         parts.append(f"{result.count(Outcome.SKIPPED)} skipped (depend on a blocked or failed one)")
-    cluster_errors = sum(1 for c in result.clusters if c.error)
-    if cluster_errors:
+    cluster_errors = sum(1 for c in result.clusters if c.error) - cluster_failed - held_back
+    if cluster_errors > 0:
         parts.append(f"{cluster_errors} cluster(s) not applied")
+    if held_back:
+        parts.append(f"{held_back} cluster(s) not started (their wave's failure budget was"
+                     " spent)")
     return f"{verdict or 'Apply finished'}: {', '.join(parts)}."
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from reconciler.model.json import JSON
 
-__all__ = ["METRICS", "render_drift_prometheus"]
+__all__ = ["METRICS", "render_drift_prometheus", "render_failed_run_prometheus"]
 
 
 _KINDS = ("version", "values", "missing", "recreated", "unmanaged", "pending", "unhealthy",
@@ -25,7 +25,8 @@ METRICS = {
     "reconciler_addon_risk": "1 for each failed check of the running add-on inspection "
     "(drift --inspect).",
     "reconciler_cluster_drifted": "1 if any add-on of the cluster drifted, else 0.",
-    "reconciler_drift_success": "1 if the cluster could be checked, else 0.",
+    "reconciler_drift_success": "1 if the cluster could be checked, else 0 (without a cluster"
+    " label: the run failed before it knew its clusters).",
     "reconciler_drift_last_run_timestamp_seconds": "When the drift check ran (Unix time).",
 }
 
@@ -80,6 +81,22 @@ def render_drift_prometheus(report: Mapping[str, JSON]) -> str:
         *_family("reconciler_addon_healthy", healthy),
         *_family("reconciler_addon_risk", risks),
         *_family("reconciler_cluster_drifted", drifted),
+        *_family("reconciler_drift_success", success),
+        *_family("reconciler_drift_last_run_timestamp_seconds",
+                 [_sample("reconciler_drift_last_run_timestamp_seconds", {}, stamp)]),
+    ]
+    return "\n".join(lines)
+
+
+def render_failed_run_prometheus(clusters: Sequence[str], stamp: float) -> str:
+    """The metrics of a drift run that failed before it had a report (bad input,
+    no state, the cloud unreachable): ``reconciler_drift_success 0`` for each
+    cluster it was to check, or once without a label when the files could not
+    even be read, and the run's time. Cron keeps a file that says "not checked"
+    instead of yesterday's, so the success alert fires."""
+    success = ([_sample("reconciler_drift_success", {"cluster": c}, 0) for c in clusters]
+               or [_sample("reconciler_drift_success", {}, 0)])
+    lines = [
         *_family("reconciler_drift_success", success),
         *_family("reconciler_drift_last_run_timestamp_seconds",
                  [_sample("reconciler_drift_last_run_timestamp_seconds", {}, stamp)]),

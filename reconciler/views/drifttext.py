@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from reconciler.model.json import JSON
 from reconciler.views.ansi import style
+from reconciler.views.unreachable import short_unreachable
 
 __all__ = ["KIND_WORDS", "addon_lines", "change_line", "render_drift_text", "show_value"]
 
@@ -101,7 +102,8 @@ def _cluster_lines(cluster: Mapping[str, JSON], color: bool) -> list[str]:
     shown = style(status, fg=_STATUS_COLOUR[status], bold=True) if color else status
     lines = [f"{cluster['name']} ({cluster['cluster_id']}): {shown}"]
     for d in cluster["errors"]:
-        lines.append(f"  error: {_diagnostic(d)}")
+        # An unreachable endpoint's error is said in full once, on stderr.
+        lines.append(f"  error: {short_unreachable(d['message']) or _diagnostic(d)}")
     for d in cluster["warnings"]:
         lines.append(f"  warning: {_diagnostic(d)}")
     for addon in cluster["addons"]:

@@ -110,7 +110,13 @@ def rollout_summary(result: RolloutResult) -> str:
         failed = {c for w in result.waves for c in w.failed_clusters}
         verdict = (f"Apply finished, {_clusters(len(failed))} failed (tolerated by"
                    " max_failures)") if failed else ""
-    return apply_summary(result.apply, verdict=verdict, soak_failed=soak_failed)
+    # A cluster a wave counted as failed before it wrote anything (its plan was
+    # stale, it could not be read) is failed here too, not only "not applied".
+    cluster_failed = len({f.cluster for w in result.waves for f in w.failures
+                          if not f.addon and not f.during_soak})
+    held_back = sum(len(w.held_back) for w in result.waves)
+    return apply_summary(result.apply, verdict=verdict, soak_failed=soak_failed,
+                         cluster_failed=cluster_failed, held_back=held_back)
 
 
 def rollout_json(result: RolloutResult) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from reconciler.views import grouping
 from reconciler.views import planview as pv
+from reconciler.views.unreachable import short_unreachable
 
 __all__ = ["Line", "Segment", "render_text"]
 
@@ -110,7 +111,8 @@ def _problems_style(scope: Mapping[str, Any]) -> str:
 
 def _diagnostic_line(indent: int, d: Mapping[str, Any]) -> Line:
     style = "yellow" if d["severity"] == "warning" else "red"
-    return _line(indent, (pv.diagnostic_text(d), style))
+    # An unreachable endpoint's error is said in full once, on stderr.
+    return _line(indent, (short_unreachable(d["message"]) or pv.diagnostic_text(d), style))
 
 
 def _rollout_lines(plan: Mapping[str, Any]) -> list[Line]:

@@ -126,12 +126,14 @@ def test_precheck_counts_blocked_addons_in_every_format(tmp_path: Path) -> None:
     assert "blocked" not in plain["summary"]
 
 
-def test_precheck_detailed_exitcode_with_a_blocked_addon_still_exits_2(tmp_path: Path) -> None:
-    """Documented (plan --help, docs/plan-json.md): blocked changes remain changes."""
+def test_precheck_detailed_exitcode_with_a_blocked_addon_exits_1(tmp_path: Path) -> None:
+    """Documented (plan --help, docs/plan-json.md): blocked changes remain changes in
+    the plan, but a plan known to be refused at apply time fails (exit 1, not 2)."""
     result = _run(tmp_path, "plan", DEMO, "--cluster", "demo-prod", "--addon", "coredns",
                   "--precheck", "--detailed-exitcode")
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output
     assert "1 blocked by precheck." in result.stdout
+    assert "error: the server precheck blocks 1 change" in result.stderr
 
 
 def test_precheck_timeout_below_one_second_is_a_usage_error(tmp_path: Path) -> None:

@@ -55,7 +55,8 @@ def test_plan_precheck_shows_accepted_and_blocking_risks(
         "plan", DEMO, "--cluster", "demo-prod", "--precheck", "--format", "json",
         "--accept-risk", "demo-prod/everest:SomeOtherRisk",
     ])
-    assert result.exit_code == 0, result.output
+    # The Fatal AddonValidate blocks: the plan is shown, and it fails.
+    assert result.exit_code == 1, result.output
     plan = json.loads(result.stdout)
     findings = {
         f["risk"]: f

@@ -53,18 +53,49 @@ clusters:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "sk-never-shown" not in result.output
+    # One line per unreachable endpoint (issue 21), at its first cluster's block,
+    # naming its clusters; the plan on stdout doesn't repeat the error.
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
-    expected = {
-        "one": ("desired.yaml:6:3:", "6b400e1c-4368-11f0-ba56-0255ac100037", first),
-        "two": ("desired.yaml:11:3:", "7c1f5a2e-4368-11f0-ba56-0255ac100037", first),
-        "three": ("desired.yaml:16:3:", "8d2e6b3f-4368-11f0-ba56-0255ac100037", second),
-    }
-    for name, (where, cluster_id, port) in expected.items():
-        mine = [line for line in errors if f"error: clusters.{name}:" in line]
-        assert mine, result.stderr
-        for line in mine:
-            assert line.startswith(where), line
-            assert cluster_id in line, line
-            assert f"127.0.0.1:{port}" in line, line
-            others = {i for n, (_, i, _) in expected.items() if n != name}
-            assert not any(other in line for other in others), line
+    assert errors == [
+        f"desired.yaml:6:3: error: cannot connect to 127.0.0.1:{first} (ConnectError):"
+        " 2 clusters not checked: one, two",
+        f"desired.yaml:16:3: error: cannot connect to 127.0.0.1:{second} (ConnectError):"
+        " 1 cluster not checked: three",
+    ], result.stderr
+    assert "ConnectError" not in result.stdout
+    assert result.stdout.count("could not be reached (see stderr)") == 3, result.stdout
+
+
+def _fifty(port: int) -> str:
+    clusters = "".join(
+        f"  c{i:02d}:\n    cluster_id: 6b400e1c-4368-11f0-ba56-0255ac1000{i:02d}\n"
+        "    addons:\n      coredns: {}\n" for i in range(50))
+    return ("apiVersion: reconciler/v1\ndefaults:\n  region: ap-southeast-1\n"
+            "  project_id: 0504201b6c80256b2f08c0099f0c8fe4\n"
+            f"  endpoint: http://127.0.0.1:{port}\nclusters:\n{clusters}")
+
+
+@pytest.mark.parametrize("command", [
+    ["plan", "desired.yaml"],
+    ["apply", "desired.yaml", "--auto-approve"],
+    ["drift", "desired.yaml"],
+    ["drift", "desired.yaml", "--format", "prometheus", "--output", "drift.prom"],
+])
+def test_fifty_clusters_behind_one_dead_endpoint_make_one_line_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """Issue 21: 50 identical ConnectError lines, on stdout and on stderr (263 lines)."""
+    port = _closed_port()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "desired.yaml").write_text(_fifty(port), encoding="utf-8")
+    env = {"HW_ACCESS_KEY": "AKUNREACHABLE", "HW_SECRET_KEY": "sk-never-shown-0123456789",
+           "NO_COLOR": "1"}
+    result = CliRunner().invoke(cli, command, env=env)
+    assert result.exit_code == 1, result.output
+    unreachable = [line for line in result.stderr.splitlines() if "ConnectError" in line]
+    assert unreachable == [
+        f"desired.yaml:7:3: error: cannot connect to 127.0.0.1:{port} (ConnectError):"
+        " 50 clusters not checked: c00, c01, c02, c03, c04 and 45 more"], result.stderr
+    assert "ConnectError" not in result.stdout
+    assert len(result.stderr.splitlines()) <= 3, result.stderr
+    assert "Traceback" not in result.output

@@ -253,3 +253,22 @@ def test_cronjob_script_fails_the_job_on_errors_only(workdir: Path, edit: str,
         assert (drifted in prom) == (edit == "volcano"), prom
     else:
         assert "--formt" in done.stderr
+
+
+def test_github_workflow_fails_the_plan_job_on_a_change_the_precheck_blocks(
+        workdir: Path) -> None:
+    """The workflow says a blocking precheck risk fails the job: the plan command
+    exits 1 on demo-prod's Fatal coredns risk, and that exit fails the job."""
+    workflow = load("github-actions.yml")
+    plan_steps = workflow["jobs"]["plan"]["steps"]
+    (plan_cmd,) = [c for s in plan_steps for c in invocations(s.get("run", ""))]
+    failing = next(s for s in plan_steps if s.get("name") == "Fail on plan errors")
+    assert failing["if"] == "steps.plan.outputs.exitcode != '0'" and failing["run"] == "exit 1"
+    (workdir / "desired.yaml").write_text(
+        DESIRED.replace("demo-staging:", "demo-prod:")
+        .replace("7c1f5a2e-4368-11f0-ba56-0255ac100037", "6b400e1c-4368-11f0-ba56-0255ac100037")
+        .replace("coredns: {}", "coredns: {version: 1.30.33}"), encoding="utf-8")
+    planned = run(plan_cmd, {"$DESIRED": "desired.yaml", "$VAR_FILE": "vars.yaml"})
+    assert planned.exit_code == 1, planned.output
+    assert "demo-prod/coredns: AddonValidate (Fatal)" in planned.stderr
+    assert "blocked by precheck" in planned.stdout  # the comment still shows the plan

@@ -9,49 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .conftest import fleet_env
+
 pytestmark = pytest.mark.slow  # ~17 s: two fleets served, a rollout run to the end
-
-TOKEN_RE = "export HW_AUTH_TOKEN="
-
-
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[str]:
-    """A generated fleet of 4 on a socket, its file edited to roll everest out
-    with a 2 s canary soak; the token to export."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "emulator", "serve", "--generate", "4", "--port",
-         "0", "--write-desired", "fleet.yaml", "--time-scale", "200"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        token = ""
-        while not token:
-            line = proc.stdout.readline()
-            assert line, "serve ended early"
-            if TOKEN_RE in line:
-                token = line.split(TOKEN_RE)[1].strip()
-        desired = tmp_path / "fleet.yaml"
-        desired.write_text(desired.read_text(encoding="utf-8")
-                           .replace("everest: {version: 2.4.7}", "everest: {version: 2.4.28}")
-                           .replace("soak: 30s", "soak: 2s"), encoding="utf-8")
-        yield token
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _env(token: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "CLOUD_SDK_AK", "CLOUD_SDK_SK")}
-    return {**env, "HW_AUTH_TOKEN": token, "NO_COLOR": "1"}
-
 
 COMMAND = [sys.executable, "-m", "reconciler", "apply", "fleet.yaml", "--auto-approve"]
 
@@ -61,7 +25,7 @@ COMMAND = [sys.executable, "-m", "reconciler", "apply", "fleet.yaml", "--auto-ap
 def test_a_signal_while_soaking_says_how_to_resume(
         tmp_path: Path, fleet: str, signum: int, code: int, name: str) -> None:
     with (tmp_path / "apply.out").open("w") as out:
-        proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=_env(fleet), stdout=out,
+        proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=fleet_env(fleet), stdout=out,
                                 stderr=subprocess.PIPE, text=True)
         assert proc.stderr is not None
         seen: list[str] = []
@@ -83,8 +47,36 @@ def test_a_signal_while_soaking_says_how_to_resume(
     if signum != signal.SIGTERM:
         return
     # The same command resumes: the canary is soaked again, then the rest go.
-    again = subprocess.run(COMMAND, cwd=tmp_path, env=_env(fleet), capture_output=True,
+    again = subprocess.run(COMMAND, cwd=tmp_path, env=fleet_env(fleet), capture_output=True,
                            text=True, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "wave canary: soaking" in again.stderr
     assert "Rollout complete: 3 of 3 waves passed." in again.stdout
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C (SIGINT)")])
+def test_an_apply_backgrounded_by_a_script_still_stops_on_a_signal(
+        tmp_path: Path, fleet: str, signum: int, code: int, name: str) -> None:
+    """`apply &` in a non-interactive shell starts with SIGINT ignored; the
+    SIGTERM handler used to re-raise it as that ignored SIGINT, so the apply
+    ran on to the end."""
+    script = '"$@" & echo $! > apply.pid; wait $!'
+    with (tmp_path / "apply.out").open("w") as out:
+        proc = subprocess.Popen(["sh", "-c", script, "sh", *COMMAND], cwd=tmp_path,
+                                env=fleet_env(fleet), stdout=out, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        seen: list[str] = []
+        while "wave canary: soaking" not in (seen[-1] if seen else ""):
+            line = proc.stderr.readline()
+            assert line, "".join(seen)
+            seen.append(line)
+        os.kill(int((tmp_path / "apply.pid").read_text()), signum)
+        rest = proc.stderr.read()
+        proc.stderr.close()
+        assert proc.wait(timeout=30) == code, "".join(seen) + rest
+    assert "Traceback" not in rest, rest
+    resume = [line for line in rest.splitlines() if "To resume" in line]
+    assert len(resume) == 1 and resume[0].startswith(f"error: apply stopped by {name}:"), rest
+    assert "wave prod: starting" not in rest
+    assert "Rollout complete" not in (tmp_path / "apply.out").read_text()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,40 @@ def test_backend_shows_no_credentials(target: Target) -> None:
     shown = f"{backend!r} {backend} {backend.description} {backend.locker.description}"
     assert S3_SECRET_KEY not in shown
     assert all(value not in shown for value in target.env.values())
+
+
+def test_one_backend_serves_parallel_threads(target: Target) -> None:
+    """What apply does: one backend, every cluster's lock, writes and journal at once
+    from ``asyncio.to_thread`` threads. A connection shared across threads
+    (postgres) interleaved their transactions and lost writes."""
+    backend = target.open()
+    names = [f"cluster-{i:02d}" for i in range(16)]
+    errors: list[str] = []
+    start = threading.Barrier(len(names))
+
+    def work(name: str) -> None:
+        try:
+            start.wait(timeout=30)
+            with backend.lock(name, "apply", timeout_s=30):
+                state = backend.write(sample_state(name))
+                for n in range(4):
+                    backend.append_journal(name, {"action": "upgrade", "n": n})
+                    everest = dataclasses.replace(state.addons["everest"], version=f"2.4.{n}")
+                    state = backend.put_addon(state, everest)
+                    stored = backend.read(name)
+                    assert stored is not None and stored.serial == state.serial
+                    assert backend.lock_info(name) is not None
+        except BaseException as exc:  # every failure is the finding
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        list(pool.map(work, names))
+    assert errors == []
+    fresh = target.open()
+    assert fresh.list() == names
+    for name in names:
+        stored = fresh.read(name)
+        assert stored is not None and stored.serial == 5
+        assert stored.addons["everest"].version == "2.4.3"
+        assert [r["n"] for r in fresh.read_journal(name)] == [0, 1, 2, 3]
+        assert fresh.lock_info(name) is None

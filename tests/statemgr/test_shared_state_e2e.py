@@ -8,6 +8,7 @@ bound to the store it was made against; no credential is ever printed."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from builders.desired import cluster, desired_yaml
 from conftest import S3_SECRET_KEY, Target, target_for
 
 from reconciler.emulator import Emulator, load_scenario
+from reconciler.planfile.integrity import plan_digest
 
 
 def _root_conftest() -> ModuleType:
@@ -145,19 +147,61 @@ def test_plan_apply_and_drift_from_three_directories_share_one_state(
     _no_local_state(laptop, merge_job, cron)
 
 
-def test_a_saved_plan_is_refused_on_another_store(shared: Shared, tmp_path: Path) -> None:
+def test_a_saved_plan_remembers_its_store_and_refuses_only_another_one_named(
+    shared: Shared, tmp_path: Path
+) -> None:
+    """Issue 21: ``plan --state URL --out p.json`` said "apply it with: reconciler
+    apply p.json", which was then refused for using local state."""
+    _desired(tmp_path / "a")
+    local = {k: v for k, v in shared.env.items() if k != "RECONCILER_STATE"}
+    planned = shared.run(tmp_path / "a", "plan", "desired.yaml", "--endpoint", shared.url,
+                         "--state", shared.target.url, "--out", "plan.json", env=local)
+    assert planned.returncode == 0, planned.stderr
+    # The hint is the command that works: the plan opens its own store.
+    assert "apply it with: reconciler apply plan.json\n" in planned.stderr
+    saved = json.loads((tmp_path / "a" / "plan.json").read_text())
+    assert saved["state_url"] == shared.target.url
+    identity = shared.target.open().identity
+
+    elsewhere = shared.run(tmp_path / "a", "apply", "plan.json", "--endpoint", shared.url,
+                           "--state-dir", "other", env=local)
+    assert elsewhere.returncode == 1
+    assert (f"error: the plan was made against the state in {identity}, but this apply uses"
+            " local: give none of --state, RECONCILER_STATE and --state-dir to use the plan's"
+            " own store, or plan again against this one") in elsewhere.stderr
+    assert shared.target.open().read("t-main") is None
+
+    applied = shared.run(tmp_path / "a", "apply", "plan.json", "--endpoint", shared.url,
+                         *FAST, env=local)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "1 installed, 1 upgraded" in applied.stdout
+    assert shared.target.open().read("t-main") is not None
+    _no_local_state(tmp_path / "a")
+
+
+def test_a_saved_plan_naming_an_unknown_store_host_needs_it_confirmed(
+    shared: Shared, tmp_path: Path
+) -> None:
+    """Nothing vouches for a saved plan: a store it names off Huawei Cloud and this
+    machine gets no credentials until the operator names it with --state."""
     _desired(tmp_path / "a")
     planned = shared.run(tmp_path / "a", "plan", "desired.yaml", "--endpoint", shared.url,
                          "--out", "plan.json")
     assert planned.returncode == 0, planned.stderr
+    path = tmp_path / "a" / "plan.json"
+    data = json.loads(path.read_text())
+    evil = ("s3://stolen-state/x?endpoint=https://state.attacker.example&region=r"
+            if data["state_url"].startswith("s3://") else
+            "postgres://reconciler@db.attacker.example:5432/reconciler")
+    data["state_url"] = evil
+    data["digest"] = plan_digest(data)  # anyone can recompute it
+    path.write_text(json.dumps(data))
     local = {k: v for k, v in shared.env.items() if k != "RECONCILER_STATE"}
     refused = shared.run(tmp_path / "a", "apply", "plan.json", "--endpoint", shared.url,
                          env=local)
     assert refused.returncode == 1
-    identity = shared.target.open().identity
-    assert f"the plan was made against the state in {identity}" in refused.stderr
-    assert "this apply uses local" in refused.stderr
-    assert shared.target.open().read("t-main") is None
+    assert "attacker.example" in refused.stderr
+    assert "Confirm it with --state" in refused.stderr and "Traceback" not in refused.stderr
     _no_local_state(tmp_path / "a")
 
 

@@ -73,3 +73,28 @@ def test_a_clean_rollout_is_complete() -> None:
     assert result.ok
     assert rollout_summary(result) == ("Apply complete: 0 installed, 0 upgraded, 0 updated,"
                                        " 0 deleted, 0 adopted; 0 blocked, 0 failed.")
+
+
+def test_clusters_failed_before_any_write_and_held_back_ones_agree_with_the_report() -> None:
+    """Issue 21: "4 of 8 clusters failed … 0 failed … 7 cluster(s) not applied"."""
+    prod = tuple(f"p-{i}" for i in range(8))
+    stale = prod[:4]
+    held = prod[5:]
+    clusters = (
+        *(ClusterResult(name=n, error="plan is stale: … Plan again.") for n in stale),
+        ClusterResult(name=prod[4], addons=(AddonResult(
+            cluster=prod[4], addon="everest", action=Action.UPGRADE,
+            outcome=Outcome.UPGRADED),)),
+        *(ClusterResult(name=n, error="not started: wave prod already has 4 failed"
+                        " cluster(s), more than its max_failures 1") for n in held),
+    )
+    wave = WaveResult(name="prod", status=WaveStatus.HALTED, clusters=prod,
+                      changed=(prod[4],), failures=tuple(ClusterFailure(n, "", "plan is stale")
+                                                         for n in stale),
+                      held_back=held, max_failures=1, soak=SoakOutcome.NOT_RUN)
+    result = RolloutResult(waves=(wave,), stop=RolloutStop.HALTED,
+                           apply=ApplyResult(plan_id="p", clusters=clusters), next_wave="prod")
+    assert rollout_summary(result) == (
+        "Apply halted at wave prod, 4 of 8 clusters failed (at most 1 tolerated):"
+        " 1 done (1 upgraded), 4 failed (4 cluster(s) not applied), 0 blocked,"
+        " 3 cluster(s) not started (their wave's failure budget was spent).")
