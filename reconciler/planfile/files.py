@@ -86,6 +86,10 @@ def load_plan_with_digest(path: str | os.PathLike[str]) -> tuple[Plan, str]:
         raise PlanFileError(
             f"{source}: not a valid plan file: a plan is a JSON object, not {type(data).__name__}"
         )
+    # `plan --format json` adds the Terraform-shaped resource_changes, derived
+    # from the clusters and outside the digest (docs/policy.md): such a file is
+    # a plan all the same, read without it.
+    data.pop("resource_changes", None)
     problem = digest_problem(data, format_version=JSON_FORMAT_VERSION)
     if problem:
         raise PlanFileError(f"{source}: {problem}")

@@ -229,3 +229,13 @@ def test_no_secret_reaches_the_policy_input(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["resource_changes"]
     assert marker not in json.dumps(data["resource_changes"])
+
+
+def test_the_json_rendering_is_still_a_plan_file(tmp_path: Path) -> None:
+    rendered = _run(tmp_path, "plan", DEMO, "--format", "json")
+    assert rendered.exit_code == 0, rendered.output
+    plan_file = tmp_path / "rendered.json"
+    plan_file.write_text(rendered.stdout, encoding="utf-8")
+    shown = CliRunner().invoke(cli, ["show", str(plan_file)], env={"NO_COLOR": "1"})
+    assert shown.exit_code == 0, shown.output
+    assert "Plan:" in shown.stdout
