@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from reconciler.engine import checks, secrets
+from reconciler.engine import checks, secrets, valuekeys
 from reconciler.engine.constraints import resolve_constraint
 from reconciler.engine.diff import diff_values
 from reconciler.engine.fingerprint import fingerprint_instances
@@ -280,7 +280,11 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         return
     defaults = defaults_for(version, live_values, addon)
     desired_values = normalise(addon.values, defaults.values)
-    type_errors = checks.value_types(ctx.spec, addon, desired_values, defaults.values)
+    unknown = valuekeys.unknown_keys(desired_values, defaults.values,
+                                     addon.allow_unknown_values, source=version,
+                                     preset=defaults.flavor)
+    type_errors = checks.unknown_values(ctx.spec, addon, version.version, unknown)
+    type_errors += checks.value_types(ctx.spec, addon, desired_values, defaults.values)
     type_errors += checks.ignore_paths(ctx.spec, addon, version.version, defaults.values)
     if type_errors:
         ctx.errors.extend(type_errors)

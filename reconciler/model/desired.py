@@ -96,6 +96,9 @@ class AddonSpec:
     """Warning risk names that may be skipped (``precheck.accept``)."""
     ignore_changes: tuple[str, ...] = ()
     """Dotted key paths taken from live and never diffed."""
+    allow_unknown_values: tuple[str, ...] = ()
+    """``allow_unknown_values:``: value paths (wildcards as in ``ignore_changes``)
+    where keys the template's defaults lack are accepted, not refused."""
     protect: bool = False
     """Refuse to delete (like Terraform's ``prevent_destroy``)."""
     depends_on: tuple[str, ...] = ()
