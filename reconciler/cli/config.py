@@ -1,4 +1,4 @@
-"""The ``validate`` and ``schema`` commands.
+"""The ``validate`` command (``schema`` is in cli/templates.py: it reads templates).
 
 ``validate`` takes the same desired-state inputs as ``plan``/``apply``/``drift``
 (``common_options(cloud=False)``); loading them is ``config.options``.
@@ -12,12 +12,15 @@ import click
 
 from reconciler.cli.options import CommonOptions, common_options
 from reconciler.config.options import load_from_options
-from reconciler.config.schemacheck import schema_text
+from reconciler.engine.checks import listing
+from reconciler.engine.offline import OfflineCheck, check_values_offline
+from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
 from reconciler.model.rollout import assign_waves
+from reconciler.run.templatecache import cache_dir, load_for
 from reconciler.views.diagnostics import diagnostics_text, plural
 
-__all__ = ["schema", "validate"]
+__all__ = ["validate"]
 
 
 @click.command()
@@ -47,6 +50,10 @@ def validate(opts: CommonOptions) -> None:
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)
         raise SystemExit(1) from None
+    offline = check_values_offline_or_note(opts, desired)
+    if offline.problems:
+        click.echo(diagnostics_text(offline.problems), err=True, nl=False)
+        raise SystemExit(1)
     addons = sum(len(cluster.addons) for cluster in desired.clusters)
     clusters_text = plural(len(desired.clusters), "cluster")
     click.echo(
@@ -68,12 +75,23 @@ def validate(opts: CommonOptions) -> None:
             for name in desired.profiles))
 
 
-@click.command()
-def schema() -> None:
-    """Print the JSON Schema of desired-state files (for editors and other tools).
-
-    \b
-    Example:
-      reconciler schema > desired-state.schema.json
-    """
-    click.echo(schema_text(), nl=False)
+def check_values_offline_or_note(opts: CommonOptions, desired: DesiredState) -> OfflineCheck:
+    """Plan's value checks against the templates the last plan of each endpoint
+    kept (run/templatecache.py); what cannot be checked offline is said on stderr."""
+    found = OfflineCheck()
+    directory = cache_dir(opts.state_dir.parent)
+    unplanned: list[str] = []
+    for spec in desired.clusters:
+        cached = load_for(directory, spec)
+        if cached is None:
+            unplanned.append(spec.name)
+            continue
+        check_values_offline(spec, cached.templates, cached.clusters.get(spec.cluster_id),
+                             found)
+    if unplanned:
+        click.echo(f"note: values not checked against templates for {listing(unplanned)}: "
+                   "no plan has read their endpoint's templates here yet (plan once, then "
+                   "validate checks value keys without network)", err=True)
+    if found.skipped:
+        click.echo(f"note: values not checked offline for {listing(found.skipped)}", err=True)
+    return found

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
-from reconciler.engine.valuekeys import UnknownKey
+from reconciler.engine.valuekeys import UnknownKey, unknown_keys
 from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON, ancestry
@@ -38,6 +38,7 @@ __all__ = [
     "unknown_values",
     "unknown_version",
     "unsupported_version",
+    "value_problems",
     "value_types",
     "version_key",
 ]
@@ -238,6 +239,21 @@ def _compare_types(value: JSON, default: JSON, path: str, segments: list[str],
     found.append(diagnostic(
         cluster, addon, path,
         f"is a {actual}, but the template default of `{addon.name}` is a {expected}", hint))
+
+
+def value_problems(cluster: ClusterSpec, addon: AddonSpec, version: TemplateVersion,
+                   desired: Mapping[str, JSON], defaults: Mapping[str, JSON],
+                   preset: str | None) -> list[Diagnostic]:
+    """Everything wrong with the declared values for ``version`` (``desired``
+    normalised against ``defaults``, the version's defaults with ``preset``):
+    keys the template lacks, types that contradict its defaults, and
+    ``ignore_changes`` paths that name nothing. Plan and validate share it."""
+    unknown = unknown_keys(desired, defaults, addon.allow_unknown_values, source=version,
+                           preset=preset)
+    found = unknown_values(cluster, addon, version.version, unknown)
+    found += value_types(cluster, addon, desired, defaults)
+    found += ignore_paths(cluster, addon, version.version, defaults)
+    return found
 
 
 def unknown_values(cluster: ClusterSpec, addon: AddonSpec, version: str,

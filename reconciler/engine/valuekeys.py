@@ -14,6 +14,8 @@ What counts as known:
   about what goes there;
 - anything inside a list: a list default shows one example item, not a closed
   set of keys (a toleration may carry ``value`` where the example has none);
+- anything at all when the version has no defaults (the catalogue dropped
+  the version the instance runs: plan goes on with its live values);
 - anything an ``allow_unknown_values`` pattern of the add-on covers (the
   wildcards of ``ignore_changes``: ``custom.extraArgs.*``, ``[*]``).
 
@@ -57,8 +59,8 @@ def unknown_keys(desired: Mapping[str, JSON], defaults: Mapping[str, JSON],
     module doc). ``source`` is what ``defaults`` were read from (the planner
     passes the template version, and ``preset`` the flavor preset): the answer
     is then reused for every add-on declaring the same key paths."""
-    if not desired:
-        return ()
+    if not desired or not defaults:
+        return ()  # no defaults at all (a version the catalogue dropped): nothing to go by
     key = None
     if source is not None:
         key = (id(source), preset, _shape(desired), allow)
