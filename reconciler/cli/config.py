@@ -50,6 +50,8 @@ def validate(opts: CommonOptions) -> None:
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)
         raise SystemExit(1) from None
+    if desired.warnings:
+        click.echo(diagnostics_text(desired.warnings), err=True, nl=False)
     offline = check_values_offline_or_note(opts, desired)
     if offline.problems:
         click.echo(diagnostics_text(offline.problems), err=True, nl=False)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
 
 if TYPE_CHECKING:
@@ -164,3 +165,6 @@ class DesiredState:
     profiles: tuple[str, ...] = ()
     """Every profile the files declare, in declaration order (``validate`` says
     how many clusters each applies to: a selector matching none shows there)."""
+    warnings: tuple[Diagnostic, ...] = ()
+    """Inputs that change nothing (config/unused.py): an unused ``--var``, a
+    profile or a wave selector matching no cluster. Said, never fatal."""
