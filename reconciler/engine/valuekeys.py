@@ -86,11 +86,14 @@ unknown keys: per shape of declaration, not per cluster."""
 
 
 def _shape(tree: Mapping[str, JSON]) -> tuple[object, ...]:
-    """The map keys of ``tree`` as a hashable nest (leaves are ``None``): what
-    the check depends on, without the values (which differ per cluster)."""
-    return tuple((key, _shape(value) if type(value) is dict or (
-        not isinstance(value, (str, int, float, list, tuple)) and isinstance(value, Mapping))
-        else None) for key, value in tree.items())
+    """The map keys of ``tree`` as a hashable nest (a leaf is ``None``): what
+    the check depends on, without the values (which differ per cluster).
+    Desired values come normalised, so their maps are plain dicts."""
+    shape: list[object] = []
+    for key, value in tree.items():
+        shape.append(key)
+        shape.append(_shape(value) if type(value) is dict else None)
+    return tuple(shape)
 
 
 def _walk(desired: Mapping[str, JSON], default: Mapping[str, JSON], prefix: str,
