@@ -7,15 +7,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import click
 
 from reconciler.cli.options import CommonOptions, common_options
 from reconciler.config.options import load_from_options
 from reconciler.engine.checks import listing
-from reconciler.engine.offline import OfflineCheck, check_values_offline
+from reconciler.engine.offline import OfflineCheck
+from reconciler.engine.offline import check_values_offline as check_values_offline_for
 from reconciler.model.desired import DesiredState
-from reconciler.model.diagnostics import InputError
+from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.rollout import assign_waves
 from reconciler.run.templatecache import cache_dir, load_for
 from reconciler.views.diagnostics import diagnostics_text, plural
@@ -52,7 +54,7 @@ def validate(opts: CommonOptions) -> None:
         raise SystemExit(1) from None
     if desired.warnings:
         click.echo(diagnostics_text(desired.warnings), err=True, nl=False)
-    offline = check_values_offline_or_note(opts, desired)
+    offline = check_values_offline(opts, desired)
     if offline.problems:
         click.echo(diagnostics_text(offline.problems), err=True, nl=False)
         raise SystemExit(1)
@@ -75,11 +77,18 @@ def validate(opts: CommonOptions) -> None:
         click.echo("profiles: " + ", ".join(
             f"{name} ({plural(used[name], 'cluster') if used[name] else 'no cluster'})"
             for name in desired.profiles))
+    click.echo(offline.summary)
 
 
-def check_values_offline_or_note(opts: CommonOptions, desired: DesiredState) -> OfflineCheck:
+@dataclass
+class _Offline:
+    problems: list[Diagnostic]
+    summary: str
+
+
+def check_values_offline(opts: CommonOptions, desired: DesiredState) -> _Offline:
     """Plan's value checks against the templates the last plan of each endpoint
-    kept (run/templatecache.py); what cannot be checked offline is said on stderr."""
+    kept (run/templatecache.py), and a summary line of what they covered."""
     found = OfflineCheck()
     directory = cache_dir(opts.state_dir.parent)
     unplanned: list[str] = []
@@ -88,12 +97,17 @@ def check_values_offline_or_note(opts: CommonOptions, desired: DesiredState) -> 
         if cached is None:
             unplanned.append(spec.name)
             continue
-        check_values_offline(spec, cached.templates, cached.clusters.get(spec.cluster_id),
-                             found)
+        check_values_offline_for(spec, cached.templates,
+                                 cached.clusters.get(spec.cluster_id), found)
+    if desired.clusters and len(unplanned) == len(desired.clusters):
+        return _Offline(problems=[], summary=(
+            "values: not checked against the add-on templates: no plan has read them here "
+            "yet (after one, validate checks value keys without network)"))
+    said = [f"{plural(found.checked, 'add-on')} checked against the templates the last "
+            "plan kept"]
     if unplanned:
-        click.echo(f"note: values not checked against templates for {listing(unplanned)}: "
-                   "no plan has read their endpoint's templates here yet (plan once, then "
-                   "validate checks value keys without network)", err=True)
+        said.append(f"not checked for {listing(unplanned)}: no plan has read their "
+                    "endpoint's templates here yet (plan once)")
     if found.skipped:
-        click.echo(f"note: values not checked offline for {listing(found.skipped)}", err=True)
-    return found
+        said.append(f"not checked offline: {listing(found.skipped)}")
+    return _Offline(problems=found.problems, summary="values: " + "; ".join(said))
