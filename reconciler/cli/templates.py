@@ -192,7 +192,7 @@ def values_command(name: str, opts: CommonOptions, version: str | None, cluster:
     Examples:
       reconciler values autoscaler examples/demo.yaml
       reconciler values autoscaler examples/demo.yaml --cluster demo-prod
-      reconciler values coredns --version 1.28.7      # from the last plan's templates
+      reconciler values coredns --version 1.28.7      # from the templates the last plan kept
     """
     if cluster is not None and offline:
         fail("--cluster reads the live cluster: leave out --offline")
