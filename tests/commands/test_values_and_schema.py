@@ -164,3 +164,13 @@ def test_validate_checks_value_keys_offline_after_a_plan(tmp_path: Path) -> None
     assert valid.exit_code == 0
     # demo-prod's and demo-staging's values are checked; demo-legacy declares none
     assert "values: 3 add-ons checked against the templates the last plan kept" in valid.stdout
+
+
+def test_the_kept_catalogue_holds_no_secret() -> None:
+    planned = run("plan", str(EXAMPLES / "multi-env" / "fleet.yaml"),
+                  "--var-file", str(EXAMPLES / "multi-env" / "prod.vars.yaml"))
+    assert planned.exit_code == 0, planned.output
+    [kept] = list(Path(".reconciler/templates").iterdir())
+    text = kept.read_text()
+    assert '"autoscaler"' in text and "maxNodesTotal" in text  # it is the catalogue
+    assert "token-never-shown-4711" not in text
