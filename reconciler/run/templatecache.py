@@ -21,9 +21,9 @@ from pathlib import Path
 from reconciler.cloud.wire import parse_cluster, parse_template
 from reconciler.masking.files import write_atomic
 from reconciler.model.desired import ClusterSpec
-from reconciler.model.live import AddonTemplate, Cluster, LiveCluster
+from reconciler.model.live import AddonTemplate, Cluster
 
-__all__ = ["CachedCatalogue", "cache_dir", "load_all", "load_for", "save"]
+__all__ = ["CachedCatalogue", "cache_dir", "load_all", "load_for", "save", "save_live"]
 
 _FORMAT = 1
 
@@ -98,11 +98,6 @@ def save_live(directory: Path, specs: Iterable[ClusterSpec],
         read = templates.get(key)
         if isinstance(read, Mapping) and read:
             save(directory, spec, read, clusters)
-
-
-def live_clusters(live: Mapping[str, LiveCluster | object]) -> dict[str, Cluster]:
-    return {name: found.cluster for name, found in live.items()
-            if isinstance(found, LiveCluster)}
 
 
 def _read(path: Path) -> CachedCatalogue | None:
