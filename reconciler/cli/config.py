@@ -1,4 +1,4 @@
-"""The ``validate`` and ``schema`` commands.
+"""The ``validate`` command (``schema`` is in cli/templates.py: it reads templates).
 
 ``validate`` takes the same desired-state inputs as ``plan``/``apply``/``drift``
 (``common_options(cloud=False)``); loading them is ``config.options``.
@@ -7,17 +7,22 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import click
 
-from reconciler.cli.options import CommonOptions, common_options, output_options
+from reconciler.cli.options import CommonOptions, common_options
 from reconciler.config.options import load_from_options
-from reconciler.config.schemacheck import schema_text
-from reconciler.model.diagnostics import InputError
+from reconciler.engine.checks import listing
+from reconciler.engine.offline import OfflineCheck
+from reconciler.engine.offline import check_values_offline as check_values_offline_for
+from reconciler.model.desired import DesiredState
+from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.rollout import assign_waves
+from reconciler.run.templatecache import cache_dir, load_for
 from reconciler.views.diagnostics import diagnostics_text, plural
 
-__all__ = ["schema", "validate"]
+__all__ = ["validate"]
 
 
 @click.command()
@@ -47,6 +52,12 @@ def validate(opts: CommonOptions) -> None:
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)
         raise SystemExit(1) from None
+    if desired.warnings:
+        click.echo(diagnostics_text(desired.warnings), err=True, nl=False)
+    offline = check_values_offline(opts, desired)
+    if offline.problems:
+        click.echo(diagnostics_text(offline.problems), err=True, nl=False)
+        raise SystemExit(1)
     addons = sum(len(cluster.addons) for cluster in desired.clusters)
     clusters_text = plural(len(desired.clusters), "cluster")
     click.echo(
@@ -66,15 +77,37 @@ def validate(opts: CommonOptions) -> None:
         click.echo("profiles: " + ", ".join(
             f"{name} ({plural(used[name], 'cluster') if used[name] else 'no cluster'})"
             for name in desired.profiles))
+    click.echo(offline.summary)
 
 
-@click.command()
-@output_options
-def schema() -> None:
-    """Print the JSON Schema of desired-state files (for editors and other tools).
+@dataclass
+class _Offline:
+    problems: list[Diagnostic]
+    summary: str
 
-    \b
-    Example:
-      reconciler schema > desired-state.schema.json
-    """
-    click.echo(schema_text(), nl=False)
+
+def check_values_offline(opts: CommonOptions, desired: DesiredState) -> _Offline:
+    """Plan's value checks against the templates the last plan of each endpoint
+    kept (run/templatecache.py), and a summary line of what they covered."""
+    found = OfflineCheck()
+    directory = cache_dir(opts.state_dir.parent)
+    unplanned: list[str] = []
+    for spec in desired.clusters:
+        cached = load_for(directory, spec)
+        if cached is None:
+            unplanned.append(spec.name)
+            continue
+        check_values_offline_for(spec, cached.templates,
+                                 cached.clusters.get(spec.cluster_id), found)
+    if desired.clusters and len(unplanned) == len(desired.clusters):
+        return _Offline(problems=[], summary=(
+            "values: not checked against the add-on templates: no plan has read them here "
+            "yet (after one, validate checks value keys without network)"))
+    said = [f"{plural(found.checked, 'add-on')} checked against the templates the last "
+            "plan kept"]
+    if unplanned:
+        said.append(f"not checked for {listing(unplanned)}: no plan has read their "
+                    "endpoint's templates here yet (plan once)")
+    if found.skipped:
+        said.append(f"not checked offline: {listing(found.skipped)}")
+    return _Offline(problems=found.problems, summary="values: " + "; ".join(said))

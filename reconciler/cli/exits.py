@@ -73,6 +73,8 @@ def load_or_exit(opts: CommonOptions, *, clusters: Sequence[str] | None = None) 
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)
         raise SystemExit(1) from None
     register_secrets(desired)
+    if desired.warnings:
+        click.echo(diagnostics_text(desired.warnings), err=True, nl=False)
     return desired
 
 

@@ -9,13 +9,14 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.apply import apply_command, import_command
-from reconciler.cli.config import schema, validate
+from reconciler.cli.config import validate
 from reconciler.cli.drift import drift_command
 from reconciler.cli.emulator import emulator
 from reconciler.cli.init import init_command
 from reconciler.cli.options import ARGV_KEY, env_color
 from reconciler.cli.plan import plan_command, show_command
 from reconciler.cli.state import force_unlock, state
+from reconciler.cli.templates import schema, values_command
 from reconciler.masking import register_credentials, reset_redactor
 from reconciler.masking.logs import install_log_masking
 from reconciler.masking.streams import install_stream_masking
@@ -99,6 +100,7 @@ cli.add_command(apply_command)
 cli.add_command(import_command)
 cli.add_command(drift_command)
 cli.add_command(init_command)
+cli.add_command(values_command)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,12 @@ from reconciler.cli.policy import denial_text, evaluate_plan, flags_of, policy_o
 from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.model.desired import DesiredState
+from reconciler.model.live import Cluster
 from reconciler.planfile import PlanFileError, load_plan_with_digest, save_plan
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import plan_flow
 from reconciler.run.prechecks import DEFAULT_PRECHECK_TIMEOUT_S
+from reconciler.run.templatecache import cache_dir, save_live
 from reconciler.views import render_plan
 from reconciler.views.diagnostics import plan_errors_text, precheck_blocked_text
 
@@ -109,6 +111,7 @@ def plan_command(
                                            targets=opts.addons))
     except CloudError as err:
         fail(str(err))
+    remember_templates(opts, desired, result.templates, result.clusters)
     # Bound to the store it was planned against: apply refuses it on another,
     # and opens a remote one itself (its URL holds no credentials).
     plan = dataclasses.replace(result.plan, state_backend=store.identity,
@@ -140,6 +143,17 @@ def plan_command(
         raise SystemExit(1)
     if detailed_exitcode and result.plan.has_changes:
         raise SystemExit(2)
+
+
+def remember_templates(opts: CommonOptions, desired: DesiredState,
+                       templates: Mapping[str, object], clusters: Mapping[str, Cluster]) -> None:
+    """Keep the catalogues read for ``validate``, ``schema`` and ``values``
+    without network. Only a cache: failing to write it never fails the plan."""
+    try:
+        save_live(cache_dir(opts.state_dir.parent), desired.clusters, templates, clusters)
+    except OSError as err:
+        click.echo(f"note: could not keep the template catalogue for offline use: "
+                   f"{err.strerror or err}", err=True)
 
 
 def declared_addons(desired: DesiredState) -> dict[str, list[str]]:

@@ -106,6 +106,7 @@ def _addon_spec(merged: MergedAddon, defaults: dict[str, Any]) -> AddonSpec:
         not_sensitive=tuple(str(p) for p in addon.get("not_sensitive", ())),
         precheck_accept=tuple(addon.get("precheck", {}).get("accept", ())),
         ignore_changes=tuple(addon.get("ignore_changes", ())),
+        allow_unknown_values=tuple(addon.get("allow_unknown_values", ())),
         protect=bool(addon.get("protect", False)),
         depends_on=tuple(addon.get("depends_on", ())),
         # The schema check has already limited the text to the enum's values.

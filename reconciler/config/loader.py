@@ -36,6 +36,7 @@ from reconciler.config.rollout import (
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
+from reconciler.config.unused import unused_profiles, unused_variables, unused_wave_selectors
 from reconciler.config.varrefs import VarsLoop, vars_loop
 from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
 from reconciler.kit.selectors import PatternKind, SelectorError, parse_pattern
@@ -82,9 +83,13 @@ def _load(
     problems: list[Diagnostic] = []
     files = expand_paths(paths, problems)
     outer_vars: dict[str, Any] = {}
+    set_by: dict[str, str] = {}
     for var_file in var_files:
-        outer_vars.update(read_var_file(str(var_file), problems))
+        read = read_var_file(str(var_file), problems)
+        outer_vars.update(read)
+        set_by.update(dict.fromkeys(read, str(var_file)))
     outer_vars.update(variables)
+    set_by.update(dict.fromkeys(variables, "--var"))
     if endpoint is not None and not _ENDPOINT.match(endpoint):
         problems.append(
             Diagnostic(
@@ -125,6 +130,10 @@ def _load(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(_ordered(problems, [str(f) for f in files]))
+    warnings = unused_variables((s.source for s in sources), set_by)
+    warnings += unused_profiles(sources, profiles, specs)
+    if rollout is not None and rollout_found is not None:
+        warnings += unused_wave_selectors(rollout, rollout_found[0], specs)
     return DesiredState(
         clusters=tuple(selected),
         files=tuple(str(f) for f in files),
@@ -132,6 +141,7 @@ def _load(
         state_url=state_url,
         rollout=rollout,
         profiles=tuple(profiles),
+        warnings=tuple(warnings),
     )
 
 

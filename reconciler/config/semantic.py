@@ -30,6 +30,9 @@ _PATH_RULES = {
     "ignore_changes": (_IGNORE_PATH, "a dotted path into values that starts with basic., "
                        "custom. or flavor.; `*` stands for one key and `[*]` for every list "
                        "item, e.g. custom.tolerations[*].tolerationSeconds"),
+    "allow_unknown_values": (_IGNORE_PATH, "a dotted path into values that starts with "
+                             "basic., custom. or flavor.; `*` stands for one key and `[*]` "
+                             "for every list item, e.g. custom.extraArgs.*"),
     "sensitive": (_VALUE_PATH, "a dotted path into values that starts with basic., custom. or "
                   "flavor., e.g. custom.feature_gates"),
     "not_sensitive": (_VALUE_PATH, "a dotted path into values that starts with basic., custom. "

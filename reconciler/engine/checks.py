@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.engine import secrets
 from reconciler.engine.normalise import type_name
+from reconciler.engine.valuekeys import UnknownKey, unknown_keys
 from reconciler.model.desired import AddonSpec, ClusterSpec, SourceLocation
 from reconciler.model.diagnostics import Diagnostic, Severity
 from reconciler.model.json import JSON
@@ -36,8 +37,10 @@ __all__ = [
     "supporting_versions",
     "unknown_flavor",
     "unknown_template",
+    "unknown_values",
     "unknown_version",
     "unsupported_version",
+    "value_problems",
     "value_types",
     "version_key",
 ]
@@ -238,6 +241,41 @@ def _compare_types(value: JSON, default: JSON, path: str, segments: list[str],
     found.append(diagnostic(
         cluster, addon, path,
         f"is a {actual}, but the template default of `{addon.name}` is a {expected}", hint))
+
+
+def value_problems(cluster: ClusterSpec, addon: AddonSpec, version: TemplateVersion,
+                   desired: Mapping[str, JSON], defaults: Mapping[str, JSON],
+                   preset: str | None) -> list[Diagnostic]:
+    """Everything wrong with the declared values for ``version`` (``desired``
+    normalised against ``defaults``, the version's defaults with ``preset``):
+    keys the template lacks, types that contradict its defaults, and
+    ``ignore_changes`` paths that name nothing. Plan and validate share it."""
+    unknown = unknown_keys(desired, defaults, addon.allow_unknown_values, source=version,
+                           preset=preset)
+    found = unknown_values(cluster, addon, version.version, unknown)
+    found += value_types(cluster, addon, desired, defaults)
+    found += ignore_paths(cluster, addon, version.version, defaults)
+    return found
+
+
+def unknown_values(cluster: ClusterSpec, addon: AddonSpec, version: str,
+                   found: Iterable[UnknownKey]) -> list[Diagnostic]:
+    """One error per declared key the template of ``version`` does not know
+    (engine/valuekeys.py), at the key in the file, with the keys that exist."""
+    problems: list[Diagnostic] = []
+    for unknown in found:
+        where = f"values.{unknown.parent}" if unknown.parent else "values"
+        if unknown.close:
+            hint = f"did you mean {unknown.close[0]}?"
+        else:
+            known = listing(f"`{k}`" for k in unknown.known) if unknown.known else "none"
+            hint = f"keys of `{where}` in the template: {known}."
+        hint += (f" If CCE accepts `{unknown.key}` anyway, list `{unknown.path}` in "
+                 "allow_unknown_values")
+        problems.append(diagnostic(
+            cluster, addon, f"values.{unknown.path}",
+            f"`{unknown.key}` is not a value of `{addon.name}` {version}", hint))
+    return problems
 
 
 def ignore_paths(cluster: ClusterSpec, addon: AddonSpec, version: str,

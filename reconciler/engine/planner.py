@@ -64,6 +64,7 @@ from reconciler.model.live import (
     UNHEALTHY_STATUSES,
     AddonInstance,
     AddonTemplate,
+    Cluster,
     LiveCluster,
     TemplateVersion,
 )
@@ -71,7 +72,7 @@ from reconciler.model.plan import Action, Change, ClusterPlan, Plan, ReadinessRe
 from reconciler.model.rollout import assign_waves
 from reconciler.model.state import StateFile
 
-__all__ = ["cluster_waves", "declares_absent", "plan_changes"]
+__all__ = ["cluster_waves", "declares_absent", "plan_changes", "target_version"]
 
 
 def plan_changes(desired: DesiredState, live: Mapping[str, LiveCluster | Diagnostic],
@@ -226,50 +227,56 @@ def _target_version(ctx: _Cluster, addon: AddonSpec, template: AddonTemplate,
                     instance: AddonInstance | None) -> TemplateVersion | None:
     """The version to run, after the existence and support checks (None: an error)."""
     cluster = ctx.live.cluster
-    chosen: TemplateVersion | None
-    if addon.version_constraint is not None:
-        # Resolved per cluster, the newest fitting version even when live already
-        # satisfies the constraint: `latest` means tracking the newest.
-        resolved = resolve_constraint(ctx.spec, addon, template, cluster,
-                                      addon.version_constraint)
-        if isinstance(resolved, Diagnostic):
-            ctx.errors.append(resolved)
-            return None
-        chosen = resolved
-    elif addon.version is not None:
-        chosen = template.version(addon.version)
-        if chosen is None:
-            ctx.errors.append(checks.unknown_version(ctx.spec, addon, template, cluster,
-                                                     addon.version))
-            return None
-    elif instance is not None:
-        chosen = template.version(instance.version)
-        if chosen is None:
-            # The catalog dropped the running version: its defaults are unknown,
-            # but live values are complete, so keeping it is still safe.
-            ctx.errors.append(checks.diagnostic(
-                ctx.spec, addon, "version",
-                f"live version {instance.version} of `{addon.name}` is no longer in the "
-                "template catalog; planning without its defaults",
-                f"pin one of: {checks.listing(checks.supporting_versions(template, cluster))}",
-                severity=Severity.WARNING))
-            chosen = TemplateVersion(version=instance.version, input={})
-    else:
-        chosen = checks.newest_supported_stable(template, cluster)
-        if chosen is None:
-            ctx.errors.append(checks.no_installable_version(ctx.spec, addon, template,
-                                                            cluster))
-            return None
-    changes_version = instance is None or instance.version != chosen.version
-    if changes_version and not chosen.supports(cluster.type, cluster.category, cluster.version):
-        ctx.errors.append(checks.unsupported_version(ctx.spec, addon, template, cluster,
-                                                     chosen.version))
+    chosen, problems = target_version(ctx.spec, addon, template, cluster, instance)
+    ctx.errors.extend(problems)
+    if chosen is None:
         return None
     readiness = ctx.spec.upgrade_readiness
     if readiness is not None and chosen.support_versions and not chosen.supports(
             cluster.type, cluster.category, readiness.target_version):
         ctx.unsupported_target.append(f"{addon.name}@{chosen.version}")
     return chosen
+
+
+def target_version(spec: ClusterSpec, addon: AddonSpec, template: AddonTemplate,
+                   cluster: Cluster, instance: AddonInstance | None
+                   ) -> tuple[TemplateVersion | None, list[Diagnostic]]:
+    """The version ``addon`` runs on ``cluster`` once planned (None when it
+    cannot: the diagnostics say why; a warning may come with a version)."""
+    chosen: TemplateVersion | None
+    if addon.version_constraint is not None:
+        # Resolved per cluster, the newest fitting version even when live already
+        # satisfies the constraint: `latest` means tracking the newest.
+        resolved = resolve_constraint(spec, addon, template, cluster,
+                                      addon.version_constraint)
+        if isinstance(resolved, Diagnostic):
+            return None, [resolved]
+        chosen = resolved
+    elif addon.version is not None:
+        chosen = template.version(addon.version)
+        if chosen is None:
+            return None, [checks.unknown_version(spec, addon, template, cluster, addon.version)]
+    elif instance is not None:
+        chosen = template.version(instance.version)
+        if chosen is None:
+            # The catalog dropped the running version: its defaults are unknown,
+            # but live values are complete, so keeping it is still safe.
+            warning = checks.diagnostic(
+                spec, addon, "version",
+                f"live version {instance.version} of `{addon.name}` is no longer in the "
+                "template catalog; planning without its defaults",
+                f"pin one of: {checks.listing(checks.supporting_versions(template, cluster))}",
+                severity=Severity.WARNING)
+            return TemplateVersion(version=instance.version, input={}), [warning]
+    else:
+        chosen = checks.newest_supported_stable(template, cluster)
+        if chosen is None:
+            return None, [checks.no_installable_version(spec, addon, template, cluster)]
+    changes_version = instance is None or instance.version != chosen.version
+    if changes_version and not chosen.supports(cluster.type, cluster.category, cluster.version):
+        return None, [checks.unsupported_version(spec, addon, template, cluster,
+                                                 chosen.version)]
+    return chosen, []
 
 
 def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
@@ -280,8 +287,8 @@ def _plan_present(ctx: _Cluster, addon: AddonSpec, version: TemplateVersion,
         return
     defaults = defaults_for(version, live_values, addon)
     desired_values = normalise(addon.values, defaults.values)
-    type_errors = checks.value_types(ctx.spec, addon, desired_values, defaults.values)
-    type_errors += checks.ignore_paths(ctx.spec, addon, version.version, defaults.values)
+    type_errors = checks.value_problems(ctx.spec, addon, version, desired_values,
+                                        defaults.values, defaults.flavor)
     if type_errors:
         ctx.errors.extend(type_errors)
         return

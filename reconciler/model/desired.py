@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ class AddonSpec:
     """Warning risk names that may be skipped (``precheck.accept``)."""
     ignore_changes: tuple[str, ...] = ()
     """Dotted key paths taken from live and never diffed."""
+    allow_unknown_values: tuple[str, ...] = ()
+    """``allow_unknown_values:``: value paths (wildcards as in ``ignore_changes``)
+    where keys the template's defaults lack are accepted, not refused."""
     protect: bool = False
     """Refuse to delete (like Terraform's ``prevent_destroy``)."""
     depends_on: tuple[str, ...] = ()
@@ -161,3 +165,6 @@ class DesiredState:
     profiles: tuple[str, ...] = ()
     """Every profile the files declare, in declaration order (``validate`` says
     how many clusters each applies to: a selector matching none shows there)."""
+    warnings: tuple[Diagnostic, ...] = ()
+    """Inputs that change nothing (config/unused.py): an unused ``--var``, a
+    profile or a wave selector matching no cluster. Said, never fatal."""

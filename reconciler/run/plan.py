@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import __version__
-from reconciler.cloud import CloudSession
+from reconciler.cloud import CloudError, CloudSession
 from reconciler.engine import cluster_waves, plan_changes
 from reconciler.engine.refresh import refresh_only as refresh_only_plan
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic
-from reconciler.model.live import LiveCluster
+from reconciler.model.live import AddonTemplate, Cluster, LiveCluster
 from reconciler.model.plan import ClusterPlan, Plan, PrecheckFinding
 from reconciler.model.sensitive import published_salt
 from reconciler.run.prechecks import (
@@ -50,6 +50,11 @@ class PlanResult:
     plan: Plan
     salts: Mapping[str, str]
     """Per cluster: the salt for sensitive hashes (the state's, or a new one)."""
+    templates: Mapping[str, Mapping[str, AddonTemplate] | CloudError] = dataclasses.field(
+        default_factory=dict)
+    """The catalogue read per endpoint key (``run.refresh.endpoint_key``)."""
+    clusters: Mapping[str, Cluster] = dataclasses.field(default_factory=dict)
+    """The clusters read, by name (their Kubernetes version, type, category)."""
 
 
 async def plan_flow(
@@ -122,12 +127,15 @@ async def make_plan(
         for key, spec in first_of_endpoint(desired).items()
     }
     live: dict[str, LiveCluster | Diagnostic] = {}
+    clusters: dict[str, Cluster] = {}
 
     async def read_and_plan(spec: ClusterSpec) -> ClusterPlan:
         # Planned as soon as its reads land: the pure planner's CPU overlaps
         # the other clusters' API latency instead of following the whole
         # refresh (docs/planning.md, "Performance targets": wall time near the ideal).
         found = await read_cluster(session, spec)
+        if isinstance(found, LiveCluster):
+            clusters[spec.name] = found.cluster  # small: for the template cache
         if precheck or spec.upgrade_readiness is not None:
             live[spec.name] = found  # kept only for the server checks after the loop
         templates = templates_for(spec, await template_reads[endpoint_key(spec)])
@@ -175,7 +183,7 @@ async def make_plan(
         targets=tuple(sorted(set(targets))),
         rollout=desired.rollout,
     )
-    return PlanResult(plan=plan, salts=salts)
+    return PlanResult(plan=plan, salts=salts, templates=refreshed.templates, clusters=clusters)
 
 
 _PENDING_ID = "pending"

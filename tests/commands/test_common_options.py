@@ -26,12 +26,15 @@ DEMO = ROOT / "examples" / "demo.yaml"
 INPUT_FLAGS = ("files", "variables", "var_files", "endpoint")
 """On every command that reads desired-state files."""
 SELECT_FLAGS = ("clusters", "addons")
-"""On every such command except ``import`` (it names its cluster and add-on as arguments)."""
+"""On every such command except ``import`` (it names its cluster and add-on as
+arguments), ``schema`` and ``values`` (they read templates: ``--addon`` and
+``--cluster`` there name one add-on and one cluster, not a selection)."""
 RUN_FLAGS = ("state_dir", "state", "parallelism", "rate_limit")
 """On every such command that talks to the cloud (all but ``validate``)."""
 OUTPUT_FLAGS = ("no_color", "verbose", "log_file")
 """On every such command, ``validate`` included."""
-READERS = {"plan", "apply", "drift", "import", "validate"}
+READERS = {"plan", "apply", "drift", "import", "validate", "schema", "values"}
+NOT_SELECTING = {"import", "schema", "values"}
 
 
 def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
@@ -72,7 +75,7 @@ def test_a_common_flag_is_declared_once_and_alike_everywhere(flag: str) -> None:
     readers = _readers()
     expected = READERS
     if flag in SELECT_FLAGS:
-        expected = READERS - {"import"}
+        expected = READERS - NOT_SELECTING
     if flag in RUN_FLAGS:
         expected = READERS - {"validate"}
     having = {name: params[flag] for name, params in readers.items() if flag in params}

@@ -48,6 +48,8 @@ SETUP = {
                                " --var-file examples/multi-env/staging.vars.yaml --auto-approve"],
     # import without FILE… needs the cluster's state file to exist already.
     "import": ["reconciler import demo-prod metrics-server examples/demo.yaml"],
+    # without FILE, values reads the templates the last plan kept
+    "values": ["reconciler plan examples/demo.yaml"],
 }
 """What an example assumes happened before (a saved plan, an applied state).
 A setup step may fail for a stated reason too (the demo apply exits 1)."""

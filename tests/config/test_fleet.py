@@ -318,14 +318,18 @@ def test_the_rollout_block_builds_its_waves(tmp_path: Path) -> None:
         for n in ("canary", "prod", "rest")]
 
 
-def test_validate_shows_how_many_clusters_each_wave_takes(tmp_path: Path) -> None:
+def test_validate_shows_how_many_clusters_each_wave_takes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no template catalogue kept by an earlier plan
     file = write(tmp_path / "f.yaml", HEAD + ROLLOUT + PROFILES + CLUSTERS)
     result = CliRunner().invoke(cli, ["validate", str(file)])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "1 file valid: 3 clusters, 6 add-ons\n"
         "rollout: canary (1 cluster) → prod (1 cluster) → rest (1 cluster)\n"
-        "profiles: base (2 clusters), scaled (1 cluster)\n")
+        "profiles: base (2 clusters), scaled (1 cluster)\n"
+        "values: not checked against the add-on templates: no plan has read them here yet "
+        "(after one, validate checks value keys without network)\n")
 
 
 def test_without_a_rollout_block_there_is_none(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ profiles:
         flavor: "5000"
       autoscaler:
         version: 1.29.17
+        allow_unknown_values: [custom.adminPassword, custom.apiToken]
         values:
           custom:
             maxNodesTotal: 60

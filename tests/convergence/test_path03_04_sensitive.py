@@ -18,6 +18,7 @@ TOKEN = f"""  demo-legacy:
     cluster_id: {LEGACY_ID}
     addons:
       npd:
+        allow_unknown_values: [custom.token]
         values:
           custom:
             token: plain-not-a-secret
@@ -114,6 +115,7 @@ def test_per_addon_sensitive_and_not_sensitive_lists(cloud: Cloud) -> None:
       npd:
         sensitive: [custom.feature_gates]
         not_sensitive: [custom.token]
+        allow_unknown_values: [custom.token]
         values:
           custom:
             feature_gates: hidden-gate-value

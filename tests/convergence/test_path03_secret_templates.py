@@ -18,6 +18,7 @@ CLUSTERS = f"""  demo-legacy:
     cluster_id: {LEGACY_ID}
     addons:
       npd:
+        allow_unknown_values: [custom.auth_header, custom.servers]
         values:
           custom:
             auth_header: "Bearer {{{{ secret('HOOK_TOKEN') }}}} costs $5"

@@ -7,6 +7,7 @@ Not a test (no assertions on timing): it prints the figures the targets in docs/
     .venv/bin/python tests/perf/plan_bench.py            # 100 and 1,000 clusters
     .venv/bin/python tests/perf/plan_bench.py 10000      # any sizes
     .venv/bin/python tests/perf/plan_bench.py 1000 --sdk-sample 50
+    .venv/bin/python tests/perf/plan_bench.py 1000 --declare-values   # add-ons declare values
     .venv/bin/python tests/perf/plan_bench.py --throttle 50   # 250 clusters, gateway at 50/s
 
 Figures per size: wall time of the refresh+plan, requests made, the ideal
@@ -57,8 +58,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+DECLARED = {
+    "coredns": "{custom: {multiAZEnabled: false, stub_domains: {}}}",
+    "everest": '{custom: {over_subscription: "80"}}',
+    "metrics-server": "{custom: {multiAZEnabled: false}}",
+    "autoscaler": "{custom: {maxNodesTotal: 1000, scaleDownEnabled: true}}",
+    "npd": '{custom: {npc: {maxTaintedNode: "10%"}}}',
+}
+"""``--declare-values``: values each add-on of a template declares (its
+template's defaults, so nothing changes): the value-key check then runs for
+every one of them, as in a fleet whose profiles set values."""
+
+
 def _serve(clusters: int, port: int, desired_path: str, ready: mp.Queue,  # type: ignore[type-arg]
-           throttle: float | None = None, counts: Any = None) -> None:
+           throttle: float | None = None, counts: Any = None, declare: bool = False) -> None:
     import uvicorn
 
     from reconciler.emulator import Emulator, Faults, generate_scenario
@@ -82,6 +95,8 @@ def _serve(clusters: int, port: int, desired_path: str, ready: mp.Queue,  # type
         lines += [f"  {cluster.name}:", f"    cluster_id: {cluster.id}", "    addons:"]
         for template, version in by_cluster.get(cluster.id, []):
             lines += [f"      {template}:", f'        version: "{version}"']
+            if declare and template in DECLARED:
+                lines.append(f"        values: {DECLARED[template]}")
     Path(desired_path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     # Encode every instance once before the clock starts: a real CCE has no
     # such warm-up, and the emulator's cost is the rig's, not the planner's.
@@ -236,14 +251,14 @@ def _verdict(ok: bool) -> str:
 class _Emulator:
     """The emulator in its own process for one size (and gateway limit)."""
 
-    def __init__(self, size: int, throttle: float | None = None) -> None:
+    def __init__(self, size: int, throttle: float | None = None, declare: bool = False) -> None:
         ctx = mp.get_context("spawn")
         self.port = _free_port()
         self.desired_path = Path(tempfile.mkdtemp()) / "desired.yaml"
         self.counts = ctx.Array("q", 3, lock=False)
         ready: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         self.proc = ctx.Process(target=_serve, daemon=True, args=(
-            size, self.port, str(self.desired_path), ready, throttle, self.counts))
+            size, self.port, str(self.desired_path), ready, throttle, self.counts, declare))
         self.proc.start()
         self.token = ready.get(timeout=600)
         for _ in range(200):
@@ -293,7 +308,7 @@ def _throttled(size: int, rate: float, concurrency: int) -> bool:
 
 
 def _unthrottled(size: int, args: argparse.Namespace) -> bool:
-    emulator = _Emulator(size)
+    emulator = _Emulator(size, declare=args.declare_values)
     try:
         figures = asyncio.run(_plan(emulator.desired_path, emulator.token, args.concurrency,
                                     emulator.pid))
@@ -354,6 +369,9 @@ def main() -> None:
     parser.add_argument("--throttle", type=float, default=None, metavar="R",
                         help="gateway limit in requests/s: plan with --rate-limit R and "
                              "adaptively (default size 250)")
+    parser.add_argument("--declare-values", action="store_true",
+                        help="every coredns, everest, metrics-server, autoscaler and npd "
+                             "declares values (equal to live): the value-key check runs")
     args = parser.parse_args()
     args.concurrency = args.parallelism * 2
     sizes = args.sizes or ([250] if args.throttle else [100, 1000])
@@ -367,6 +385,8 @@ def main() -> None:
                      "--sdk-sample", str(args.sdk_sample)]
             if args.throttle:
                 child += ["--throttle", str(args.throttle)]
+            if args.declare_values:
+                child.append("--declare-values")
             out = subprocess.run(child, check=False, text=True, stdout=subprocess.PIPE).stdout
             print(out.replace("all targets met\n", "").replace("NOT all targets met\n", ""),
                   end="", flush=True)

@@ -193,7 +193,8 @@ def test_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 SECRETS = {"S_ITEM": "leak-item-1", "S_INLINE": "leak-inline-2", "S_SCALAR": "leak-scalar-3",
            "S_NESTED": "leak-nested-4", "S_MATRIX": "leak-matrix-5"}
-EVERYWHERE = DEMO + """        values:
+EVERYWHERE = DEMO + """        allow_unknown_values: [custom.plainly, custom.nested, custom.matrix]
+        values:
           custom:
             upstream_nameservers: ["10.0.0.2", "{{ secret('S_ITEM') }}"]
             stub_domains: {"x.local": ["Bearer {{ secret('S_INLINE') }}"]}

@@ -45,6 +45,7 @@ clusters:
       coredns:
         version: 1.30.33
         flavor: "2500"
+        allow_unknown_values: [custom.*]   # secrets at keys the template does not have
         values:
           custom:
             note: "{{{{ secret('NOTE_SECRET') }}}}-suffix"

@@ -40,6 +40,7 @@ clusters:
       coredns:
         version: 1.30.33
         flavor: "2500"
+        allow_unknown_values: [custom.resolver_label, custom.note]
         values:
           custom:
             resolver_label: "{{{{ secret('LOG_SECRET') }}}}"
