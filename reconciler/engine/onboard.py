@@ -30,17 +30,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.engine.checks import newest_supported_stable
 from reconciler.engine.normalise import normalise
+from reconciler.engine.valuekeys import unknown_keys
 from reconciler.engine.values import defaults_for, live_flavor
 from reconciler.kit.selectors import label_problem
 from reconciler.model.desired import AddonSpec
 from reconciler.model.json import JSON
 from reconciler.model.live import AddonInstance, AddonTemplate, Cluster, LiveCluster
 from reconciler.model.sensitive import NO_RULES, leaf_is_sensitive
+from reconciler.model.valuepaths import covers
 
 __all__ = ["BASE_PROFILE", "AddonBlock", "ClusterEntry", "Onboarded", "Profile", "Secret",
            "onboard"]
@@ -71,6 +73,9 @@ class AddonBlock:
     values: dict[str, JSON | Secret] = field(default_factory=dict)
     cce_installed: bool = False
     """CCE installs this add-on with the cluster and its values are still CCE's."""
+    allow_unknown_values: tuple[str, ...] = ()
+    """Paths of ``values`` the template does not know but the live add-on holds
+    (CCE accepted them): plan's value-key check must let them through."""
 
 
 @dataclass
@@ -114,6 +119,8 @@ class _Decl:
     """Its values, normalised against the defaults."""
     defaults: Mapping[str, JSON]
     secrets: dict[Path, JSON | Secret]
+    unknown: frozenset[str]
+    """Dotted paths of its values the template's defaults do not know."""
     cce_installed: bool
 
     def actual(self, path: Path) -> object:
@@ -322,6 +329,9 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
             secrets[path] = protected
             del found[path]
     leaves.update({("values", *path): value for path, value in found.items()})
+    written: dict[str, JSON] = {}
+    _put_all(written, [*found.items(), *((p, "") for p in secrets)])
+    unknown = frozenset(k.path for k in unknown_keys(written, defaults))
     latest = False
     if template is not None:
         latest = _newest(template, cluster) == instance.version
@@ -330,7 +340,7 @@ def _decl(cluster_name: str, cluster: Cluster, instance: AddonInstance,
         if version is not None else None
     return _Decl(leaves=leaves, latest=latest, flavor=running,
                  live=norm if isinstance(norm, Mapping) else {}, defaults=defaults,
-                 secrets=secrets,
+                 secrets=secrets, unknown=unknown,
                  cce_installed=bool(template is not None and template.require and unchanged))
 
 
@@ -395,7 +405,8 @@ def _factor(members: Sequence[str], decls: Mapping[str, Mapping[str, _Decl]],
         # CCE's values as far as the profiles go: none of them sets a value of it.
         untouched = all(set(given[m][addon]) == {_VERSION} for m in members)
         blocks[addon] = _block(chosen, cce_installed=bool(
-            template is not None and template.require and untouched))
+            template is not None and template.require and untouched),
+            unknown=frozenset().union(*(d.unknown for _, d in group)))
     return blocks
 
 
@@ -427,9 +438,25 @@ def _majority(path: Path, group: Sequence[_Decl]) -> object:
     return value if 2 * count > len(group) else _MISSING
 
 
+def _put_all(tree: dict[str, JSON], items: Sequence[tuple[Path, JSON]]) -> None:
+    for path, value in items:
+        node = tree
+        for segment in path[:-1]:
+            child = node.setdefault(str(segment), {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[str(path[-1])] = value
+
+
 def _block(leaves: Mapping[Path, JSON], secrets: Mapping[Path, JSON | Secret] | None = None,
-           cce_installed: bool = False) -> AddonBlock:
+           cce_installed: bool = False, unknown: Collection[str] = ()) -> AddonBlock:
     block = AddonBlock(cce_installed=cce_installed)
+    placed_paths = [_dotted(p[1:]) for p in leaves if p and p[0] == "values"]
+    placed_paths += [_dotted(p) for p in (secrets or {})]
+    block.allow_unknown_values = tuple(sorted(
+        u for u in unknown if any(covers(u, p) for p in placed_paths)))
     version = leaves.get(_VERSION)
     block.version = version if isinstance(version, str) else None
     flavor = leaves.get(_FLAVOR)
@@ -458,6 +485,6 @@ def _entry(name: str, cluster: Cluster, labels: Mapping[str, str],
         own.update({p: v for p, v in decl.leaves.items() if p not in from_profiles})
         if own or decl.secrets:
             addons[addon] = _block(own, decl.secrets,
-                                   cce_installed=decl.cce_installed)
+                                   cce_installed=decl.cce_installed, unknown=decl.unknown)
     return ClusterEntry(name=name, cluster_id=cluster.id, labels=labels,
                         kubernetes_version=cluster.version, addons=addons)

@@ -97,6 +97,9 @@ def _addons(blocks: Mapping[str, AddonBlock], text: _Text, note: str) -> dict[st
             head["version"] = block.version
         if block.flavor is not None:
             head["flavor"] = block.flavor
+        if block.allow_unknown_values:
+            # Keys the template lacks but the running add-on holds: CCE took them.
+            head["allow_unknown_values"] = list(block.allow_unknown_values)
         if not block.values:
             out[key] = Flow(head)
             continue
