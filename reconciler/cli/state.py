@@ -86,8 +86,9 @@ def state_rm(
     the installed add-ons themselves are left untouched.
 
     The next plan will propose to adopt or install it again if it is declared.
-    Forgetting a whole state (and its journal) is the way out when CLUSTER's
-    key now names another cluster id.
+    Forgetting a whole state is the way out when CLUSTER's key now names
+    another cluster id. The journal is kept, closed by a ``state rm`` record,
+    so the cluster's history stays readable (reconciler history CLUSTER).
 
     \b
     Examples:
@@ -121,11 +122,17 @@ def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) ->
         with backend.lock(cluster, operation="state rm", timeout_s=lock_timeout):
             current = backend.read_existing(cluster)
             backend.remove(cluster)
+            # The journal is kept (the audit trail); this record closes it.
+            backend.append_journal(cluster, {
+                "action": "state rm", "cluster_id": current.cluster_id,
+                "lineage": current.lineage, "serial": current.serial,
+                "addons": sorted(current.addons), "result": "ok"})
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(sorted(current.addons)) or "no add-ons"
     click.echo(f"Forgot the state of {cluster} (cluster {current.cluster_id or '-'}: {names});"
-               " the add-ons themselves are untouched.")
+               " the add-ons themselves are untouched, and its journal is kept"
+               f" (reconciler history {cluster}).")
 
 
 @state.command("migrate")
