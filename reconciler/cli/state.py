@@ -15,7 +15,14 @@ from reconciler.statemgr.factory import open_backend
 from reconciler.statemgr.local import LocalBackend
 from reconciler.statemgr.migrate import migrate
 from reconciler.statemgr.statefile import to_json
-from reconciler.views.state import migrate_text, render_state, state_list_text
+from reconciler.views.state import (
+    Listed,
+    last_records,
+    migrate_text,
+    render_state,
+    state_list_json,
+    state_list_text,
+)
 
 __all__ = ["force_unlock", "state"]
 
@@ -25,7 +32,7 @@ def state() -> None:
 
     \b
     Examples:
-      reconciler state list
+      reconciler state list --format json
       reconciler state show demo-prod
       reconciler state rm demo-prod everest
       reconciler state mv demo-legacy legacy
@@ -34,21 +41,32 @@ def state() -> None:
 
 
 @state.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="A table, or one JSON document.")
 @state_dir_option
 @state_option
-def state_list(state_dir: Path, state: str | None) -> None:
-    """List the clusters that have a state file, with the cluster id each is bound to.
+def state_list(fmt: str, state_dir: Path, state: str | None) -> None:
+    """List the clusters that have a state, with the cluster id each is bound to,
+    and each managed add-on's version and last journaled result.
+
+    Health is not read live here (reconciler drift does): LAST is what the
+    journal last recorded for the add-on (upgraded, failed, adopted, ...).
 
     \b
-    Example:
+    Examples:
       reconciler state list --state-dir .reconciler/state
+      reconciler state list --format json
     """
     store = open_state(state, state_dir)
     try:
-        states = [store.read_existing(name) for name in store.list()]
+        listed = [Listed(store.read_existing(name), last_records(store.read_journal(name)))
+                  for name in store.list()]
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(state_list_text(store.description, states), nl=False)
+    if fmt == "json":
+        click.echo(state_list_json(store.description, listed), nl=False)
+        return
+    click.echo(state_list_text(store.description, listed), nl=False)
 
 
 @state.command("show")

@@ -43,6 +43,7 @@ SETUP = {
     "state rm": ["reconciler apply examples/demo.yaml --auto-approve"],
     "state mv": ["reconciler apply examples/demo.yaml --auto-approve"],
     "force-unlock": ["reconciler apply examples/demo.yaml --auto-approve"],
+    "history": ["reconciler apply examples/demo.yaml --auto-approve"],
     # import without FILE… needs the cluster's state file to exist already.
     "import": ["reconciler import demo-prod metrics-server examples/demo.yaml"],
 }
