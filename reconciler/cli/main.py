@@ -12,6 +12,7 @@ from reconciler.cli.apply import apply_command, import_command
 from reconciler.cli.config import validate
 from reconciler.cli.drift import drift_command
 from reconciler.cli.emulator import emulator
+from reconciler.cli.history import history_command
 from reconciler.cli.init import init_command
 from reconciler.cli.options import ARGV_KEY, env_color
 from reconciler.cli.plan import plan_command, show_command
@@ -101,6 +102,7 @@ cli.add_command(import_command)
 cli.add_command(drift_command)
 cli.add_command(init_command)
 cli.add_command(values_command)
+cli.add_command(history_command)
 
 
 def main() -> None:

@@ -27,7 +27,14 @@ from reconciler.statemgr.lock import lock_is_held
 from reconciler.statemgr.migrate import migrate
 from reconciler.statemgr.paths import encode_cluster_name
 from reconciler.statemgr.statefile import to_json
-from reconciler.views.state import migrate_text, render_state, state_list_text
+from reconciler.views.state import (
+    Listed,
+    last_records,
+    migrate_text,
+    render_state,
+    state_list_json,
+    state_list_text,
+)
 
 __all__ = ["force_unlock", "state"]
 
@@ -37,7 +44,7 @@ def state() -> None:
 
     \b
     Examples:
-      reconciler state list
+      reconciler state list --format json
       reconciler state show demo-prod
       reconciler state rm demo-prod everest
       reconciler state mv demo-legacy legacy
@@ -46,22 +53,33 @@ def state() -> None:
 
 
 @state.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="A table, or one JSON document.")
 @state_dir_option
 @state_option
 @output_options
-def state_list(state_dir: Path, state: str | None) -> None:
-    """List the clusters that have a state file, with the cluster id each is bound to.
+def state_list(fmt: str, state_dir: Path, state: str | None) -> None:
+    """List the clusters that have a state, with the cluster id each is bound to,
+    and each managed add-on's version and last journaled result.
+
+    Health is not read live here (reconciler drift does): LAST is what the
+    journal last recorded for the add-on (upgraded, failed, adopted, ...).
 
     \b
-    Example:
+    Examples:
       reconciler state list --state-dir .reconciler/state
+      reconciler state list --format json
     """
     store = open_state(state, state_dir)
     try:
-        states = [store.read_existing(name) for name in store.list()]
+        listed = [Listed(store.read_existing(name), last_records(store.read_journal(name)))
+                  for name in store.list()]
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(state_list_text(store.description, states), nl=False)
+    if fmt == "json":
+        click.echo(state_list_json(store.description, listed), nl=False)
+        return
+    click.echo(state_list_text(store.description, listed), nl=False)
 
 
 @state.command("show")
@@ -101,8 +119,9 @@ def state_rm(
     the installed add-ons themselves are left untouched.
 
     The next plan will propose to adopt or install it again if it is declared.
-    Forgetting a whole state (and its journal) is the way out when CLUSTER's
-    key now names another cluster id.
+    Forgetting a whole state is the way out when CLUSTER's key now names
+    another cluster id. The journal is kept, closed by a ``state rm`` record,
+    so the cluster's history stays readable (reconciler history CLUSTER).
 
     \b
     Examples:
@@ -190,11 +209,17 @@ def _forget_cluster(cluster: str, lock_timeout: float, backend: StateBackend) ->
         with backend.lock(cluster, operation="state rm", timeout_s=lock_timeout):
             current = backend.read_existing(cluster)
             backend.remove(cluster)
+            # The journal is kept (the audit trail); this record closes it.
+            backend.append_journal(cluster, {
+                "action": "state rm", "cluster_id": current.cluster_id,
+                "lineage": current.lineage, "serial": current.serial,
+                "addons": sorted(current.addons), "result": "ok"})
     except StateError as exc:
         raise click.ClickException(str(exc)) from exc
     names = ", ".join(sorted(current.addons)) or "no add-ons"
     click.echo(f"Forgot the state of {cluster} (cluster {current.cluster_id or '-'}: {names});"
-               " the add-ons themselves are untouched.")
+               " the add-ons themselves are untouched, and its journal is kept"
+               f" (reconciler history {cluster}).")
 
 
 @state.command("migrate")

@@ -130,7 +130,8 @@ def waves_of(plan: Plan) -> dict[str, str]:
 def pending_gate(records: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The add-ons of the cluster's last change that never passed its wave's gate
     (a ``wave-start`` with add-ons and no ``gate`` ``passed`` after it, less
-    those a later ``close`` record dropped)."""
+    those a later ``close`` record dropped, and none once a ``state rm`` of the
+    whole cluster forgot its state)."""
     pending: tuple[str, ...] = ()
     for record in records:
         kind = record.get("action")
@@ -141,6 +142,10 @@ def pending_gate(records: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
         elif kind == "close":
             dropped = set(record.get("addons") or ())
             pending = tuple(a for a in pending if a not in dropped)
+        elif kind == "state rm" and not record.get("addon"):
+            # The whole state was forgotten (its journal is kept as the audit
+            # trail): what a later state of this name awaits starts afresh.
+            pending = ()
     return pending
 
 

@@ -111,8 +111,13 @@ class StateBackend(ABC):
         """
 
     @abstractmethod
-    def remove(self, cluster_name: str) -> None:
-        """Forget the cluster: its state and its journal (nothing if it has none)."""
+    def remove(self, cluster_name: str, *, with_journal: bool = False) -> None:
+        """Forget the cluster's state (nothing if it has none).
+
+        Its journal is kept unless ``with_journal``: the journal is the audit
+        trail, and a forgotten cluster's history stays readable
+        (``reconciler history``). Only ``move``, which has copied it, drops it.
+        """
 
     @abstractmethod
     def append_journal(self, cluster_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,6 +129,11 @@ class StateBackend(ABC):
     @abstractmethod
     def read_journal(self, cluster_name: str) -> builtins.list[dict[str, Any]]:
         """Every journal record of the cluster, oldest first; ``[]`` if none."""
+
+    @abstractmethod
+    def list_journals(self) -> builtins.list[str]:
+        """Names of the clusters that have a journal, sorted; a forgotten
+        cluster (``state rm``) keeps its journal and so stays listed here."""
 
     @property
     @abstractmethod
@@ -157,16 +167,18 @@ class StateBackend(ABC):
             raise StateConflictError(
                 f"{self.description}: cluster {cluster_name!r} has no state to move"
             )
-        if self.read(new_name) is not None or self.read_journal(new_name):
+        if self.read(new_name) is not None:
             raise StateConflictError(
-                f"{self.description}: cluster {new_name!r} already has a state or journal;"
+                f"{self.description}: cluster {new_name!r} already has a state;"
                 f" remove it first (reconciler state rm {new_name})"
             )
         moved = dataclasses.replace(state, cluster_name=new_name)
         self.replace(None, moved)
+        # A journal left under ``new_name`` by a forgotten cluster stays first:
+        # its ``state rm`` record closes that history before this one begins.
         for record in self.read_journal(cluster_name):
             self.append_journal(new_name, record)
-        self.remove(cluster_name)
+        self.remove(cluster_name, with_journal=True)
         return moved
 
     def read_existing(self, cluster_name: str) -> StateFile:

@@ -25,7 +25,7 @@ from reconciler.statemgr.backend import Locker, StateBackend, check_expected
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.lock import LockInfo
-from reconciler.statemgr.paths import ClusterPaths
+from reconciler.statemgr.paths import ClusterPaths, decode_cluster_name
 from reconciler.statemgr.statefile import from_json, to_json
 from reconciler.statemgr.store import StateStore
 
@@ -95,13 +95,24 @@ class LocalBackend(StateBackend):
                 write_atomic(paths.backup, read_regular(paths.state))
             write_atomic(paths.state, to_json(state).encode())
 
-    def remove(self, cluster_name: str) -> None:
+    def remove(self, cluster_name: str, *, with_journal: bool = False) -> None:
         paths = self.store.paths(cluster_name)
+        doomed = (paths.state, paths.backup) + ((paths.journal,) if with_journal else ())
         with self._write_lock(cluster_name):
-            for path in (paths.state, paths.backup, paths.journal):
+            for path in doomed:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             fsync_dir(paths.state_dir)
+
+    def list_journals(self) -> builtins.list[str]:
+        if not self.state_dir.is_dir():
+            return []
+        suffix = ".journal.jsonl"
+        return sorted(
+            decode_cluster_name(path.name[: -len(suffix)])
+            for path in self.state_dir.glob("*" + suffix)
+            if not path.name.startswith(".") and path.is_file()
+        )
 
     def move(self, cluster_name: str, new_name: str) -> StateFile:
         """``StateBackend.move``, and the ``.backup`` goes along (renamed

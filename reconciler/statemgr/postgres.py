@@ -354,10 +354,15 @@ class PostgresBackend(StateBackend):
         check_expected(where, self.read(state.cluster_name), expected)
         raise StateConflictError(f"{where} changed while being written; plan again")
 
-    def remove(self, cluster_name: str) -> None:
+    def remove(self, cluster_name: str, *, with_journal: bool = False) -> None:
         with self._db.connection() as conn, conn.transaction():
-            conn.execute("DELETE FROM reconciler_journal WHERE cluster = %s", (cluster_name,))
+            if with_journal:
+                conn.execute("DELETE FROM reconciler_journal WHERE cluster = %s", (cluster_name,))
             conn.execute("DELETE FROM reconciler_state WHERE cluster = %s", (cluster_name,))
+
+    def list_journals(self) -> builtins.list[str]:
+        rows = self._db.execute("SELECT DISTINCT cluster FROM reconciler_journal")
+        return sorted(row[0] for row in rows)
 
     def append_journal(self, cluster_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
         written = journal_record(record)

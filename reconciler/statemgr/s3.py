@@ -208,6 +208,19 @@ class _Bucket:
         except (ClientError, BotoCoreError) as exc:
             raise self._failed("list", name_prefix + "*", exc) from None
 
+    def folders(self) -> Iterator[str]:
+        """Names (relative to the prefix, ending in ``/``) of the top-level "folders"."""
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.config.bucket, Prefix=self.key(""), Delimiter="/"
+            )
+            base = self.key("")
+            for page in pages:
+                for item in page.get("CommonPrefixes", []):
+                    yield item["Prefix"][len(base) :]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failed("list", "*/", exc) from None
+
     def _failed(self, verb: str, name: str, exc: Exception) -> BackendError:
         detail = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
         return BackendError(
@@ -366,11 +379,19 @@ class S3Backend(StateBackend):
                 " another run wrote it. Plan again."
             )
 
-    def remove(self, cluster_name: str) -> None:
-        stem = _stem(cluster_name)
-        for name in self._journal_names(cluster_name):
-            self._bucket.delete(name)
-        self._bucket.delete(stem + ".json")
+    def remove(self, cluster_name: str, *, with_journal: bool = False) -> None:
+        if with_journal:
+            for name in self._journal_names(cluster_name):
+                self._bucket.delete(name)
+        self._bucket.delete(_stem(cluster_name) + ".json")
+
+    def list_journals(self) -> builtins.list[str]:
+        suffix = ".journal/"
+        return sorted(
+            decode_cluster_name(name[: -len(suffix)])
+            for name in self._bucket.folders()
+            if name.endswith(suffix) and not name.startswith(".")
+        )
 
     def append_journal(self, cluster_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
         written = journal_record(record)

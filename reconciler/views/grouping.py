@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.views import planview as pv
@@ -28,6 +28,7 @@ __all__ = [
     "blocks",
     "change_key",
     "duration_text",
+    "keeps_version",
     "names_text",
     "rollout_rows",
     "shown_changes",
@@ -63,8 +64,18 @@ def shown_changes(cluster: Mapping[str, Any]) -> list[pv.JSONDict]:
     return [ch for ch in cluster["changes"] if ch["action"] != "no-op" or ch["findings"]]
 
 
+def keeps_version(change: Mapping[str, Any]) -> bool:
+    """Whether the change leaves the add-on at the version it runs (an update
+    of values, a no-op shown for its findings, a repair in place): such a
+    change is the same across clusters whatever version each runs."""
+    before, after = change["before_version"], change["after_version"]
+    return bool(before) and before == after and change["action"] != "delete"
+
+
 def change_key(change: Mapping[str, Any], *, show_provenance: bool) -> str:
-    """What a view shows of a change, as a string: equal keys render identically.
+    """What a view shows of a change, as a string: equal keys render identically,
+    but for the version of a change that keeps it (``keeps_version``): those
+    group across versions, and the group names the versions its clusters run.
 
     The cluster's name and ids are not in it, nor a finding's task id. Values
     are compared as shown: a redacted leaf is ``(sensitive)`` whatever its
@@ -86,8 +97,8 @@ def change_key(change: Mapping[str, Any], *, show_provenance: bool) -> str:
         "addon": change["addon"],
         "action": change["action"],
         "adopting": change.get("adopting", False),
-        "before": change["before_version"],
-        "after": change["after_version"],
+        "before": "" if keeps_version(change) else change["before_version"],
+        "after": "" if keeps_version(change) else change["after_version"],
         "constraint": change.get("version_constraint", ""),
         "reason": change["reason"],
         "fields": field_changes,
@@ -104,7 +115,20 @@ class ChangeGroup:
 
     clusters: tuple[str, ...]
     changes: tuple[pv.JSONDict, ...]
-    """The first cluster's changes; every member's render the same."""
+    """The first cluster's changes; every member's render the same, but for
+    the version of an add-on in ``versions`` (blank here)."""
+    versions: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Add-on → version → the clusters running it, for the add-ons whose
+    clusters run different versions (the JSON plan keeps every change)."""
+
+    def version_lines(self, quote: Callable[[str], str] = str) -> list[str]:
+        """``coredns 1.28.7 on a; 1.29.4 on b, c``: one per add-on in ``versions``."""
+        return [
+            f"{quote(addon)} "
+            + "; ".join(f"{quote(version)} on {names_text(names, quote)}"
+                        for version, names in by_version.items())
+            for addon, by_version in self.versions.items()
+        ]
 
 
 @dataclass(frozen=True)
@@ -135,24 +159,44 @@ def _block(wave: pv.JSONDict | None, clusters: Sequence[pv.JSONDict],
     ]
     members: dict[str, list[str]] = {}
     first: dict[str, pv.JSONDict] = {}
+    versions: dict[str, dict[str, list[str]]] = {}
     for cluster, changes in keyed:
         for key, ch in changes:
             members.setdefault(key, []).append(cluster["name"])
             first.setdefault(key, ch)
+            versions.setdefault(key, {}).setdefault(ch["after_version"], []).append(
+                cluster["name"])
     shared = {key for key, names in members.items() if len(names) > 1}
     # Changes made by exactly the same clusters share one heading.
     by_clusters: dict[tuple[str, ...], list[pv.JSONDict]] = {}
+    spread: dict[tuple[str, ...], dict[str, Mapping[str, tuple[str, ...]]]] = {}
     for key in members:
-        if key in shared:
-            by_clusters.setdefault(tuple(members[key]), []).append(first[key])
+        if key not in shared:
+            continue
+        names = tuple(members[key])
+        change = first[key]
+        if len(versions[key]) > 1:
+            # Shown once with no version of its own; the group says who runs which.
+            change = {**change, "before_version": "", "after_version": ""}
+            spread.setdefault(names, {})[change["addon"]] = {
+                version: tuple(who) for version, who in sorted(
+                    versions[key].items(), key=lambda item: _version_order(item[0]))}
+        by_clusters.setdefault(names, []).append(change)
     return Block(
         wave=wave,
         clusters=tuple(clusters),
-        shared=tuple(ChangeGroup(names, tuple(chs)) for names, chs in by_clusters.items()),
+        shared=tuple(ChangeGroup(names, tuple(chs), spread.get(names, {}))
+                     for names, chs in by_clusters.items()),
         own={c["name"]: tuple(ch for k, ch in changes if k not in shared) for c, changes in keyed},
         shared_addons={c["name"]: tuple(ch["addon"] for k, ch in changes if k in shared)
                        for c, changes in keyed},
     )
+
+
+def _version_order(version: str) -> tuple[tuple[int, int | str], ...]:
+    # 1.9.0 before 1.10.0; a non-numeric part sorts after the numbers.
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in version.replace("-", ".").split("."))
 
 
 def blocks(plan: Mapping[str, Any], *, show_provenance: bool) -> list[Block]:

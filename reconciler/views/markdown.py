@@ -237,6 +237,7 @@ def _block_sections(
         context = {
             "count": pv.clusters_text(len(group.clusters)),
             "names": grouping.names_text(group.clusters, _code_span),
+            "versions": group.version_lines(_code_span),
             "changes": [_change_context(ch, show_provenance) for ch in group.changes],
         }
         collapsed = _collapsed_line(group.changes, max_chars)

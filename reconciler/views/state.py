@@ -1,33 +1,100 @@
-"""The text of ``reconciler state list`` and ``reconciler state show``."""
+"""The output of ``reconciler state list`` (text and JSON) and ``reconciler state show``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from reconciler.model.state import StateFile
 from reconciler.statemgr.migrate import Migrated
 
-__all__ = ["migrate_text", "render_state", "state_list_text"]
+__all__ = [
+    "HEALTH_NOTE",
+    "Listed",
+    "last_records",
+    "migrate_text",
+    "render_state",
+    "state_list_json",
+    "state_list_text",
+]
 
 
-def state_list_text(state_dir: Path | str, states: Sequence[StateFile]) -> str:
-    """One aligned row per state file (newline-terminated), or a line saying there are none."""
-    if not states:
+HEALTH_NOTE = ("Health is not read live: LAST is the add-on's last journaled result;"
+               " reconciler drift reads live health.")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A cluster's state with, per add-on, its last journal record (if any)."""
+
+    state: StateFile
+    last: Mapping[str, Mapping[str, Any]]
+
+
+def last_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Per add-on, its newest journal record that did something (prechecks
+    and the rollout's own records say nothing about the add-on's outcome)."""
+    last: dict[str, Mapping[str, Any]] = {}
+    for record in records:
+        addon = record.get("addon")
+        if addon and record.get("action") not in ("precheck", "state rm"):
+            last[str(addon)] = record
+    return last
+
+
+def state_list_text(state_dir: Path | str, listed: Sequence[Listed]) -> str:
+    """One aligned row per managed add-on (newline-terminated), or a line saying there are none."""
+    if not listed:
         return f"No state files in {state_dir}.\n"
     # The id is what binds a state to its cluster (a renamed key finds its
     # state by it), so a listing shows it in full.
-    rows = [("CLUSTER", "CLUSTER-ID", "SERIAL", "LINEAGE", "ADD-ONS")]
-    rows += [(s.cluster_name, s.cluster_id or "-", str(s.serial), s.lineage[:8],
-              str(len(s.addons))) for s in states]
+    rows = [("CLUSTER", "CLUSTER-ID", "SERIAL", "LINEAGE", "ADD-ON", "VERSION", "LAST")]
+    for item in listed:
+        s = item.state
+        head = (s.cluster_name, s.cluster_id or "-", str(s.serial), s.lineage[:8])
+        if not s.addons:
+            rows.append((*head, "-", "-", "-"))
+        for name in sorted(s.addons):
+            rows.append((*head, name, s.addons[name].version, _last_text(item.last.get(name))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "".join(
+    lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        + "\n"
         for row in rows
-    )
+    ]
+    return "\n".join(lines) + f"\n{HEALTH_NOTE}\n"
+
+
+def state_list_json(where: str, listed: Sequence[Listed]) -> str:
+    """``state list --format json``: every cluster and managed add-on, one document."""
+    clusters = []
+    for item in listed:
+        s = item.state
+        addons = []
+        for name in sorted(s.addons):
+            addon, last = s.addons[name], item.last.get(name)
+            addons.append({
+                "name": name, "version": addon.version, "applied_at": addon.applied_at,
+                "plan_id": addon.plan_id,
+                "last_result": None if last is None else {
+                    key: last.get(key, "") for key in ("time", "action", "result")},
+            })
+        clusters.append({"cluster": s.cluster_name, "cluster_id": s.cluster_id,
+                         "project_id": s.project_id, "serial": s.serial,
+                         "lineage": s.lineage, "addons": addons})
+    document = {"backend": where, "note": HEALTH_NOTE, "clusters": clusters}
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _last_text(record: Mapping[str, Any] | None) -> str:
+    if record is None:
+        return "-"
+    when = str(record.get("time", ""))[:19].replace("T", " ")
+    return f"{record.get('result') or record.get('action') or '?'} {when}".rstrip()
 
 
 def render_state(current: StateFile) -> str:

@@ -138,6 +138,8 @@ def _block_lines(block: grouping.Block, has_rollout: bool, show_provenance: bool
     for group in block.shared:
         on = f"On {pv.clusters_text(len(group.clusters))}: {grouping.names_text(group.clusters)}"
         lines.append(_line(0, (pv.one_line(on), "bold")))
+        for running in group.version_lines():
+            lines.append(_line(2, (pv.one_line(f"running {running}"), "dim")))
         for change in group.changes:
             lines.extend(_change_lines(change, show_provenance))
         lines.append([])
@@ -231,7 +233,9 @@ def _change_lines(change: Mapping[str, Any], show_provenance: bool) -> list[Line
     action = change["action"]
     style = _ACTION_STYLE[action]
     addon = pv.one_line(change["addon"])
-    head = f"{pv.SYMBOLS[action]} {addon}: {pv.action_text(change)} {pv.version_text(change)}"
+    head = f"{pv.SYMBOLS[action]} {addon}: {pv.action_text(change)}"
+    if version := pv.version_text(change):
+        head += f" {version}"
     if constraint := pv.constraint_text(change):
         head += f" ({pv.one_line(constraint)})"
     lines = [_line(2, (head.rstrip(), style))]

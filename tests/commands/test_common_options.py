@@ -89,7 +89,8 @@ def test_state_and_state_dir_are_the_same_options_as_the_state_commands() -> Non
     commands = _commands(cli)
     for flag in ("state_dir", "state"):
         ours = _params(commands["plan"])[flag]
-        for name in ("state list", "state show", "state rm", "state mv", "force-unlock"):
+        for name in ("state list", "state show", "state rm", "state mv", "force-unlock",
+                     "history"):
             assert _params(commands[name])[flag] == ours, (name, flag)
 
 

@@ -46,6 +46,7 @@ SETUP = {
     "state unmark-sensitive": ["AUTOSCALER_TOKEN=example-only reconciler apply"
                                " examples/multi-env/fleet.yaml"
                                " --var-file examples/multi-env/staging.vars.yaml --auto-approve"],
+    "history": ["reconciler apply examples/demo.yaml --auto-approve"],
     # import without FILE… needs the cluster's state file to exist already.
     "import": ["reconciler import demo-prod metrics-server examples/demo.yaml"],
     # without FILE, values reads the templates the last plan kept

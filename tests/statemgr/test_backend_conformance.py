@@ -233,6 +233,7 @@ def test_move_renames_state_and_journal(target: Target) -> None:
     assert backend.list() == ["prod/eu"]
     assert backend.read("prod") is None and backend.read_journal("prod") == []
     assert [r["n"] for r in backend.read_journal("prod/eu")] == [1, 2]
+    assert backend.list_journals() == ["prod/eu"]
     reread = target.open().read("prod/eu")
     assert reread is not None and reread.addons == written.addons
 
@@ -248,16 +249,32 @@ def test_move_refuses_to_overwrite_and_needs_a_source(target: Target) -> None:
     assert backend.list() == ["prod", "staging"]
 
 
-def test_remove_forgets_state_and_journal(target: Target) -> None:
+def test_remove_forgets_the_state_and_keeps_the_journal(target: Target) -> None:
     backend = target.open()
     backend.write(sample_state("prod"))
     backend.write(sample_state("staging"))
     backend.append_journal("prod", {"action": "install"})
     backend.remove("prod")
-    assert backend.list() == ["staging"]
-    assert backend.read("prod") is None and backend.read_journal("prod") == []
-    # A new lineage may start after removal.
+    assert backend.list() == ["staging"] and backend.read("prod") is None
+    assert [r["action"] for r in target.open().read_journal("prod")] == ["install"]
+    assert target.open().list_journals() == ["prod"]
+    # A new lineage may start after removal; its records follow the old ones.
     assert backend.write(sample_state("prod")).serial == 1
+    backend.append_journal("prod", {"action": "adopt"})
+    assert [r["action"] for r in backend.read_journal("prod")] == ["install", "adopt"]
+    backend.remove("prod", with_journal=True)
+    assert backend.read("prod") is None and backend.read_journal("prod") == []
+    assert backend.list_journals() == []
+
+
+def test_list_journals_names_every_cluster_with_a_journal(target: Target) -> None:
+    backend = target.open()
+    assert backend.list_journals() == []
+    backend.write(sample_state("no-journal"))
+    for name in ("prod/eu", "staging", ".hidden-looking"):
+        backend.append_journal(name, {"action": "install"})
+        backend.append_journal(name, {"action": "upgrade"})
+    assert target.open().list_journals() == sorted(["prod/eu", "staging", ".hidden-looking"])
 
 
 def test_migrate_into_each_backend_is_verified_and_rerunnable(

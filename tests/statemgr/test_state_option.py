@@ -3,6 +3,7 @@ them works on a remote store, and a bad URL is a one-line error, exit 1."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,8 +54,40 @@ def test_state_commands_work_on_a_remote_store(
     assert code == 1 and "no state for cluster 'qa'" in out
     after = remote.open()
     assert after.list() == []
+    # The state is forgotten; its journal (moved along by state mv) is kept.
     actions = [r.get("action") for r in after.read_journal("production")]
-    assert actions == []  # forgotten with its state
+    assert actions == ["state rm", "state mv", "state rm"]
+    assert after.read_journal("prod") == []
+    assert not (tmp_path / ".reconciler").exists()
+
+
+def test_history_reads_the_journal_of_a_remote_store(
+    remote: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    backend = remote.open()
+    backend.write(sample_state("prod"))
+    backend.append_journal("prod", {"time": "2020-01-01T00:00:00Z", "action": "install",
+                                    "addon": "coredns", "to_version": "1.28.7",
+                                    "result": "installed", "plan_id": "p-old"})
+    backend.append_journal("staging", {"action": "upgrade", "addon": "everest",
+                                       "from_version": "2.4.7", "to_version": "2.4.28",
+                                       "result": "upgraded", "plan_id": "p-new"})
+    code, out = run(remote, "state", "rm", "prod")
+    assert code == 0, out
+    code, out = run(remote, "history")
+    assert code == 0, out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [(row[2], row[4]) for row in rows] == [
+        ("prod", "install"), ("staging", "upgrade"), ("prod", "state")]
+    assert rows[1][6:10] == ["2.4.7", "->", "2.4.28", "upgraded"]
+    code, out = run(remote, "history", "prod", "--addon", "coredns", "--format", "json")
+    assert code == 0, out
+    # The state rm names the add-ons it forgot, so it belongs to coredns' history too.
+    assert [(r["action"], r.get("plan_id")) for r in json.loads(out)] == [
+        ("install", "p-old"), ("state rm", None)]
+    code, out = run(remote, "history", "--since", "1d", "--format", "json")
+    assert [r["action"] for r in json.loads(out)] == ["upgrade", "state rm"]
     assert not (tmp_path / ".reconciler").exists()
 
 

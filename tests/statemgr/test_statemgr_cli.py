@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import click
@@ -34,15 +35,40 @@ def run(store: StateStore, *args: str, input: str | None = None) -> tuple[int, s
     return result.exit_code, result.output
 
 
-def test_state_list_shows_serial_lineage_and_addon_count(store: StateStore) -> None:
+def test_state_list_shows_each_addon_version_and_last_result(store: StateStore) -> None:
+    Journal(store.state_dir, "prod").append(
+        {"time": "2026-01-02T03:04:05Z", "action": "upgrade", "addon": "coredns",
+         "result": "failed"})
+    Journal(store.state_dir, "prod").append(
+        {"time": "2026-01-02T03:05:00Z", "action": "precheck", "addon": "coredns",
+         "result": "passed"})
     code, output = run(store, "state", "list")
     assert code == 0
     lines = output.splitlines()
     assert all(line == line.rstrip() for line in lines)
-    assert lines[0].split() == ["CLUSTER", "CLUSTER-ID", "SERIAL", "LINEAGE", "ADD-ONS"]
+    assert lines[0].split() == ["CLUSTER", "CLUSTER-ID", "SERIAL", "LINEAGE", "ADD-ON",
+                                "VERSION", "LAST"]
     lineage, cluster_id = sample_state().lineage[:8], sample_state().cluster_id
-    assert lines[1].split() == ["prod", cluster_id, "1", lineage, "2"]
-    assert lines[2].split() == ["staging", cluster_id, "3", lineage, "2"]
+    prod = sample_state().addons
+    # A precheck says nothing about the add-on's outcome: the failed upgrade is its last.
+    assert lines[1].split() == ["prod", cluster_id, "1", lineage, "coredns",
+                                prod["coredns"].version, "failed", "2026-01-02", "03:04:05"]
+    assert lines[2].split() == ["prod", cluster_id, "1", lineage, "everest",
+                                prod["everest"].version, "-"]
+    assert [line.split()[0] for line in lines[3:5]] == ["staging", "staging"]
+    assert lines[-1].startswith("Health is not read live")
+
+
+def test_state_list_json_has_every_cluster_and_addon(store: StateStore) -> None:
+    code, output = run(store, "state", "list", "--format", "json")
+    assert code == 0, output
+    document = json.loads(output)
+    assert "not read live" in document["note"]
+    assert [c["cluster"] for c in document["clusters"]] == ["prod", "staging"]
+    prod = document["clusters"][0]
+    assert prod["serial"] == 1 and prod["lineage"] == sample_state().lineage
+    assert [(a["name"], a["version"], a["last_result"]) for a in prod["addons"]] == [
+        (name, sample_state().addons[name].version, None) for name in ("coredns", "everest")]
 
 
 def test_state_list_of_an_empty_dir(tmp_path: Path) -> None:
@@ -233,3 +259,22 @@ def test_state_rm_without_an_addon_forgets_the_whole_state(store: StateStore) ->
     assert store.list() == ["staging"] and not store.paths("prod").backup.exists()
     code, output = run(store, "state", "rm", "prod")
     assert code == 1 and "no state for cluster 'prod'" in output
+
+
+def test_state_rm_keeps_the_journal_and_closes_it(store: StateStore) -> None:
+    """The audit trail outlives the state: history still shows the forgotten cluster."""
+    Journal(store.state_dir, "prod").append({"action": "install", "addon": "everest"})
+    before = store.read("prod")
+    assert before is not None
+    lineage = before.lineage
+    code, output = run(store, "state", "rm", "prod")
+    assert code == 0 and "its journal is kept" in output, output
+    records = Journal(store.state_dir, "prod").read()
+    assert [r["action"] for r in records] == ["install", "state rm"]
+    assert (records[-1]["lineage"], records[-1]["addons"]) == (lineage, ["coredns", "everest"])
+    # A cluster can be moved onto the name: the old history stays first.
+    code, output = run(store, "state", "mv", "staging", "prod")
+    assert code == 0, output
+    assert [r["action"] for r in Journal(store.state_dir, "prod").read()] == [
+        "install", "state rm", "state mv"]
+

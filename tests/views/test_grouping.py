@@ -225,3 +225,51 @@ def test_secrets_stay_redacted_in_groups(fmt: str, show_provenance: bool) -> Non
     single = render_plan(to_json(plan(cluster("c0", _secret_change())), salts={"c0": "s"}),
                          fmt, show_provenance=show_provenance)
     assert out.count("custom.password") == single.count("custom.password") > 0
+
+
+def _coredns_values_update(version: str, after: Any = 3) -> Any:
+    return change(
+        "coredns", Action.UPDATE,
+        FieldChange("custom.replicas", FieldChangeKind.CHANGED, before=2, after=after),
+        before_version=version, after_version=version, reason="values differ from live")
+
+
+def test_a_values_change_on_clusters_running_different_versions_is_shown_once() -> None:
+    """Three Kubernetes minors, three coredns versions, one identical values diff."""
+    p = plan(
+        cluster("k28", _coredns_values_update("1.28.7"), cluster_id="id-28"),
+        cluster("k29", _coredns_values_update("1.29.4"), cluster_id="id-29"),
+        cluster("k30", _coredns_values_update("1.30.33"), cluster_id="id-30"),
+        cluster("k30b", _coredns_values_update("1.30.33"), cluster_id="id-30b"),
+        cluster("odd", _coredns_values_update("1.30.33", after=5), cluster_id="id-odd"),
+    )
+    text = render_plan(to_json(p), "text")
+    assert text.count("~ custom.replicas: 2 → 3") == 1
+    assert ("On 4 clusters: k28, k29, k30, k30b\n"
+            "  running coredns 1.28.7 on k28; 1.29.4 on k29; 1.30.33 on k30, k30b\n"
+            "  ~ coredns: update\n"
+            "      reason: values differ from live\n"
+            "      ~ custom.replicas: 2 → 3\n") in text
+    # A different diff stays with its cluster, version and all.
+    assert "odd (id-odd, r)\n  ~ coredns: update 1.30.33\n" in text
+    md = render_plan(to_json(p), "markdown")
+    assert md.count("+ custom.replicas: 3") == 1
+    assert ("**On 4 clusters:** `k28`, `k29`, `k30`, `k30b`\n\n"
+            "Running `coredns` `1.28.7` on `k28`; `1.29.4` on `k29`; `1.30.33` on `k30`, `k30b`"
+            "\n\n**~ coredns** — update: values differ from live") in md
+    # JSON keeps every cluster's change with its own version.
+    rendered = json.loads(render_plan(to_json(p), "json"))
+    assert [c["changes"][0]["after_version"] for c in rendered["clusters"]] == [
+        "1.28.7", "1.29.4", "1.30.33", "1.30.33", "1.30.33"]
+
+
+def test_version_changes_still_group_only_when_their_versions_match() -> None:
+    def upgrade(before: str) -> Any:
+        return change("coredns", Action.UPGRADE, before_version=before,
+                      after_version="1.30.33", reason="newer")
+    p = plan(cluster("a", upgrade("1.28.7")), cluster("b", upgrade("1.29.4")),
+             cluster("c", upgrade("1.29.4")))
+    text = render_plan(to_json(p), "text")
+    assert "On 2 clusters: b, c\n  ↑ coredns: upgrade 1.29.4 → 1.30.33\n" in text
+    assert "running" not in text
+    assert "a (id, r)\n  ↑ coredns: upgrade 1.28.7 → 1.30.33\n" in text
