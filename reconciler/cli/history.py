@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.backend import open_state
-from reconciler.cli.options import state_dir_option, state_option
+from reconciler.cli.options import output_options, state_dir_option, state_option
 from reconciler.statemgr.errors import StateError
 from reconciler.views.history import (
     HistoryQuery,
@@ -30,6 +30,7 @@ __all__ = ["history_command"]
               show_default=True, help="A table, or every record in full as a JSON array.")
 @state_dir_option
 @state_option
+@output_options
 def history_command(cluster: str | None, addon: str | None, since: str | None, fmt: str,
                     state_dir: Path, state: str | None) -> None:
     """Show the journal of CLUSTER (or of every cluster) as a timeline, newest last:
