@@ -204,7 +204,7 @@ def apply_command(
             except RolloutError as err:
                 fail(f"{opts.files[0]}: {err}")
         try:
-            check_plan_endpoints(plan, opts.endpoint)
+            check_plan_endpoints(plan, opts.endpoint_rule, opts.endpoint)
         except ValueError as err:
             fail(str(err))
         preflight_or_exit((plan_endpoint(cp), cp.region) for cp in plan.clusters)

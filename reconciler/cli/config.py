@@ -43,6 +43,8 @@ def validate(opts: CommonOptions) -> None:
             endpoint=opts.endpoint,
             # A lint job has no secrets: an unset secret() is a placeholder here, not an error.
             need_secrets=False,
+            allowed_endpoints=opts.endpoint_rule,
+            allowed_env=opts.env_rule,
         )
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)

@@ -12,7 +12,6 @@ lingers until the next holder overwrites it, and it can be stale, which
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import socket
@@ -28,6 +27,7 @@ import filelock
 
 from reconciler import __version__
 from reconciler.masking.files import fsync_dir, write_atomic
+from reconciler.statemgr.actor import user_name
 from reconciler.statemgr.errors import LockError
 from reconciler.statemgr.paths import ClusterPaths
 
@@ -64,7 +64,7 @@ class LockInfo:
     def for_this_process(cls, operation: str) -> LockInfo:
         return cls(
             id=str(uuid.uuid4()),
-            who=_user_name(),
+            who=user_name(),
             host=socket.gethostname(),
             pid=os.getpid(),
             operation=operation,
@@ -191,13 +191,6 @@ def _settled_holder(paths: ClusterPaths) -> LockInfo | None:
         time.sleep(_SETTLE_PAUSE_S)
         info = read_lock_info(paths.lock_info)
     return info
-
-
-def _user_name() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return f"uid {os.getuid()}"
 
 
 def _process_alive(pid: int) -> bool:
