@@ -47,6 +47,7 @@ from reconciler.run.applyflow import (
     apply_options,
     apply_saved,
     check_plan_endpoints,
+    check_plan_variables,
     plan_endpoint,
 )
 from reconciler.run.imports import ImportTarget, import_flow
@@ -205,6 +206,7 @@ def apply_command(
                 fail(f"{opts.files[0]}: {err}")
         try:
             check_plan_endpoints(plan, opts.endpoint_rule, opts.endpoint)
+            check_plan_variables(plan, opts.env_rule)
         except ValueError as err:
             fail(str(err))
         preflight_or_exit((plan_endpoint(cp), cp.region) for cp in plan.clusters)

@@ -138,10 +138,13 @@ class EndpointRule:
             return None
         if origin is not None and official is not None and origin == origin_of(official):
             return None
-        where = (f"the official CCE endpoint of region {region!r} ({official})" if official
-                 else f"no official CCE endpoint (region {region!r} is not in the table)")
-        return (f"endpoint {endpoint!r} is not allowed: credentials go only to {where},"
-                " emulator://NAME, or an endpoint the operator allows",
+        if official:
+            why = (f"credentials go only to the official CCE endpoint of region {region!r}"
+                   f" ({official}), emulator://NAME, or an endpoint the operator allows")
+        else:
+            why = (f"region {region!r} is not in the official CCE region table, so credentials"
+                   " go only to emulator://NAME or an endpoint the operator allows")
+        return (f"endpoint {endpoint!r} is not allowed: {why}",
                 _how_to_allow(endpoint, origin, with_override=True))
 
     def state_refusal(self, url: str) -> tuple[str, str] | None:

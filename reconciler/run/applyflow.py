@@ -19,7 +19,8 @@ from reconciler.model.apply import ApplyResult, ApplyStopped, Progress, Stop
 from reconciler.model.desired import DesiredState, default_endpoint
 from reconciler.model.plan import ClusterPlan, Plan
 from reconciler.model.rollout_result import RolloutProgress, RolloutResult, WaveResult
-from reconciler.model.trust import EndpointRule
+from reconciler.model.secret_template import template_names
+from reconciler.model.trust import EndpointRule, EnvRule
 from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.run.plan import PlanResult, make_plan
 from reconciler.run.rollout import RolloutOptions, apply_rollout, open_gates
@@ -34,6 +35,7 @@ __all__ = [
     "apply_options",
     "apply_saved",
     "check_plan_endpoints",
+    "check_plan_variables",
     "plan_endpoint",
 ]
 
@@ -64,6 +66,24 @@ def check_plan_endpoints(plan: Plan, allowed: EndpointRule, confirmed: str | Non
             message, hint = refused
             raise ValueError(f"cluster {cp.name}: the plan's {message}, so nothing is sent;"
                              f" {hint}")
+
+
+def check_plan_variables(plan: Plan, allowed: EnvRule) -> None:
+    """A saved plan names the variables apply re-reads its ``secret()`` values
+    from, and nothing vouches for those names either: each must be one the
+    operator allows templates to read (``model.trust.EnvRule``), as when the
+    files were loaded. Raises ``ValueError`` naming the first that is not."""
+    for cp in plan.clusters:
+        for change in cp.changes:
+            named = [name for names in change.secret_sources.values() for name in names]
+            named += [name for template in change.secret_templates.values()
+                      for name in template_names(template)]
+            for name in dict.fromkeys(named):
+                refused = allowed.refusal(name, f"secret('{name}')")
+                if refused is not None:
+                    message, hint = refused
+                    raise ValueError(f"cluster {cp.name}, add-on {change.addon}: the plan's"
+                                     f" {message}, so nothing is read or sent; {hint}")
 
 
 def apply_options(

@@ -398,7 +398,8 @@ class _Rollout:
                        message: str = "") -> None:
         # Names and outcomes only: a record never holds values (they may be secret).
         record: dict[str, Any] = {
-            "time": utc_now(), "actor": actor(), "cluster": cluster, "addon": "", "action": kind, "wave": wave,
+            "time": utc_now(), "actor": actor(), "cluster": cluster, "addon": "", "action": kind,
+            "wave": wave,
             "result": result, "addons": list(addons), "message": message,
             "plan_id": self.plan.plan_id,
         }

@@ -23,7 +23,8 @@ def test_the_region_table_is_the_official_sdks() -> None:
 
 
 @pytest.mark.parametrize(("url", "origin"), [
-    ("https://CCE.ap-southeast-1.myhuaweicloud.com.", ("https", "cce.ap-southeast-1.myhuaweicloud.com", 443)),
+    ("https://CCE.ap-southeast-1.myhuaweicloud.com.",
+     ("https", "cce.ap-southeast-1.myhuaweicloud.com", 443)),
     ("https://h:443/path?q", ("https", "h", 443)),
     ("http://127.0.0.1:8080", ("http", "127.0.0.1", 8080)),
     ("s3://bucket/prefix?endpoint=x", ("s3", "bucket", None)),

@@ -14,6 +14,8 @@ Then each disallowed ``env()``/``secret()`` read is refused in one line.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
+from reconciler.planfile.integrity import plan_digest
 
 MARKERS = {
     "HW_AUTH_TOKEN": "marker-token-4c1e9a",
@@ -86,10 +89,8 @@ def listening() -> Iterator[Listener]:
                 return
             listener.connections += 1
             conn.settimeout(0.5)
-            try:
+            with contextlib.suppress(OSError):
                 listener.received += conn.recv(65536)
-            except OSError:
-                pass
             conn.close()  # no answer: the client fails, after having sent what it would
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -211,9 +212,10 @@ def test_the_listener_sees_what_the_operator_allows(
         if redirect.var_file is not None:
             (tmp_path / "vars.yaml").write_text(redirect.var_file, encoding="utf-8")
 
+        allowed = f"https://elsewhere.example, {listener.url}"
         result = run(tmp_path, monkeypatch, "plan", "desired.yaml", *redirect.args,
-                     "--allow-env", "ADDON_TOKEN", env={
-                         "RECONCILER_ALLOWED_ENDPOINTS": f"https://elsewhere.example, {listener.url}"})
+                     "--allow-env", "ADDON_TOKEN",
+                     env={"RECONCILER_ALLOWED_ENDPOINTS": allowed})
 
         assert result.exit_code == 1, result.output  # the listener never answers
         assert "is not allowed" not in result.output
@@ -369,3 +371,34 @@ def test_allowed_variables_are_read_by_flag_glob_or_environment(
                env={**env, "RECONCILER_ALLOW_ENV": "TEAM_*,ADDON_TOKEN"})
     assert both.exit_code == 0, both.output
     assert_no_marker_anywhere(both, tmp_path, Listener())
+
+
+def test_a_saved_plan_reads_only_allowed_variables(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """apply re-reads a saved plan's secret() values from the variables it
+    names: a plan (resealed by whoever edited it) can't name the runner's."""
+    (tmp_path / "desired.yaml").write_text(header("  endpoint: emulator://demo\n") + CLUSTER,
+                                           encoding="utf-8")
+    saved = run(tmp_path, monkeypatch, "plan", "desired.yaml", "--out", "p.json",
+                "--allow-env", "ADDON_TOKEN")
+    assert saved.exit_code == 0, saved.output
+    plan = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    (change,) = [c for c in plan["clusters"][0]["changes"] if c["secret_sources"]]
+    assert change["secret_sources"] == {"custom.password": ["ADDON_TOKEN"]}
+
+    unallowed = run(tmp_path, monkeypatch, "apply", "p.json")
+    assert unallowed.exit_code == 1, unallowed.output
+    assert ("the plan's secret('ADDON_TOKEN') is refused: `ADDON_TOKEN` is not a variable the"
+            " operator allows") in unallowed.stderr
+    assert "--allow-env ADDON_TOKEN" in unallowed.stderr
+
+    change["secret_sources"] = {"custom.password": ["HW_SECRET_KEY"]}
+    change["secret_templates"] = {"custom.password": "${HW_SECRET_KEY}"}
+    plan["digest"] = plan_digest(plan)
+    (tmp_path / "forged.json").write_text(json.dumps(plan), encoding="utf-8")
+    forged = run(tmp_path, monkeypatch, "apply", "forged.json", "--allow-env", "*")
+    assert forged.exit_code == 1, forged.output
+    assert "the plan's secret('HW_SECRET_KEY') is refused" in forged.stderr
+    assert_no_marker_anywhere(forged, tmp_path, Listener())
+    journal = tmp_path / ".reconciler" / "state" / "demo-staging.journal.jsonl"
+    assert not journal.exists()

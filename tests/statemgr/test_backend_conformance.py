@@ -232,7 +232,8 @@ def test_journal_records_the_actor(target: Target, monkeypatch: pytest.MonkeyPat
     backend.append_journal("prod", {"action": "update"})
     monkeypatch.setenv("RECONCILER_ACTOR", "jenkins build 12 by bob")
     backend.append_journal("prod", {"action": "delete"})
-    backend.append_journal("prod", {"time": "2024-05-01T10:00:00Z", "actor": "old@h", "action": "x"})
+    copied = {"time": "2024-05-01T10:00:00Z", "actor": "old@h", "action": "x"}
+    backend.append_journal("prod", copied)
     actors = [r["actor"] for r in target.open().read_journal("prod")]
     assert actors == [who, f"{who} (github acme/fleet run 9876)",
                       f"{who} (gitlab group/fleet job 55)", f"{who} (jenkins build 12 by bob)",
