@@ -22,6 +22,7 @@ credential and state-backend variables, whatever the list says.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -130,22 +131,8 @@ class EndpointRule:
     def endpoint_refusal(self, endpoint: str, region: str) -> tuple[str, str] | None:
         """None when credentials may go to CCE ``endpoint`` for a cluster in
         ``region``; otherwise (why not, how to allow it)."""
-        if endpoint.startswith(EMULATOR_SCHEME) or endpoint in self.allowed:
-            return None
-        origin = origin_of(endpoint)
-        official = official_endpoint(region)
-        if origin is not None and origin in self._origins():
-            return None
-        if origin is not None and official is not None and origin == origin_of(official):
-            return None
-        if official:
-            why = (f"credentials go only to the official CCE endpoint of region {region!r}"
-                   f" ({official}), emulator://NAME, or an endpoint the operator allows")
-        else:
-            why = (f"region {region!r} is not in the official CCE region table, so credentials"
-                   " go only to emulator://NAME or an endpoint the operator allows")
-        return (f"endpoint {endpoint!r} is not allowed: {why}",
-                _how_to_allow(endpoint, origin, with_override=True))
+        # A fleet has a handful of (endpoint, region) pairs for thousands of clusters.
+        return _endpoint_refusal(self.allowed, endpoint, region)
 
     def state_refusal(self, url: str) -> tuple[str, str] | None:
         """None when a state URL written in a file may be used: each place it
@@ -169,6 +156,27 @@ class EndpointRule:
                         _how_to_allow(place, origin, with_override=False)
                         + ", or give the state with --state (or RECONCILER_STATE)")
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _endpoint_refusal(allowed: tuple[str, ...], endpoint: str,
+                      region: str) -> tuple[str, str] | None:
+    if endpoint.startswith(EMULATOR_SCHEME) or endpoint in allowed:
+        return None
+    origin = origin_of(endpoint)
+    official = official_endpoint(region)
+    if origin is not None and origin in {o for o in map(origin_of, allowed) if o is not None}:
+        return None
+    if origin is not None and official is not None and origin == origin_of(official):
+        return None
+    if official:
+        why = (f"credentials go only to the official CCE endpoint of region {region!r}"
+               f" ({official}), emulator://NAME, or an endpoint the operator allows")
+    else:
+        why = (f"region {region!r} is not in the official CCE region table, so credentials"
+               " go only to emulator://NAME or an endpoint the operator allows")
+    return (f"endpoint {endpoint!r} is not allowed: {why}",
+            _how_to_allow(endpoint, origin, with_override=True))
 
 
 def _how_to_allow(url: str, origin: Origin | None, *, with_override: bool) -> str:
