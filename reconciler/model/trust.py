@@ -26,7 +26,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from reconciler.model.regions import official_endpoint
 
@@ -140,12 +140,10 @@ class EndpointRule:
         lock server) is allowed. A local directory has no origin: always None."""
         if "://" not in url or url in self.allowed:
             return None
-        places = [url.split("?", 1)[0]]
-        query = url.split("?", 1)[1] if "?" in url else ""
-        for pair in query.split("&"):
-            key, _, value = pair.partition("=")
-            if key in ("endpoint", "lock_url") and value:
-                places.append(value)
+        base, _, query = url.partition("?")
+        # Decoded as the backend decodes them (``statemgr/backendurl.py``).
+        places = [base, *(value for key, value in parse_qsl(query, keep_blank_values=True)
+                          if key in ("endpoint", "lock_url") and value)]
         allowed = self._origins()
         for place in places:
             origin = origin_of(place)

@@ -64,6 +64,8 @@ def test_a_state_url_is_allowed_place_by_place() -> None:
     refused = rule.state_refusal("s3://team/p?endpoint=https://evil.example")
     assert refused is not None and "--allow-endpoint https://evil.example" in refused[1]
     assert rule.state_refusal("s3://other/p?endpoint=https://obs.example") is not None
+    encoded = rule.state_refusal("s3://team/p?endpoint=http%3A%2F%2Fevil.example%3A81")
+    assert encoded is not None and "--allow-endpoint http://evil.example:81" in encoded[1]
     assert rule.state_refusal("postgres://u@db:6543/state") is not None
     assert EndpointRule.of(["not a url"]).invalid() == ["not a url"]
 
