@@ -175,7 +175,7 @@ def test_saved_plan_refused_when_live_changed(
          "--endpoint", cloud.url, "--state-dir", str(tmp_path / "elsewhere"), *FAST],
         capture_output=True, text=True, env=cloud.env, cwd=tmp_path, timeout=60)
     assert meddle.returncode == 0, meddle.stderr
-    stale = run(cloud, tmp_path, "apply", str(planfile), *FAST)
+    stale = run(cloud, tmp_path, "apply", str(planfile), *FAST, "--allow-endpoint", cloud.url)
     assert stale.returncode == 1
     assert "plan is stale: cluster t-main: its live add-ons changed since the plan" in stale.stderr
     volcano = [i for i in cloud.emulator.store.list_instances(MAIN_ID, time.time())

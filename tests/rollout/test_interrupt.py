@@ -17,10 +17,11 @@ import pytest
 pytestmark = pytest.mark.slow  # ~17 s: two fleets served, a rollout run to the end
 
 TOKEN_RE = "export HW_AUTH_TOKEN="
+ALLOW_RE = "export RECONCILER_ALLOWED_ENDPOINTS="
 
 
 @pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[str]:
+def fleet(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A generated fleet of 4 on a socket, its file edited to roll everest out
     with a 2 s canary soak; the token to export."""
     proc = subprocess.Popen(
@@ -29,17 +30,19 @@ def fleet(tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
-        token = ""
-        while not token:
+        token = allowed = ""
+        while not (token and allowed):  # what the banner says to export
             line = proc.stdout.readline()
             assert line, "serve ended early"
             if TOKEN_RE in line:
                 token = line.split(TOKEN_RE)[1].strip()
+            if ALLOW_RE in line:
+                allowed = line.split(ALLOW_RE)[1].split()[0]
         desired = tmp_path / "fleet.yaml"
         desired.write_text(desired.read_text(encoding="utf-8")
                            .replace("everest: {version: 2.4.7}", "everest: {version: 2.4.28}")
                            .replace("soak: 30s", "soak: 2s"), encoding="utf-8")
-        yield token
+        yield token, allowed
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -47,10 +50,12 @@ def fleet(tmp_path: Path) -> Iterator[str]:
             proc.stdout.close()
 
 
-def _env(token: str) -> dict[str, str]:
+def _env(fleet: tuple[str, str]) -> dict[str, str]:
+    token, allowed = fleet
     env = {k: v for k, v in os.environ.items()
            if k not in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "CLOUD_SDK_AK", "CLOUD_SDK_SK")}
-    return {**env, "HW_AUTH_TOKEN": token, "NO_COLOR": "1"}
+    return {**env, "HW_AUTH_TOKEN": token, "NO_COLOR": "1",
+            "RECONCILER_ALLOWED_ENDPOINTS": allowed}
 
 
 COMMAND = [sys.executable, "-m", "reconciler", "apply", "fleet.yaml", "--auto-approve"]
@@ -59,7 +64,7 @@ COMMAND = [sys.executable, "-m", "reconciler", "apply", "fleet.yaml", "--auto-ap
 @pytest.mark.parametrize(("signum", "code", "name"), [
     (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C (SIGINT)")])
 def test_a_signal_while_soaking_says_how_to_resume(
-        tmp_path: Path, fleet: str, signum: int, code: int, name: str) -> None:
+        tmp_path: Path, fleet: tuple[str, str], signum: int, code: int, name: str) -> None:
     with (tmp_path / "apply.out").open("w") as out:
         proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=_env(fleet), stdout=out,
                                 stderr=subprocess.PIPE, text=True)
