@@ -99,6 +99,7 @@ def origin_of(url: str) -> Origin | None:
 
 def _shown(origin: Origin) -> str:
     scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     if port is None or port == _DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
@@ -110,7 +111,7 @@ class EndpointRule:
 
     allowed: tuple[str, ...] = ()
     """URLs as the operator gave them (``--allow-endpoint``, the environment,
-    ``--endpoint``, ``--state``); compared by origin."""
+    ``--endpoint``); compared by origin."""
     state_given: bool = False
     """The operator names the state (``--state``/``RECONCILER_STATE``): a
     file's ``state:`` block is not used, so not checked either."""

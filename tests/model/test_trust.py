@@ -68,6 +68,8 @@ def test_a_state_url_is_allowed_place_by_place() -> None:
     assert encoded is not None and "--allow-endpoint http://evil.example:81" in encoded[1]
     assert rule.state_refusal("postgres://u@db:6543/state") is not None
     assert EndpointRule.of(["not a url"]).invalid() == ["not a url"]
+    ipv6 = EndpointRule().endpoint_refusal("http://[::1]:8080/", "r")
+    assert ipv6 is not None and "--allow-endpoint http://[::1]:8080 " in ipv6[1]
 
 
 @pytest.mark.parametrize("name", ["HW_SECRET_KEY", "hw_auth_token", "CLOUD_SDK_AK", "PGPASSWORD",
