@@ -24,6 +24,7 @@ from pathlib import Path
 from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cloud import CloudSession
 from reconciler.config import load_desired
+from reconciler.model.trust import EnvRule
 from reconciler.planfile.codec import plan_to_json
 from reconciler.run.plan import make_plan
 from reconciler.statemgr import StateStore
@@ -57,6 +58,7 @@ async def _render(example: Example) -> dict[str, str]:
         [ROOT / f for f in example.files],
         var_files=[ROOT / f for f in example.var_files],
         environ=EXAMPLE_ENV,
+        allowed_env=EnvRule(tuple(EXAMPLE_ENV)),  # as README's --allow-env AUTOSCALER_TOKEN
     )
     # Paths in the plan are shown relative to the repository, as a user types them.
     desired = dataclasses.replace(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from reconciler.engine.secrets import hash_at
 from reconciler.model.json import JSON
 from reconciler.model.state import ManagedAddon
+from reconciler.statemgr.actor import actor
 
 __all__ = ["journal_record", "managed_addon", "utc_now", "values_digest"]
 
@@ -71,6 +72,7 @@ def journal_record(
     """One journal line; never holds values (they may carry secrets)."""
     return {
         "time": utc_now(),
+        "actor": actor(),
         "cluster": cluster,
         "addon": addon,
         "action": action,

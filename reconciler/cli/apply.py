@@ -62,6 +62,7 @@ from reconciler.run.applyflow import (
     apply_options,
     apply_saved,
     check_plan_endpoints,
+    check_plan_variables,
     plan_endpoint,
 )
 from reconciler.run.imports import ImportTarget, import_flow
@@ -217,7 +218,7 @@ def apply_command(
         except PlanFileError as err:
             fail(str(err))
         register_plan_secrets(plan, os.environ)
-        store = open_plan_state(plan, opts.state, opts.state_dir)
+        store = open_plan_state(plan, opts.state, opts.state_dir, opts.endpoint_rule)
         check_state_writable_or_exit(store)
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
         plan = check_saved_plan_policy(plan, policy_set, policy.accept)
@@ -228,7 +229,8 @@ def apply_command(
             except RolloutError as err:
                 fail(f"{opts.files[0]}: {err}")
         try:
-            check_plan_endpoints(plan, opts.endpoint)
+            check_plan_endpoints(plan, opts.endpoint_rule, opts.endpoint)
+            check_plan_variables(plan, opts.env_rule)
         except ValueError as err:
             fail(str(err))
         preflight_or_exit((plan_endpoint(cp), cp.region) for cp in plan.clusters)

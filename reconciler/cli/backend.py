@@ -13,20 +13,17 @@ be confirmed with ``--state`` before credentials are sent there.
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import parse_qsl, urlsplit
 
 import click
 from click.core import ParameterSource
 
-from reconciler.cloud import endpoint_is_trusted
 from reconciler.model.plan import Plan
+from reconciler.model.trust import EndpointRule
 from reconciler.statemgr import DEFAULT_STATE_DIR
 from reconciler.statemgr.backend import StateBackend
-from reconciler.statemgr.backendurl import PostgresConfig, S3Config, parse_backend_url
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.factory import open_backend
 
@@ -80,42 +77,18 @@ def _store_given(state: str | None) -> bool:
     return ctx is not None and ctx.get_parameter_source("state_dir") in _GIVEN
 
 
-def unvouched_host(url: str) -> str:
-    """Where a saved plan's store would take credentials that nothing vouches
-    for: an S3 endpoint off Huawei Cloud and this machine, or a PostgreSQL
-    host off this machine ("" if none; the URL is assumed to parse)."""
-    config = parse_backend_url(url, os.environ)
-    if isinstance(config, S3Config):
-        if config.endpoint and not endpoint_is_trusted(config.endpoint):
-            return config.endpoint
-        named = dict(parse_qsl(urlsplit(url).query)).get("lock_url")
-        # A lock URL from RECONCILER_LOCK_URL is the operator's own.
-        if named and config.lock_postgres is not None:
-            return _unvouched_postgres(config.lock_postgres)
-        return ""
-    if isinstance(config, PostgresConfig):
-        return _unvouched_postgres(config)
-    return ""
-
-
-def _unvouched_postgres(config: PostgresConfig) -> str:
-    where = f"{config.host}:{config.port}"
-    return "" if endpoint_is_trusted(f"http://{where}") else where
-
-
-def open_plan_state(plan: Plan, state: str | None, state_dir: Path) -> StateBackend:
+def open_plan_state(plan: Plan, state: str | None, state_dir: Path,
+                    rule: EndpointRule) -> StateBackend:
     """The store to apply a saved plan in: the one this run names, refused if it
-    is not the plan's; else the plan's own (``Plan.state_url``)."""
+    is not the plan's; else the plan's own (``Plan.state_url``), when the
+    operator's endpoint rule allows every place it sends to (a saved plan is
+    untrusted, as a desired-state file's ``state:`` block is)."""
     if plan.state_url and not _store_given(state):
-        try:
-            host = unvouched_host(plan.state_url)
-        except StateError as err:
-            _exit(f"the plan's state store: {err}")
-        if host:
-            _exit(f"the plan was made against the state in {plan.state_backend}, at {host},"
-                  " which is neither on Huawei Cloud nor this machine: a saved plan's word is"
-                  " not enough to send credentials there. Confirm it with --state"
-                  f" {shlex.quote(plan.state_url)}")
+        refusal = rule.state_refusal(plan.state_url)
+        if refusal is not None:
+            why, how = refusal
+            _exit(f"the plan was made against the state in {plan.state_backend}: {why};"
+                  f" {how}, or confirm it with --state {shlex.quote(plan.state_url)}")
         return _opened(plan.state_url)
     store = open_state(state, state_dir)
     if plan.state_backend != store.identity:
@@ -129,12 +102,14 @@ def open_plan_state(plan: Plan, state: str | None, state_dir: Path) -> StateBack
     return store
 
 
-def apply_hint(plan_file: Path, store: StateBackend, location: str) -> str:
+def apply_hint(plan_file: Path, store: StateBackend, location: str,
+               rule: EndpointRule) -> str:
     """The command that applies a plan just saved in ``store`` (at ``location``),
-    with the flag it needs: none for a remote store the plan may open itself."""
+    with the flag it needs: none for a remote store the plan may open itself
+    (``rule``, the operator's, allows it)."""
     command = ["reconciler", "apply", str(plan_file)]
     if store.identity != "local":
-        if unvouched_host(location):
+        if rule.state_refusal(location) is not None:
             command += ["--state", location]
     elif Path(location) != DEFAULT_STATE_DIR:
         command += ["--state-dir", location]

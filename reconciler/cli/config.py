@@ -32,12 +32,15 @@ def validate(opts: CommonOptions) -> None:
 
     Renders each file (Jinja2), parses it, validates it against the schema and
     checks references; prints every problem with file:line:column, or a summary.
-    Needs no credentials and no secrets: an unset secret() variable is fine here.
+    Needs no credentials and no secrets: an unset secret() variable is fine here,
+    but env() and secret() read only what --allow-env allows, as in plan.
     Exit 0 when valid, 1 otherwise.
 
     \b
-    Example:
+    Examples:
       reconciler validate examples/demo.yaml --var nameserver=10.0.0.3 --cluster demo-prod
+      reconciler validate examples/multi-env/fleet.yaml \\
+          --var-file examples/multi-env/prod.vars.yaml --allow-env AUTOSCALER_TOKEN
     """
     try:
         desired = load_from_options(
@@ -48,6 +51,8 @@ def validate(opts: CommonOptions) -> None:
             endpoint=opts.endpoint,
             # A lint job has no secrets: an unset secret() is a placeholder here, not an error.
             need_secrets=False,
+            allowed_endpoints=opts.endpoint_rule,
+            allowed_env=opts.env_rule,
         )
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)

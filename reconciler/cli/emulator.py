@@ -26,6 +26,7 @@ from reconciler.emulator.scenario import (
 )
 from reconciler.masking import register
 from reconciler.masking.files import write_atomic
+from reconciler.model.trust import ALLOWED_ENDPOINTS_ENV
 
 __all__ = ["emulator"]
 
@@ -175,6 +176,10 @@ def serve(host: str, port: int, scenario_file: Path | None, project_id: str | No
         # the environment would win over it (and be refused here), hence unset.
         click.echo(f"  to plan it : unset HW_ACCESS_KEY HW_SECRET_KEY CLOUD_SDK_AK CLOUD_SDK_SK; "
                    f"export HW_AUTH_TOKEN={account.token}")
+        # A port on this machine is not trusted by default (docs/trust-boundary.md):
+        # the operator allows this endpoint, the file can't.
+        click.echo(f"               export {ALLOWED_ENDPOINTS_ENV}={endpoint}"
+                   f"   # or: --allow-endpoint {endpoint}")
         click.echo(f"               reconciler plan {desired_file}")
         if upgrades:  # the one-line edit that rolls something out
             name, pinned, newer = upgrades[0]
@@ -222,6 +227,8 @@ def _write_desired(path: Path, emu: Emulator, scenario: Scenario, endpoint: str,
               "Every cluster runs exactly what is declared: `reconciler plan` of this file\n"
               "has no changes. Credentials come from the environment, never from this file:\n"
               "  export HW_AUTH_TOKEN=<the token the emulator printed>\n"
+              f"and the endpoint is allowed by the operator, not by this file:\n"
+              f"  export {ALLOWED_ENDPOINTS_ENV}={endpoint}\n"
               "What every cluster runs alike is in the profile `base` (`latest`: the newest\n"
               "version supporting each cluster's Kubernetes version). Edit a version there,\n"
               "e.g. everest to its newest, and `reconciler apply` rolls it out wave by wave.")

@@ -68,6 +68,8 @@ def load_or_exit(opts: CommonOptions, *, clusters: Sequence[str] | None = None) 
             clusters=opts.clusters if clusters is None else clusters,
             endpoint=opts.endpoint,
             addons=opts.addons,
+            allowed_endpoints=opts.endpoint_rule,
+            allowed_env=opts.env_rule,
         )
     except InputError as err:
         click.echo(diagnostics_text(err.diagnostics), err=True, nl=False)

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.masking.logs import start_file_logging, start_verbose_logging
+from reconciler.model.trust import ALLOW_ENV_ENV, ALLOWED_ENDPOINTS_ENV, EndpointRule, EnvRule
 from reconciler.statemgr import DEFAULT_STATE_DIR
 
 __all__ = [
@@ -75,10 +76,28 @@ class CommonOptions:
     no_color: bool = False
     verbose: int = 0
     log_file: Path | None = None
+    allow_endpoints: tuple[str, ...] = ()
+    """``--allow-endpoint``, joined by ``RECONCILER_ALLOWED_ENDPOINTS`` (``endpoint_rule``)."""
+    allow_env: tuple[str, ...] = ()
+    """``--allow-env``, joined by ``RECONCILER_ALLOW_ENV`` (``env_rule``)."""
 
     @property
     def color(self) -> bool:
         return use_color(self.no_color)
+
+    @property
+    def endpoint_rule(self) -> EndpointRule:
+        """Where the operator lets credentials go, beyond the official endpoints:
+        the flags and the environment together (a CI job sets the variable, a
+        step may add a flag). ``--endpoint`` counts too (the loader adds it)."""
+        state_given = bool(self.state and self.state.strip())
+        return EndpointRule.of(self.allow_endpoints, os.environ.get(ALLOWED_ENDPOINTS_ENV),
+                               state_given=state_given)
+
+    @property
+    def env_rule(self) -> EnvRule:
+        """The variables templates may read: the flags and the environment together."""
+        return EnvRule.of(self.allow_env, os.environ.get(ALLOW_ENV_ENV))
 
 
 def use_color(no_color: bool = False) -> bool:
@@ -250,7 +269,7 @@ def output_options(command: F) -> F:
 # Parameter names the decorator consumes (and folds into ``CommonOptions``).
 _FIELDS = ("files", "variables", "var_files", "clusters", "addons", "endpoint",
            "state_dir", "state", "parallelism", "rate_limit", "no_color", "verbose",
-           "log_file")
+           "log_file", "allow_endpoints", "allow_env")
 
 
 def start_logging(verbose: int, log_file: Path | None) -> None:
@@ -306,6 +325,16 @@ def common_options(
         decorators.append(click.option(
             "--endpoint", default=None, metavar="URL",
             help="Override every cluster's endpoint (https://… or emulator://NAME)."))
+        # Operator configuration a pull request cannot change (docs/trust-boundary.md).
+        decorators.append(click.option(
+            "--allow-endpoint", "allow_endpoints", multiple=True, metavar="URL",
+            help="Let credentials go to this endpoint or state URL named in the files,"
+                 " beside the official CCE endpoints and emulator:// (repeatable; also"
+                 f" {ALLOWED_ENDPOINTS_ENV}, comma-separated)."))
+        decorators.append(click.option(
+            "--allow-env", "allow_env", multiple=True, metavar="NAME",
+            help="Let templates read this variable with env() or secret(); globs such as"
+                 f" 'TEAM_*' (repeatable; also {ALLOW_ENV_ENV}, comma-separated)."))
         if cloud:
             decorators += [
                 state_dir_option,

@@ -124,8 +124,8 @@ def plan_command(
             digest = save_plan(out, plan, salts=result.salts)
         except OSError as err:
             fail(f"--out {out}: cannot write the plan: {err.strerror or err}")
-        click.echo(f"Saved the plan to {out} (digest {digest});"
-                   f" apply it with: {apply_hint(out, store, location)}", err=True)
+        hint = apply_hint(out, store, location, opts.endpoint_rule)
+        click.echo(f"Saved the plan to {out} (digest {digest}); apply it with: {hint}", err=True)
     click.echo(
         render_plan(data, fmt, color=opts.color, show_provenance=show_provenance),
         nl=False,

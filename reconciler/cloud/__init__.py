@@ -41,7 +41,7 @@ from reconciler.cloud.errors import (
     ThrottledError,
     TransportError,
 )
-from reconciler.cloud.preflight import PreflightError, endpoint_is_trusted, preflight
+from reconciler.cloud.preflight import PreflightError, preflight
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.cloud.session import CloudSession
 from reconciler.cloud.wire import PrecheckItem
@@ -62,6 +62,5 @@ __all__ = [
     "ServerError",
     "ThrottledError",
     "TransportError",
-    "endpoint_is_trusted",
     "preflight",
 ]

@@ -8,14 +8,12 @@ Which ``emulator://NAME`` endpoints exist is not known here: the caller that
 serves them in-process (the command line) passes their names in, so the cloud
 layer never imports the emulator.
 
-``endpoint_is_trusted`` is the rule for endpoints read from a saved plan,
-which nothing else vouches for: a token may only go to Huawei Cloud, to this
-machine, or to an endpoint the user names again on the command line.
+Whether an endpoint may receive credentials at all is not decided here but in
+``model/trust.py``, before the files are even accepted.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Collection, Iterable, Mapping
 
@@ -23,23 +21,16 @@ import httpx
 
 from reconciler.cloud.credentials import Credentials
 from reconciler.cloud.errors import CloudError
+from reconciler.model.trust import EMULATOR_SCHEME
 
 __all__ = [
     "EMULATOR_SCHEME",
-    "HUAWEI_CLOUD_DOMAINS",
     "PreflightError",
     "check_credentials",
     "check_emulator",
     "check_endpoint",
-    "endpoint_is_trusted",
     "preflight",
 ]
-
-EMULATOR_SCHEME = "emulator://"
-"""Endpoints served in-process (``CloudSession(in_process=...)``), not over the network."""
-
-HUAWEI_CLOUD_DOMAINS = ("myhuaweicloud.com", "myhuaweicloud.eu")
-"""The CCE endpoint domains of the SDK region table (docs/cce-api.md, "Endpoints")."""
 
 _VALID_FORMS = "https://HOST[:PORT] (e.g. https://cce.ap-southeast-1.myhuaweicloud.com) or emulator://NAME"
 
@@ -130,26 +121,3 @@ def preflight(
             )
     if needs_credentials and credentials is None:
         check_credentials(env)
-
-
-def endpoint_is_trusted(endpoint: str) -> bool:
-    """May a saved plan send credentials to ``endpoint`` without the user
-    naming it again? Emulators, https on a Huawei Cloud domain, and loopback
-    (a token sent to 127.0.0.1 never leaves the machine)."""
-    if endpoint.startswith(EMULATOR_SCHEME):
-        return True
-    try:
-        url = httpx.URL(endpoint)
-    except (httpx.InvalidURL, ValueError, TypeError):
-        return False
-    host = url.host.lower().rstrip(".")
-    if url.scheme == "https" and any(host.endswith("." + d) for d in HUAWEI_CLOUD_DOMAINS):
-        return True
-    if url.scheme not in ("http", "https") or url.userinfo:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -36,6 +36,7 @@ from reconciler.config.rollout import (
 from reconciler.config.schemacheck import schema_diagnostics
 from reconciler.config.semantic import semantic_diagnostics
 from reconciler.config.source import SourceFile, dotted
+from reconciler.config.trustcheck import endpoint_diagnostic, state_diagnostic
 from reconciler.config.unused import unused_profiles, unused_variables, unused_wave_selectors
 from reconciler.config.varrefs import VarsLoop, vars_loop
 from reconciler.config.yamlnodes import Position, YamlSyntaxError, compose, paused_gc, to_data
@@ -43,6 +44,7 @@ from reconciler.kit.selectors import PatternKind, SelectorError, parse_pattern
 from reconciler.model.desired import ClusterSpec, DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
 from reconciler.model.sensitive import published_salt, sensitive_hash
+from reconciler.model.trust import NO_VARIABLES, ONLY_OFFICIAL, EndpointRule, EnvRule
 
 __all__ = ["expand_paths", "load_desired", "read_var_file"]
 
@@ -61,13 +63,22 @@ def load_desired(
     endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
     need_secrets: bool = True,
+    allowed_endpoints: EndpointRule = ONLY_OFFICIAL,
+    allowed_env: EnvRule = NO_VARIABLES,
 ) -> DesiredState:
     """Load, validate and select; raises ``InputError`` with every problem found.
 
     ``need_secrets=False`` is for ``validate``: an unset ``secret()`` variable is
-    not an error there (a lint job has no secrets), its value is a placeholder."""
+    not an error there (a lint job has no secrets), its value is a placeholder.
+    ``allowed_endpoints`` and ``allowed_env`` are the operator's (``model/trust.py``):
+    an endpoint or state URL the files name outside them, or an ``env()``/``secret()``
+    of a variable outside them, is an error. ``endpoint`` is the operator's too."""
+    if endpoint is not None:
+        allowed_endpoints = EndpointRule((*allowed_endpoints.allowed, endpoint),
+                                         state_given=allowed_endpoints.state_given)
     with paused_gc():
-        return _load(paths, variables, var_files, clusters, endpoint, environ, need_secrets)
+        return _load(paths, variables, var_files, clusters, endpoint, environ, need_secrets,
+                     allowed_endpoints, allowed_env)
 
 
 def _load(
@@ -78,6 +89,8 @@ def _load(
     endpoint: str | None,
     environ: Mapping[str, str] | None,
     need_secrets: bool,
+    allowed_endpoints: EndpointRule,
+    allowed_env: EnvRule,
 ) -> DesiredState:
     environ = os.environ if environ is None else environ
     problems: list[Diagnostic] = []
@@ -104,20 +117,26 @@ def _load(
     tokens = SecretTokens(random_tokens.token_hex(4))
     sources: list[SourceFile] = []
     for file in files:
-        source = _load_file(file, outer_vars, environ, tokens, problems, need_secrets)
+        source = _load_file(file, outer_vars, environ, tokens, problems, need_secrets,
+                            allowed_env)
         if source is not None:
             problems.extend(schema_diagnostics(source))
             sources.append(source)
     problems.extend(semantic_diagnostics(sources, all_read=len(sources) == len(files)))
-    state_url = _state_block(sources, problems)
+    state_url = _state_block(sources, problems, allowed_endpoints)
     rollout_found = rollout_block(sources, problems)
     if rollout_found is not None:
         problems.extend(rollout_diagnostics(*rollout_found))
     profiles = profiles_of(sources)
     specs: list[ClusterSpec] = []
+    refused: set[Diagnostic] = set()  # one per `defaults.endpoint`, not one per cluster
     if not any(p.severity == "error" for p in problems):
         for source in sources:
             for spec in build_clusters(source, endpoint, profiles):
+                refusal = endpoint_diagnostic(source, spec, allowed_endpoints)
+                if refusal is not None and refusal not in refused:
+                    refused.add(refusal)
+                    problems.append(refusal)
                 specs.append(spec)
                 # Its nodes placed every location it needs: free them before the
                 # next cluster's (peak memory of a 10,000-cluster file). Profile
@@ -145,9 +164,12 @@ def _load(
     )
 
 
-def _state_block(sources: Sequence[SourceFile], problems: list[Diagnostic]) -> str | None:
+def _state_block(sources: Sequence[SourceFile], problems: list[Diagnostic],
+                 allowed: EndpointRule) -> str | None:
     """The one ``state: {url: …}`` of the files; two files naming different stores
-    is an error (a run can't write to both)."""
+    is an error (a run can't write to both), and so is one naming a place the
+    operator has not allowed (unless the operator gives the state, so the
+    files' is not used)."""
     first: tuple[SourceFile, str] | None = None
     for source in sources:
         block = source.data.get("state") if isinstance(source.data, dict) else None
@@ -156,6 +178,9 @@ def _state_block(sources: Sequence[SourceFile], problems: list[Diagnostic]) -> s
             continue
         if first is None:
             first = (source, url)
+            refused = None if allowed.state_given else state_diagnostic(source, url, allowed)
+            if refused is not None:
+                problems.append(refused)
         elif url != first[1]:
             problems.append(source.diagnostic(
                 ("state", "url"),
@@ -292,11 +317,13 @@ def _load_file(
     tokens: SecretTokens,
     problems: list[Diagnostic],
     need_secrets: bool,
+    allowed_env: EnvRule,
 ) -> SourceFile | None:
     text = _read(file, "a desired-state YAML file", "file", problems)
     if text is None:
         return None
-    block, yaml_error = _file_vars(text, file, outer_vars, environ, tokens, problems)
+    block, yaml_error = _file_vars(text, file, outer_vars, environ, tokens, problems,
+                                   allowed_env)
     if yaml_error is not None:
         # The `vars:` block could not be read because the YAML is broken: every
         # "undefined variable `vars.…`" the strict pass would report is only an echo of it.
@@ -304,7 +331,8 @@ def _load_file(
         return None
     variables = {**block, **outer_vars}
     rendered = render(
-        text, file, variables=variables, environ=environ, tokens=tokens, need_secrets=need_secrets
+        text, file, variables=variables, environ=environ, tokens=tokens, need_secrets=need_secrets,
+        allowed_env=allowed_env,
     )
     for problem in rendered.problems:
         problems.append(
@@ -381,6 +409,7 @@ def _file_vars(
     environ: Mapping[str, str],
     tokens: SecretTokens,
     problems: list[Diagnostic],
+    allowed_env: EnvRule,
 ) -> tuple[dict[str, Any], Diagnostic | None]:
     """The file's own ``vars:`` block, its entries resolved against each other,
     or the YAML syntax error that kept it from being read.
@@ -396,7 +425,8 @@ def _file_vars(
     for _ in range(_VARS_ROUNDS):
         variables = {**block, **outer_vars}
         lenient = render(
-            text, file, variables=variables, environ=environ, tokens=tokens, strict=False
+            text, file, variables=variables, environ=environ, tokens=tokens, strict=False,
+            allowed_env=allowed_env,
         )
         if lenient.text is None:
             return block, None  # the strict pass reports the Jinja2 problem

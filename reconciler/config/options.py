@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from reconciler.config.loader import load_desired
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import Diagnostic, InputError
+from reconciler.model.trust import NO_VARIABLES, ONLY_OFFICIAL, EndpointRule, EnvRule
 
 __all__ = ["check_addon_targets", "load_from_options", "parse_var_assignments"]
 
@@ -48,12 +49,22 @@ def load_from_options(
     endpoint: str | None,
     need_secrets: bool = True,
     addons: Sequence[str] = (),
+    allowed_endpoints: EndpointRule = ONLY_OFFICIAL,
+    allowed_env: EnvRule = NO_VARIABLES,
 ) -> DesiredState:
     """``load_desired`` from command-line options; raises InputError with every problem.
 
     ``addons`` (``--addon``) must each name an add-on declared on a selected
-    cluster (``check_addon_targets``); the planner keeps only their changes."""
+    cluster (``check_addon_targets``); the planner keeps only their changes.
+    ``allowed_endpoints``/``allowed_env``: the operator's (``model/trust.py``);
+    an entry that is no URL is an error here."""
     variables, problems = parse_var_assignments(var_assignments)
+    problems += [
+        Diagnostic("--allow-endpoint", 0, 0, "", f"invalid --allow-endpoint {entry!r}",
+                   "a URL such as https://cce.example.com:8443, s3://BUCKET or"
+                   " postgres://HOST:PORT (also in RECONCILER_ALLOWED_ENDPOINTS)")
+        for entry in allowed_endpoints.invalid()
+    ]
     try:
         desired = load_desired(
             files,
@@ -62,6 +73,8 @@ def load_from_options(
             clusters=clusters,
             endpoint=endpoint,
             need_secrets=need_secrets,
+            allowed_endpoints=allowed_endpoints,
+            allowed_env=allowed_env,
         )
     except InputError as err:
         raise InputError([*problems, *err.diagnostics]) from None

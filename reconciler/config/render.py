@@ -20,8 +20,10 @@ Files are untrusted input, so rendering runs in Jinja2's
 becomes an "unsafe template" problem), with ``range()``, sequence repetition,
 powers, the total output and the rendering time bounded, and without ``include``/``import``/
 ``extends`` (a file is rendered on its own; nothing else on disk is read).
-``env()`` refuses credential and secret-looking variables: their value would
-land in plans in clear, which is what ``secret()`` is for.
+``env()`` and ``secret()`` read only the variables the operator allows
+(``model.trust.EnvRule``: ``--allow-env``, never the reconciler's own), and
+``env()`` refuses secret-looking ones: their value would land in plans in
+clear, which is what ``secret()`` is for.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ from reconciler.config.template_bounds import (
     printed_size,
 )
 from reconciler.model.secret_template import PLACEHOLDER_PREFIX
-from reconciler.model.sensitive import CREDENTIAL_VARIABLES, variable_looks_secret
+from reconciler.model.sensitive import variable_looks_secret
+from reconciler.model.trust import NO_VARIABLES, EnvRule
 
 __all__ = [
     "MAX_OUTPUT_CHARS",
@@ -489,27 +492,28 @@ def render(
     tokens: SecretTokens,
     strict: bool = True,
     need_secrets: bool = True,
+    allowed_env: EnvRule = NO_VARIABLES,
 ) -> Rendered:
     """Render ``source``. With ``strict=False`` nothing is recorded (the first pass
     that only extracts the file's ``vars:`` block). With ``need_secrets=False``
     (``validate``, which must run in a lint job that has no secrets) an unset
-    ``secret()`` is not a problem: its leaf gets ``SECRET_PLACEHOLDER``."""
+    ``secret()`` is not a problem: its leaf gets ``SECRET_PLACEHOLDER``.
+    ``allowed_env``: the variables ``env()`` and ``secret()`` may read."""
     recorder = _Recorder(filename, source.splitlines(), strict)
     secrets: dict[str, SecretUse] = {}
 
     def env(name: str, default: Any = None) -> Any:
         if not isinstance(name, str):
             _fail("env() takes the variable name as a string")
+        # Both checked before reading: the value must not reach the rendered text at all.
+        refused = allowed_env.refusal(name, f"env('{name}')")
+        if refused is not None:
+            recorder.record(*refused, needle=name)
+            return ""
         if variable_looks_secret(name):
-            # Checked before reading: the value must not reach the rendered text at all.
-            what = (
-                "is one of the reconciler's own credential variables"
-                if name.upper() in CREDENTIAL_VARIABLES
-                else "looks like a secret"
-            )
             recorder.record(
-                f"env('{name}') is refused: `{name}` {what}, and env() would put its value "
-                "in plans and output in clear",
+                f"env('{name}') is refused: `{name}` looks like a secret, and env() would put"
+                " its value in plans and output in clear",
                 f"use secret('{name}') instead: its value is sent but never shown or stored",
                 needle=name,
             )
@@ -528,6 +532,10 @@ def render(
     def secret(name: str) -> str:
         if not isinstance(name, str):
             _fail("secret() takes the environment variable name as a string")
+        refused = allowed_env.refusal(name, f"secret('{name}')")
+        if refused is not None:
+            recorder.record(*refused, needle=name)
+            return ""
         if not strict:
             # Stable across the lenient passes; a secret in `vars:` is rejected by the strict one.
             return "(secret)"

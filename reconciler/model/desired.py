@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.model.diagnostics import Diagnostic
 from reconciler.model.json import JSON
+from reconciler.model.regions import official_endpoint
 
 if TYPE_CHECKING:
     from reconciler.model.rollout import Rollout
@@ -43,9 +44,11 @@ def default_endpoint(region: str) -> str:
     """The public CCE endpoint of a region, used when a cluster names none.
 
     One definition: config fills it into a ``ClusterSpec`` and the cloud
-    session and ``import`` fall back to it, and they must agree.
+    session and ``import`` fall back to it, and they must agree. A region
+    missing from the official table gets the usual pattern, which no file may
+    use unless the operator allows it (``model/trust.py``).
     """
-    return f"https://cce.{region}.myhuaweicloud.com"
+    return official_endpoint(region) or f"https://cce.{region}.myhuaweicloud.com"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,13 @@ import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from reconciler.apply.waiting import WaitPolicy
-from reconciler.cloud import CloudSession, endpoint_is_trusted
+from reconciler.cloud import CloudSession
 from reconciler.model.apply import ApplyResult, ApplyStopped, Progress, Stop
 from reconciler.model.desired import DesiredState, default_endpoint
 from reconciler.model.plan import ClusterPlan, Plan
 from reconciler.model.rollout_result import RolloutProgress, RolloutResult, WaveResult
+from reconciler.model.secret_template import template_names
+from reconciler.model.trust import EndpointRule, EnvRule
 from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.run.plan import PlanResult, make_plan
 from reconciler.run.rollout import RolloutOptions, apply_rollout, open_gates
@@ -35,6 +37,7 @@ __all__ = [
     "apply_options",
     "apply_saved",
     "check_plan_endpoints",
+    "check_plan_variables",
     "plan_endpoint",
 ]
 
@@ -44,25 +47,45 @@ def plan_endpoint(cp: ClusterPlan) -> str:
     return cp.endpoint or default_endpoint(cp.region)
 
 
-def check_plan_endpoints(plan: Plan, confirmed: str | None) -> None:
+def check_plan_endpoints(plan: Plan, allowed: EndpointRule, confirmed: str | None) -> None:
     """A saved plan says where to send credentials, and nothing vouches for
     it (its digest can be recomputed by whoever edits it). Each endpoint must
-    be trusted (``endpoint_is_trusted``) or be ``confirmed`` — given again
-    with ``--endpoint``. Raises ``ValueError`` saying which and how."""
+    pass the rule desired-state files pass (``model.trust.EndpointRule``:
+    the region's official endpoint, emulator://, what the operator allows) or
+    be ``confirmed`` — given again with ``--endpoint``. Raises ``ValueError``
+    saying which and how."""
     endpoints = sorted({plan_endpoint(cp) for cp in plan.clusters})
     if confirmed is not None and confirmed not in endpoints:
         raise ValueError(
             f"--endpoint {confirmed!r} is not an endpoint of the plan (it has: "
             f"{', '.join(endpoints) or 'none'}); a saved plan is applied where it was planned"
         )
+    if confirmed is not None:
+        allowed = EndpointRule((*allowed.allowed, confirmed))
     for cp in plan.clusters:
-        where = plan_endpoint(cp)
-        if where != confirmed and not endpoint_is_trusted(where):
-            raise ValueError(
-                f"cluster {cp.name}: the plan's endpoint {where!r} is not a Huawei Cloud endpoint"
-                " (https://*.myhuaweicloud.com or .eu), loopback or emulator://, so no credentials"
-                f" are sent there; if it is yours, confirm it with --endpoint {where}"
-            )
+        refused = allowed.endpoint_refusal(plan_endpoint(cp), cp.region)
+        if refused is not None:
+            message, hint = refused
+            raise ValueError(f"cluster {cp.name}: the plan's {message}, so nothing is sent;"
+                             f" {hint}")
+
+
+def check_plan_variables(plan: Plan, allowed: EnvRule) -> None:
+    """A saved plan names the variables apply re-reads its ``secret()`` values
+    from, and nothing vouches for those names either: each must be one the
+    operator allows templates to read (``model.trust.EnvRule``), as when the
+    files were loaded. Raises ``ValueError`` naming the first that is not."""
+    for cp in plan.clusters:
+        for change in cp.changes:
+            named = [name for names in change.secret_sources.values() for name in names]
+            named += [name for template in change.secret_templates.values()
+                      for name in template_names(template)]
+            for name in dict.fromkeys(named):
+                refused = allowed.refusal(name, f"secret('{name}')")
+                if refused is not None:
+                    message, hint = refused
+                    raise ValueError(f"cluster {cp.name}, add-on {change.addon}: the plan's"
+                                     f" {message}, so nothing is read or sent; {hint}")
 
 
 def apply_options(

@@ -63,6 +63,7 @@ from reconciler.model.rollout_result import (
 )
 from reconciler.run.apply import ApplyOptions, apply_plan, stale_plan_reasons
 from reconciler.statemgr import LockError, StateError
+from reconciler.statemgr.actor import actor
 from reconciler.statemgr.backend import StateBackend
 
 __all__ = [
@@ -464,7 +465,8 @@ class _Rollout:
                        message: str = "") -> None:
         # Names and outcomes only: a record never holds values (they may be secret).
         record: dict[str, Any] = {
-            "time": utc_now(), "cluster": cluster, "addon": "", "action": kind, "wave": wave,
+            "time": utc_now(), "actor": actor(), "cluster": cluster, "addon": "", "action": kind,
+            "wave": wave,
             "result": result, "addons": list(addons), "message": message,
             "plan_id": self.plan.plan_id,
         }

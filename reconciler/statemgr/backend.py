@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reconciler.model.state import ManagedAddon, StateFile
+from reconciler.statemgr.actor import actor
 from reconciler.statemgr.errors import LockError, StateConflictError, StateError
 from reconciler.statemgr.lock import LockInfo, lock_info_from_json, lock_info_to_json
 from reconciler.statemgr.redaction import assert_no_clear_secrets
@@ -246,10 +247,14 @@ class StateBackend(ABC):
 
 
 def journal_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """``record`` with a ``time`` (RFC 3339 UTC, microseconds) unless it has one."""
+    """``record`` with a ``time`` (RFC 3339 UTC, microseconds) and the ``actor``
+    (``statemgr/actor.py``) unless it has a time: then it is either a copy
+    (``state mv``, ``state migrate``), which keeps exactly what it says, or a
+    new record whose writer stamped both (``apply.records.journal_record``)."""
     if "time" in record:
         return dict(record)
-    return {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **record}
+    return {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "actor": actor(),
+            **record}
 
 
 def poll_lock(

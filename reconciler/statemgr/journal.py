@@ -23,6 +23,7 @@ from typing import Any
 
 from reconciler.masking import mask
 from reconciler.masking.files import open_append, read_regular
+from reconciler.statemgr.actor import actor
 from reconciler.statemgr.errors import CorruptStateError
 from reconciler.statemgr.paths import ClusterPaths
 
@@ -36,13 +37,15 @@ class Journal:
         self.path = ClusterPaths(Path(state_dir), cluster_name).journal
 
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Append ``record`` (``time`` is added, RFC 3339 UTC, unless given); returns it.
+        """Append ``record`` (``time``, RFC 3339 UTC, and ``actor``, who ran it, are
+        added unless a time is given: a copied record keeps its own); returns it.
 
         Typical keys: ``action``, ``addon``, ``from_version``, ``to_version``,
         ``precheck_task_ids``, ``accepted_risks``, ``result``, ``message``.
         Never put values in a record: they may hold secrets.
         """
-        written = {"time": _now(), **record} if "time" not in record else dict(record)
+        written = ({"time": _now(), "actor": actor(), **record} if "time" not in record
+                   else dict(record))
         line = json.dumps(written, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
         # Masked like every file we write: a message may quote a server error.
         data = (mask(line) + "\n").encode()

@@ -12,7 +12,6 @@ lingers until the next holder overwrites it, and it can be stale, which
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import socket
@@ -34,6 +33,7 @@ from reconciler.masking.files import (
     refuse_unless_regular,
     write_atomic,
 )
+from reconciler.statemgr.actor import user_name
 from reconciler.statemgr.errors import BackendError, LockError
 from reconciler.statemgr.paths import ClusterPaths
 
@@ -71,7 +71,7 @@ class LockInfo:
     def for_this_process(cls, operation: str) -> LockInfo:
         return cls(
             id=str(uuid.uuid4()),
-            who=_user_name(),
+            who=user_name(),
             host=socket.gethostname(),
             pid=os.getpid(),
             operation=operation,
@@ -220,13 +220,6 @@ def _settled_holder(paths: ClusterPaths) -> LockInfo | None:
         time.sleep(_SETTLE_PAUSE_S)
         info = read_lock_info(paths.lock_info)
     return info
-
-
-def _user_name() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return f"uid {os.getuid()}"
 
 
 def _process_alive(pid: int) -> bool:

@@ -137,11 +137,12 @@ def test_saved_plan_applies_exactly_then_is_stale(
 
     planfile = tmp_path / "plan.json"
     asyncio.run(make(planfile))
-    first = run(cloud, tmp_path, "apply", str(planfile), *FAST)
+    # The socket is on this machine: the operator allows it, the plan can't.
+    first = run(cloud, tmp_path, "apply", str(planfile), *FAST, "--allow-endpoint", cloud.url)
     assert first.returncode == 0, first.stderr
     assert "1 installed, 1 upgraded" in first.stdout
     # Applying it again: the state serial moved on (and the live add-ons changed).
-    again = run(cloud, tmp_path, "apply", str(planfile), *FAST)
+    again = run(cloud, tmp_path, "apply", str(planfile), *FAST, "--allow-endpoint", cloud.url)
     assert again.returncode == 1
     assert "plan is stale: cluster t-main: the state lineage changed" in again.stderr
     assert "Nothing was changed" in again.stderr
@@ -175,7 +176,7 @@ def test_saved_plan_refused_when_live_changed(
          "--endpoint", cloud.url, "--state-dir", str(tmp_path / "elsewhere"), *FAST],
         capture_output=True, text=True, env=cloud.env, cwd=tmp_path, timeout=60)
     assert meddle.returncode == 0, meddle.stderr
-    stale = run(cloud, tmp_path, "apply", str(planfile), *FAST)
+    stale = run(cloud, tmp_path, "apply", str(planfile), *FAST, "--allow-endpoint", cloud.url)
     assert stale.returncode == 1
     assert "plan is stale: cluster t-main: its live add-ons changed since the plan" in stale.stderr
     volcano = [i for i in cloud.emulator.store.list_instances(MAIN_ID, time.time())

@@ -23,8 +23,9 @@ from reconciler.cli.options import CommonOptions
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO = ROOT / "examples" / "demo.yaml"
 
-INPUT_FLAGS = ("files", "variables", "var_files", "endpoint")
-"""On every command that reads desired-state files."""
+INPUT_FLAGS = ("files", "variables", "var_files", "endpoint", "allow_endpoints", "allow_env")
+"""On every command that reads desired-state files (what the files may use is the
+operator's to say wherever they are read: docs/trust-boundary.md)."""
 SELECT_FLAGS = ("clusters", "addons")
 """On every such command except ``import`` (it names its cluster and add-on as
 arguments), ``schema`` and ``values`` (they read templates: ``--addon`` and

@@ -46,7 +46,9 @@ clusters:
     addons:
       coredns: {{}}
 """)
-    env = {"HW_ACCESS_KEY": "AKUNREACHABLE", "HW_SECRET_KEY": "sk-never-shown-0123456789"}
+    env = {"HW_ACCESS_KEY": "AKUNREACHABLE", "HW_SECRET_KEY": "sk-never-shown-0123456789",
+           # Ports on this machine: the operator's to allow, not the file's.
+           "RECONCILER_ALLOWED_ENDPOINTS": f"http://127.0.0.1:{first} http://127.0.0.1:{second}"}
 
     result = CliRunner().invoke(cli, ["plan", "desired.yaml"], env=env)
 

@@ -16,6 +16,7 @@ from reconciler.config import load_desired, schema_text
 from reconciler.model.desired import ClusterSpec, DesiredState, SourceLocation
 from reconciler.model.diagnostics import InputError
 from reconciler.model.rollout import PauseMode, Rollout, Wave
+from reconciler.model.trust import EnvRule
 
 HEAD = """\
 apiVersion: reconciler/v1
@@ -84,7 +85,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def load(*files: Path, clusters: tuple[str, ...] = ()) -> DesiredState:
-    return load_desired(list(files), environ=SECRETS, clusters=clusters)
+    return load_desired(list(files), environ=SECRETS, clusters=clusters,
+                        allowed_env=EnvRule(tuple(SECRETS)))
 
 
 def errors(*files: Path, clusters: tuple[str, ...] = ()) -> list[str]:
@@ -322,7 +324,7 @@ def test_validate_shows_how_many_clusters_each_wave_takes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no template catalogue kept by an earlier plan
     file = write(tmp_path / "f.yaml", HEAD + ROLLOUT + PROFILES + CLUSTERS)
-    result = CliRunner().invoke(cli, ["validate", str(file)])
+    result = CliRunner().invoke(cli, ["validate", str(file), "--allow-env", "AS_*"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "1 file valid: 3 clusters, 6 add-ons\n"
@@ -386,7 +388,7 @@ def test_different_rollouts_in_two_files_are_an_error(tmp_path: Path) -> None:
 def test_rollout_errors_through_validate(tmp_path: Path, rollout: str, message: str) -> None:
     text = HEAD + "rollout:\n" + rollout + PROFILES + CLUSTERS
     file = write(tmp_path / "f.yaml", text)
-    result = CliRunner().invoke(cli, ["validate", str(file)])
+    result = CliRunner().invoke(cli, ["validate", str(file), "--allow-env", "AS_*"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert f"{file}:" in result.stderr and message in result.stderr, result.stderr

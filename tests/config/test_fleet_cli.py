@@ -64,7 +64,7 @@ def run(tmp_path: Path, *args: str) -> Result:
     file.write_text(FLEET)
     return CliRunner().invoke(
         cli, [args[0], str(file), *args[1:], "--state-dir", str(tmp_path / "state")],
-        env={"NO_COLOR": "1", "AS_TOKEN": TOKEN})
+        env={"NO_COLOR": "1", "AS_TOKEN": TOKEN, "RECONCILER_ALLOW_ENV": "AS_TOKEN"})
 
 
 def planned(result: Result) -> dict[str, Any]:

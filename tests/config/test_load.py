@@ -15,8 +15,11 @@ from reconciler.config import load_desired, schema_text
 from reconciler.config.build import timeout_seconds
 from reconciler.model.desired import DesiredState
 from reconciler.model.diagnostics import InputError
+from reconciler.model.trust import EnvRule
 
 CID = "6b400e1c-4368-11f0-ba56-0255ac100037"
+ANY_ENV = EnvRule(("*",))
+"""The operator allows every variable (the tool's own stay unreadable)."""
 CID2 = "7c511f2d-4368-11f0-ba56-0255ac100038"
 HEAD = """\
 apiVersion: reconciler/v1
@@ -30,7 +33,7 @@ DESIGN_EXAMPLE = f"""\
 apiVersion: reconciler/v1
 defaults:
   region: ap-southeast-1
-  project_id: "{{{{ env('HW_PROJECT_ID', '0504201b6c80256b2f08c0099f0c8fe4') }}}}"
+  project_id: "{{{{ env('TEAM_PROJECT_ID', '0504201b6c80256b2f08c0099f0c8fe4') }}}}"
   endpoint: https://cce.ap-southeast-1.myhuaweicloud.com
 clusters:
   prod-eu:
@@ -79,7 +82,8 @@ def errors_of(excinfo: pytest.ExceptionInfo[InputError]) -> list[str]:
 def test_the_design_example_loads_with_every_field(tmp_path: Path) -> None:
     file = write(tmp_path / "prod.yaml", DESIGN_EXAMPLE)
     desired = load_desired(
-        [file], variables={"metrics_version": "0.6.2"}, environ={"AUTOSCALER_TOKEN": "s3cr3t"}
+        [file], variables={"metrics_version": "0.6.2"}, allowed_env=ANY_ENV,
+        environ={"AUTOSCALER_TOKEN": "s3cr3t"}
     )
     (cluster,) = desired.clusters
     assert (cluster.name, cluster.cluster_id, cluster.region) == ("prod-eu", CID, "ap-southeast-1")
@@ -257,7 +261,8 @@ def test_a_chain_of_vars_is_no_loop(tmp_path: Path) -> None:
 def test_a_secret_in_the_vars_block_is_rejected(tmp_path: Path) -> None:
     text = VARS_FILE.replace('from_cli: "{{ vars.c }}"', "from_cli: \"{{ secret('S') }}\"")
     with pytest.raises(InputError) as excinfo:
-        load_desired([write(tmp_path / "a.yaml", text)], environ={"S": "hunter2"})
+        load_desired([write(tmp_path / "a.yaml", text)], allowed_env=ANY_ENV,
+                     environ={"S": "hunter2"})
     assert "vars.from_cli: secret('S') is used outside an add-on's `values`" in str(excinfo.value)
     assert "hunter2" not in str(excinfo.value)
 
@@ -274,10 +279,13 @@ clusters:
     project_id: "{{{{ env('PROJECT', 'fallback') }}}}"
 """,
     )
-    (cluster,) = load_desired([file], environ={"REGION": "eu-west-101"}).clusters
+    (cluster,) = load_desired([file], allowed_env=ANY_ENV,
+                              environ={"REGION": "eu-west-101"}).clusters
     assert (cluster.region, cluster.project_id) == ("eu-west-101", "fallback")
-    (cluster,) = load_desired([file], environ={"REGION": "r1", "PROJECT": "p9"}).clusters
-    assert (cluster.region, cluster.project_id) == ("r1", "p9")
+    assert cluster.endpoint == "https://cce.eu-west-101.myhuaweicloud.eu"  # the SDK's table
+    (cluster,) = load_desired([file], allowed_env=ANY_ENV,
+                              environ={"REGION": "cn-north-4", "PROJECT": "p9"}).clusters
+    assert (cluster.region, cluster.project_id) == ("cn-north-4", "p9")
 
 
 SECRET_FILE = (
@@ -301,7 +309,8 @@ clusters:
 
 def test_secrets_are_substituted_and_their_leaves_recorded(tmp_path: Path) -> None:
     file = write(tmp_path / "a.yaml", SECRET_FILE)
-    desired = load_desired([file], environ={"TOKEN": "t-value", "OTHER": "o-value"})
+    desired = load_desired([file], allowed_env=ANY_ENV,
+                           environ={"TOKEN": "t-value", "OTHER": "o-value"})
     addon = desired.clusters[0].addons[0]
     assert addon.values == {
         "custom": {
@@ -321,11 +330,14 @@ def test_secrets_are_substituted_and_their_leaves_recorded(tmp_path: Path) -> No
 def test_the_digest_is_stable_follows_secrets_and_does_not_contain_them(tmp_path: Path) -> None:
     file = write(tmp_path / "a.yaml", SECRET_FILE)
     environ = {"TOKEN": "t-value", "OTHER": "o-value"}
-    first = load_desired([file], environ=environ).digest
-    assert load_desired([file], environ=environ).digest == first  # tokens are random per run
-    changed = load_desired([file], environ={**environ, "TOKEN": "t-value-2"}).digest
+    first = load_desired([file], allowed_env=ANY_ENV, environ=environ).digest
+    # tokens are random per run
+    assert load_desired([file], allowed_env=ANY_ENV, environ=environ).digest == first
+    changed = load_desired([file], allowed_env=ANY_ENV,
+                           environ={**environ, "TOKEN": "t-value-2"}).digest
     assert changed != first
-    assert load_desired([file], environ=environ, clusters=["eu"]).digest != first
+    assert load_desired([file], allowed_env=ANY_ENV, environ=environ,
+                        clusters=["eu"]).digest != first
 
 
 def test_a_secret_never_appears_in_diagnostics(tmp_path: Path) -> None:
@@ -334,7 +346,7 @@ def test_a_secret_never_appears_in_diagnostics(tmp_path: Path) -> None:
     )
     file = write(tmp_path / "a.yaml", text)
     with pytest.raises(InputError) as excinfo:
-        load_desired([file], environ={"TOKEN": "t-value", "OTHER": "o-value"})
+        load_desired([file], allowed_env=ANY_ENV, environ={"TOKEN": "t-value", "OTHER": "o-value"})
     text_out = str(excinfo.value)
     assert "t-value" not in text_out
     assert "secret('TOKEN') is used outside an add-on's `values`" in text_out
@@ -419,7 +431,7 @@ def test_the_packaged_schema_is_valid_and_accepts_the_rendered_example(tmp_path:
     jsonschema.Draft202012Validator.check_schema(schema)
     rendered = (
         DESIGN_EXAMPLE.replace(
-            "{{ env('HW_PROJECT_ID', '0504201b6c80256b2f08c0099f0c8fe4') }}", "p"
+            "{{ env('TEAM_PROJECT_ID', '0504201b6c80256b2f08c0099f0c8fe4') }}", "p"
         )
         .replace("{{ vars.metrics_version }}", "0.6.2")
         .replace("{{ secret('AUTOSCALER_TOKEN') }}", "x")
@@ -434,7 +446,7 @@ def test_validate_command_summarises_valid_files(
     result = CliRunner().invoke(
         cli,
         ["validate", str(file), "--var", "metrics_version=0.6.2", "--cluster", "prod-eu"],
-        env={"AUTOSCALER_TOKEN": "s3cr3t"},
+        env={"AUTOSCALER_TOKEN": "s3cr3t", "RECONCILER_ALLOW_ENV": "AUTOSCALER_TOKEN,TEAM_*"},
     )
     assert result.exit_code == 0, result.output
     assert result.stdout == (

@@ -30,6 +30,7 @@ clusters:
 def desired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AUTOSCALER_TOKEN", raising=False)
+    monkeypatch.setenv("RECONCILER_ALLOW_ENV", "AUTOSCALER_TOKEN")  # the operator allows it
     path = tmp_path / "desired.yaml"
     path.write_text(DESIRED)
     return path

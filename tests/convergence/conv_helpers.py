@@ -70,8 +70,11 @@ class Cloud:
     @property
     def env(self) -> dict[str, str]:
         account = self.emulator.account
+        # The operator's allowances: the files' secret() variables and, for saved
+        # plans (which carry their endpoint), this socket on the machine.
         return {"HW_ACCESS_KEY": account.access_key, "HW_SECRET_KEY": account.secret_key,
-                "HW_AUTH_TOKEN": "", "NO_COLOR": "1"}
+                "HW_AUTH_TOKEN": "", "NO_COLOR": "1", "RECONCILER_ALLOW_ENV": "*",
+                "RECONCILER_ALLOWED_ENDPOINTS": self.url}
 
     def write(self, clusters: str) -> Path:
         self.path.write_text(desired(clusters), encoding="utf-8")

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler.cloud import CloudSession, Credentials, RetryPolicy
 from reconciler.config import load_desired
+from reconciler.model.trust import EndpointRule
 from reconciler.run.drift import detect_drift
 from reconciler.statemgr.local import LocalBackend
 from reconciler.views.drift import render_drift
@@ -178,7 +179,9 @@ def test_unreachable_endpoint_is_an_error_and_the_others_still_report(cloud: Clo
     text = text.replace(f"    cluster_id: {LEGACY_ID}\n",
                         f"    cluster_id: {LEGACY_ID}\n    endpoint: http://127.0.0.1:9\n")
     path.write_text(text, encoding="utf-8")
-    desired = load_desired([path])
+    # Ports on this machine: the operator allows them, the file can't.
+    desired = load_desired([path], allowed_endpoints=EndpointRule((cloud.url,
+                                                                   "http://127.0.0.1:9")))
 
     async def go() -> dict[str, Any]:
         account = cloud.emulator.account

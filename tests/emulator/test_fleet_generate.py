@@ -128,11 +128,13 @@ def _serving(*flags: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
             proc.stdout.close()
 
 
-def _plan(path: Path, state_dir: Path) -> Any:
+def _plan(path: Path, state_dir: Path, endpoint: str) -> Any:
+    """``reconciler plan`` as the banner says: the token exported, the endpoint allowed."""
     return CliRunner().invoke(
         cli, ["plan", str(path), "--state-dir", str(state_dir), "--format", "json"],
         env={"HW_AUTH_TOKEN": TOKEN, "HW_ACCESS_KEY": "", "HW_SECRET_KEY": "",
-             "CLOUD_SDK_AK": "", "CLOUD_SDK_SK": "", "NO_COLOR": "1"},
+             "CLOUD_SDK_AK": "", "CLOUD_SDK_SK": "", "NO_COLOR": "1",
+             "RECONCILER_ALLOWED_ENDPOINTS": endpoint},
         catch_exceptions=False)
 
 
@@ -147,6 +149,8 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
         assert port > 0
         text = desired.read_text(encoding="utf-8")
         assert f"export HW_AUTH_TOKEN={TOKEN}" in "\n".join(banner)
+        endpoint = f"http://127.0.0.1:{port}"
+        assert f"export RECONCILER_ALLOWED_ENDPOINTS={endpoint}" in banner[-2]
         assert f"reconciler plan {desired}" in banner[-1]
         assert proc.stdout is not None
         assert proc.stdout.readline().rstrip() == (
@@ -187,7 +191,7 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
 
         # Plan against the live server: what the file declares is what runs.
         by_id = {c.id: c.name for c in scenario.clusters}
-        full = _plan(desired, tmp_path / "state")
+        full = _plan(desired, tmp_path / "state", endpoint)
         assert full.exit_code == 0, full.output
         plan = _assert_no_changes(full.stdout, len(scenario.instances))
         waves = {c["name"]: c["wave"] for c in plan["clusters"]}
@@ -200,7 +204,7 @@ def test_serve_generate_writes_a_desired_file_that_plans_with_no_changes(tmp_pat
         # One line of the profile upgrades everest on every cluster, by wave.
         desired.write_text(text.replace("everest: {version: 2.4.7}",
                                         "everest: {version: 2.4.28}"), encoding="utf-8")
-        edited = _plan(desired, tmp_path / "state")
+        edited = _plan(desired, tmp_path / "state", endpoint)
         assert edited.exit_code == 0, edited.output
         upgraded = json.loads(edited.stdout)
         assert upgraded["summary"]["upgrade"] == len(scenario.clusters)
@@ -328,13 +332,15 @@ def test_apply_with_pause_shows_the_plan_as_it_will_run(tmp_path: Path) -> None:
     says so, and the run stops after the canary."""
     desired = tmp_path / "fleet.yaml"
     with _serving("--generate", "3", "--port", "0", "--time-scale", "1000",
-                  "--write-desired", str(desired)):
+                  "--write-desired", str(desired)) as (_, banner):
+        endpoint = banner[0].split()[3]
         desired.write_text(desired.read_text(encoding="utf-8").replace(
             "everest: {version: 2.4.7}", "everest: {version: 2.4.28}").replace(
             "soak: 30s", "soak: 0s"), encoding="utf-8")
         done = CliRunner().invoke(
             cli, ["apply", str(desired), "--state-dir", str(tmp_path / "state"),
-                  "--auto-approve", "--pause", "--poll-interval", "0.05"],
+                  "--auto-approve", "--pause", "--poll-interval", "0.05",
+                  "--allow-endpoint", endpoint],
             env={"HW_AUTH_TOKEN": TOKEN, "HW_ACCESS_KEY": "", "HW_SECRET_KEY": "",
                  "CLOUD_SDK_AK": "", "CLOUD_SDK_SK": "", "NO_COLOR": "1"},
             catch_exceptions=False)

@@ -52,6 +52,7 @@ from reconciler.model.live import (
 from reconciler.model.plan import Plan
 from reconciler.model.sensitive import is_redacted
 from reconciler.model.state import ManagedAddon, StateFile
+from reconciler.model.trust import EnvRule
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
@@ -134,7 +135,9 @@ def load_case(path: Path) -> tuple[DesiredState, dict[str, LiveCluster | Diagnos
                                    dict[str, str]]:
     live_raw = read_json(path / "live.json")
     environ = live_raw.get("environ", {})
-    desired = load_desired([path / "desired.yaml"], environ=environ)
+    # The case's variables are the ones its operator allows.
+    desired = load_desired([path / "desired.yaml"], environ=environ,
+                           allowed_env=EnvRule(tuple(environ)))
     catalog = live_raw.get("templates") or read_json(CASES / "templates.json")
     templates = load_templates(catalog)
     ids = {c.name: c.cluster_id for c in desired.clusters}

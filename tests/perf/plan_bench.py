@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -145,6 +146,15 @@ def _managed(live: object) -> object:
                 for i in live.instances})
 
 
+def _allowed(desired_path: Path) -> Any:
+    """The bench's emulator socket, allowed as its operator would (the file names it)."""
+    from reconciler.model.trust import EndpointRule
+
+    found = re.search(r"endpoint: (http://127\.0\.0\.1:\d+)", desired_path.read_text())
+    assert found, desired_path
+    return EndpointRule((found.group(1),))
+
+
 async def _plan(desired_path: Path, token: str, concurrency: int,
                 server_pid: int) -> dict[str, float]:
     from reconciler.cloud import CloudSession, Credentials
@@ -156,7 +166,7 @@ async def _plan(desired_path: Path, token: str, concurrency: int,
     from reconciler.statemgr.local import LocalBackend
 
     t0 = time.perf_counter()
-    desired = load_desired([desired_path], environ={})
+    desired = load_desired([desired_path], environ={}, allowed_endpoints=_allowed(desired_path))
     load_s = time.perf_counter() - t0
     store = LocalBackend(Path(tempfile.mkdtemp()) / "state")
     creds = Credentials(token=token)
@@ -203,7 +213,7 @@ async def _plan_throttled(desired_path: Path, token: str, concurrency: int,
     from reconciler.run.plan import make_plan
     from reconciler.statemgr.local import LocalBackend
 
-    desired = load_desired([desired_path], environ={})
+    desired = load_desired([desired_path], environ={}, allowed_endpoints=_allowed(desired_path))
     store = LocalBackend(Path(tempfile.mkdtemp()) / "state")
     async with CloudSession(concurrency=concurrency, rate_limit_per_s=rate_limit,
                             credentials=Credentials(token=token)) as session:
@@ -315,7 +325,8 @@ def _unthrottled(size: int, args: argparse.Namespace) -> bool:
         ideal = figures["requests"] / args.concurrency * LATENCY_MS / 1000
         from reconciler.config import load_desired
 
-        desired = load_desired([emulator.desired_path], environ={})
+        desired = load_desired([emulator.desired_path], environ={},
+                               allowed_endpoints=_allowed(emulator.desired_path))
         ids = [c.cluster_id for c in desired.clusters[: args.sdk_sample]]
         sdk_s = _sdk_sequential(emulator.port, emulator.token, desired.clusters[0].project_id,
                                 ids)

@@ -23,11 +23,11 @@ from reconciler.run.rollout import RolloutOptions, apply_rollout
 from reconciler.statemgr.local import LocalBackend
 from reconciler.views.progress import LogProgress
 from reconciler.views.rollout import WaveLines
-from rollout.rollout_helpers import apply_options, waves
+from rollout.rollout_helpers import ALLOW_ENV, apply_options, waves
 
 
 async def main(fleet: str, state_dir: str, endpoint: str, soak_s: float) -> None:
-    desired = load_desired([fleet], endpoint=endpoint)
+    desired = load_desired([fleet], endpoint=endpoint, allowed_env=ALLOW_ENV)
     store = LocalBackend(Path(state_dir))
     credentials = Credentials(access_key=os.environ["HW_ACCESS_KEY"],
                               secret_key=os.environ["HW_SECRET_KEY"],

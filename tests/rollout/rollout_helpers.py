@@ -25,6 +25,7 @@ from reconciler.emulator.scenario.loader import load_rules
 from reconciler.model.apply import AddonResult, ClusterResult
 from reconciler.model.rollout import PauseMode, Rollout, Wave
 from reconciler.model.rollout_result import RolloutResult, WaveResult
+from reconciler.model.trust import EnvRule
 from reconciler.run.apply import ApplyOptions
 from reconciler.run.plan import make_plan
 from reconciler.run.rollout import RolloutOptions, apply_rollout
@@ -40,6 +41,8 @@ TIME_SCALE = 40.0
 POLL_S = 0.05
 SECRET = "ROLLOUT-SECRET-MARKER-7f3a9c"
 """The value of ``secret('ROLLOUT_TOKEN')``: must never reach a journal or report."""
+ALLOW_ENV = EnvRule(("ROLLOUT_TOKEN",))
+"""The operator allows the files' one secret (``--allow-env ROLLOUT_TOKEN``)."""
 
 CLUSTER_IDS = {
     "r-canary": "0c000000-0000-4000-8000-000000000001",
@@ -162,7 +165,7 @@ async def run_rollout(app: RecordingApp, store: StateBackend, path: Path, rollou
                       **ropts: Any) -> tuple[RolloutResult, str]:
     """Plan ``path`` now, put ``rollout`` on the plan, apply it; the result and
     the progress log (apply lines and wave lines)."""
-    desired = load_desired([path], environ={"ROLLOUT_TOKEN": SECRET})
+    desired = load_desired([path], environ={"ROLLOUT_TOKEN": SECRET}, allowed_env=ALLOW_ENV)
     progress = progress or ActiveClusters()
     async with session_for(app) as session:
         planned = await make_plan(desired, session, store)

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import fleet_env
+from .conftest import Fleet, fleet_env
 
 pytestmark = pytest.mark.slow  # ~15 s: a fleet served, two rollouts run
 
 COMMAND = [sys.executable, "-m", "reconciler", "apply", "fleet.yaml", "--auto-approve"]
 
 
-def _start_first(tmp_path: Path, token: str) -> tuple[subprocess.Popen[str], list[str]]:
+def _start_first(tmp_path: Path, fleet: Fleet) -> tuple[subprocess.Popen[str], list[str]]:
     """The first rollout, left running once its canary wave soaks."""
     out = (tmp_path / "first.out").open("w")
-    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=fleet_env(token), stdout=out,
+    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=fleet_env(fleet), stdout=out,
                             stderr=subprocess.PIPE, text=True)
     out.close()
     assert proc.stderr is not None
@@ -56,7 +56,7 @@ def _journal_plan_ids(tmp_path: Path) -> set[str]:
     return ids - {""}
 
 
-def test_a_second_rollout_of_the_same_files_is_refused_whole(tmp_path: Path, fleet: str) -> None:
+def test_a_second_rollout_of_the_same_files_is_refused_whole(tmp_path: Path, fleet: Fleet) -> None:
     first, seen = _start_first(tmp_path, fleet)
     try:
         second = subprocess.run(COMMAND, cwd=tmp_path, env=fleet_env(fleet),
@@ -78,7 +78,7 @@ def test_a_second_rollout_of_the_same_files_is_refused_whole(tmp_path: Path, fle
     assert len(_journal_plan_ids(tmp_path)) == 1, report
 
 
-def test_a_second_rollout_told_to_wait_finds_its_plan_stale(tmp_path: Path, fleet: str) -> None:
+def test_a_second_rollout_told_to_wait_finds_its_plan_stale(tmp_path: Path, fleet: Fleet) -> None:
     first, seen = _start_first(tmp_path, fleet)
     try:
         second = subprocess.run([*COMMAND, "--lock-timeout", "120"], cwd=tmp_path,

@@ -54,6 +54,7 @@ def fleet(tmp_path: Path) -> Iterator[tuple[str, str]]:
             banner.append(line.rstrip("\n"))
         token = re.search(r"export HW_AUTH_TOKEN=(\S+)", "\n".join(banner))
         assert token is not None, banner
+        assert f"export RECONCILER_ALLOWED_ENDPOINTS={banner[0].split()[3]}" in banner[-2]
         yield banner[0].split()[3], token.group(1)
     finally:
         proc.terminate()
@@ -62,11 +63,14 @@ def fleet(tmp_path: Path) -> Iterator[tuple[str, str]]:
             proc.stdout.close()
 
 
-def _cli(tmp_path: Path, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    # What the banner says to do: the token exported, no key pair around.
+def _cli(tmp_path: Path, fleet: tuple[str, str],
+         *args: str) -> subprocess.CompletedProcess[str]:
+    # What the banner says to do: the token exported, no key pair around, the
+    # emulator's endpoint allowed (a file can't allow a port on this machine).
+    url, token = fleet
     env = {k: v for k, v in os.environ.items()
            if k not in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "CLOUD_SDK_AK", "CLOUD_SDK_SK")}
-    env.update(HW_AUTH_TOKEN=token, NO_COLOR="1")
+    env.update(HW_AUTH_TOKEN=token, NO_COLOR="1", RECONCILER_ALLOWED_ENDPOINTS=url)
     return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -95,7 +99,7 @@ def test_a_bad_version_halts_at_the_canary_and_the_fix_resumes_wave_by_wave(
 
     # 1. What runs is what the file says: nothing to change on the cloud (a
     # first plan only adopts what runs into the state).
-    first = _cli(tmp_path, token, "plan", "fleet.yaml")
+    first = _cli(tmp_path, fleet, "plan", "fleet.yaml")
     assert first.returncode == 0, first.stderr
     assert "0 to install, 0 to upgrade, 0 to update, 0 to delete" in first.stdout, first.stdout
 
@@ -106,19 +110,19 @@ def test_a_bad_version_halts_at_the_canary_and_the_fix_resumes_wave_by_wave(
     # The written canary soak (30 s) is for people watching; a test soaks 2 s.
     text = text.replace(line, f"      everest: {{version: {NEW}}}\n")
     desired.write_text(text.replace("soak: 30s", "soak: 2s"), encoding="utf-8")
-    planned = _cli(tmp_path, token, "plan", "fleet.yaml", "--format", "json")
+    planned = _cli(tmp_path, fleet, "plan", "fleet.yaml", "--format", "json")
     assert planned.returncode == 0, planned.stderr
     upgrades = {c["name"]: c["wave"] for c in yaml.safe_load(planned.stdout)["clusters"]
                 for ch in c["changes"] if ch["addon"] == "everest" and ch["action"] == "upgrade"}
     assert set(upgrades) == set(clusters)
     assert {upgrades[n] for n in canaries} == {"canary"}
     # Grouped: the one change is shown once per wave, not 50 times.
-    shown = _cli(tmp_path, token, "plan", "fleet.yaml").stdout
+    shown = _cli(tmp_path, fleet, "plan", "fleet.yaml").stdout
     assert shown.count(f"everest: upgrade (adopting) {OLD} → {NEW}") == 3, shown
 
     # 3. The release is bad: the server fails the upgrade (it re-reads the file).
     (tmp_path / "rules.yaml").write_text(BAD_RULE, encoding="utf-8")
-    halted = _cli(tmp_path, token, "apply", "fleet.yaml", "--auto-approve")
+    halted = _cli(tmp_path, fleet, "apply", "fleet.yaml", "--auto-approve")
     assert halted.returncode == 1, halted.stdout + halted.stderr
     report = halted.stdout[halted.stdout.index("Rollout halted"):]
     assert report.startswith("Rollout halted at wave canary: later waves were not started.")
@@ -149,7 +153,7 @@ def test_a_bad_version_halts_at_the_canary_and_the_fix_resumes_wave_by_wave(
     # 4. The fix (the bad release replaced): lift the rule, apply again.
     (tmp_path / "rules.yaml").write_text("", encoding="utf-8")
     started = time.monotonic()
-    resumed = _cli(tmp_path, token, "apply", "fleet.yaml", "--auto-approve")
+    resumed = _cli(tmp_path, fleet, "apply", "fleet.yaml", "--auto-approve")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     # Wave by wave: each passed before the next started.
     progress = [m.group(1, 2) for m in re.finditer(r"wave (\w+): (starting|passed)",
@@ -165,9 +169,9 @@ def test_a_bad_version_halts_at_the_canary_and_the_fix_resumes_wave_by_wave(
         (NEW, "running")}
 
     # 5. Converged: nothing left to plan, no drift.
-    final = _cli(tmp_path, token, "plan", "fleet.yaml", "--detailed-exitcode")
+    final = _cli(tmp_path, fleet, "plan", "fleet.yaml", "--detailed-exitcode")
     assert final.returncode == 0, final.stdout + final.stderr
-    drift = _cli(tmp_path, token, "drift", "fleet.yaml")
+    drift = _cli(tmp_path, fleet, "drift", "fleet.yaml")
     assert drift.returncode == 0, drift.stdout + drift.stderr
     # The token it was given is nowhere in what it printed.
     for done in (first, halted, resumed, final, drift):

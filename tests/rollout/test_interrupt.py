@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import fleet_env
+from .conftest import Fleet, fleet_env
 
 pytestmark = pytest.mark.slow  # ~17 s: two fleets served, a rollout run to the end
 
@@ -23,7 +23,7 @@ COMMAND = [sys.executable, "-m", "reconciler", "apply", "fleet.yaml", "--auto-ap
 @pytest.mark.parametrize(("signum", "code", "name"), [
     (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C (SIGINT)")])
 def test_a_signal_while_soaking_says_how_to_resume(
-        tmp_path: Path, fleet: str, signum: int, code: int, name: str) -> None:
+        tmp_path: Path, fleet: Fleet, signum: int, code: int, name: str) -> None:
     with (tmp_path / "apply.out").open("w") as out:
         proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=fleet_env(fleet), stdout=out,
                                 stderr=subprocess.PIPE, text=True)
@@ -57,7 +57,7 @@ def test_a_signal_while_soaking_says_how_to_resume(
 @pytest.mark.parametrize(("signum", "code", "name"), [
     (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C (SIGINT)")])
 def test_an_apply_backgrounded_by_a_script_still_stops_on_a_signal(
-        tmp_path: Path, fleet: str, signum: int, code: int, name: str) -> None:
+        tmp_path: Path, fleet: Fleet, signum: int, code: int, name: str) -> None:
     """`apply &` in a non-interactive shell starts with SIGINT ignored; the
     SIGTERM handler used to re-raise it as that ignored SIGINT, so the apply
     ran on to the end."""

@@ -26,6 +26,7 @@ from reconciler.run.plan import make_plan
 from reconciler.statemgr.local import LocalBackend
 
 from .rollout_helpers import (
+    ALLOW_ENV,
     BAD_PROD_2,
     REST,
     SECRET,
@@ -43,7 +44,7 @@ FAST = ["--poll-interval", "0.05", "--soak-poll-interval", "0.2", "--auto-approv
 def env_for(emu: Emulator) -> dict[str, str]:
     env = {**os.environ, "HW_ACCESS_KEY": emu.account.access_key,
            "HW_SECRET_KEY": emu.account.secret_key, "NO_COLOR": "1",
-           "ROLLOUT_TOKEN": SECRET}
+           "ROLLOUT_TOKEN": SECRET, "RECONCILER_ALLOW_ENV": "ROLLOUT_TOKEN"}
     env.pop("HW_AUTH_TOKEN", None)
     return env
 
@@ -143,7 +144,8 @@ def test_a_saved_plan_follows_its_waves(tmp_path: Path, served: tuple[Emulator, 
     planfile = tmp_path / "fleet.plan.json"
 
     async def make() -> None:
-        desired = load_desired([desired_file(tmp_path)], environ={"ROLLOUT_TOKEN": SECRET})
+        desired = load_desired([desired_file(tmp_path)], environ={"ROLLOUT_TOKEN": SECRET},
+                               allowed_env=ALLOW_ENV)
         async with session_for(RecordingApp(emu)) as session:
             planned = await make_plan(desired, session, store)
         # The saved plan must point at the socket the CLI talks to.
@@ -157,7 +159,8 @@ def test_a_saved_plan_follows_its_waves(tmp_path: Path, served: tuple[Emulator, 
         [sys.executable, "-m", "reconciler", "apply", str(planfile), "--wave", "canary",
          "--poll-interval", "0.05", "--soak-poll-interval", "0.2",
          "--state-dir", str(tmp_path / "state")],
-        capture_output=True, text=True, env=env_for(emu), cwd=tmp_path, timeout=120)
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**env_for(emu), "RECONCILER_ALLOWED_ENDPOINTS": url})  # the socket: the operator's
     assert done.returncode == 0, done.stderr
     assert "Wave canary passed; rollout stopped (--wave) before wave prod." in done.stdout
     assert f"reconciler plan {desired_file(tmp_path)} --out" in done.stdout

@@ -76,7 +76,7 @@ def test_hostile_file_is_refused(case: str, command: str, tmp_path: Path,
     (tmp_path / "desired.yaml").write_text(text, encoding="utf-8")
 
     result = run(tmp_path, monkeypatch, command, "desired.yaml",
-                 env={"S_KEY": "secret-key-literal-99"})
+                 env={"S_KEY": "secret-key-literal-99", "RECONCILER_ALLOW_ENV": "S_*"})
 
     assert_refused(result, f"desired.yaml:{EXPECTED[case]}" if EXPECTED[case][0].isdigit()
                    else EXPECTED[case], "secret-key-literal-99", str(marker))
@@ -84,15 +84,28 @@ def test_hostile_file_is_refused(case: str, command: str, tmp_path: Path,
     assert not (tmp_path / ".reconciler" / "state").exists()
 
 
-@pytest.mark.parametrize("name", [*CREDENTIAL_VARIABLES, "DB_PASSWORD", "my_passwd",
-                                  "GITHUB_TOKEN", "app_secret_value", "OBS_SK", "SIGNING_KEY"])
-def test_env_refuses_credentials_and_secret_names(name: str, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", CREDENTIAL_VARIABLES)
+def test_env_refuses_credentials_whatever_the_allow_list(name: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "desired.yaml").write_text(
         DEMO + f"        version: \"{{{{ env('{name}') }}}}\"\n", encoding="utf-8")
 
     for command in ("validate", "plan"):
-        result = run(tmp_path, monkeypatch, command, "desired.yaml",
+        result = run(tmp_path, monkeypatch, command, "desired.yaml", "--allow-env", "*",
+                     env={name: CREDENTIAL_VALUE})
+        assert_refused(result, f"desired.yaml:11:27: error: env('{name}') is refused")
+        assert "own credential" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["DB_PASSWORD", "my_passwd", "GITHUB_TOKEN", "app_secret_value",
+                                  "OBS_SK", "SIGNING_KEY"])
+def test_env_refuses_secret_names_even_when_allowed(name: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "desired.yaml").write_text(
+        DEMO + f"        version: \"{{{{ env('{name}') }}}}\"\n", encoding="utf-8")
+
+    for command in ("validate", "plan"):
+        result = run(tmp_path, monkeypatch, command, "desired.yaml", "--allow-env", name,
                      env={name: CREDENTIAL_VALUE})
         assert_refused(result, f"desired.yaml:11:27: error: env('{name}') is refused")
         assert f"use secret('{name}') instead" in result.stderr
@@ -103,7 +116,7 @@ def test_env_still_reads_ordinary_variables(tmp_path: Path,
     (tmp_path / "desired.yaml").write_text(
         DEMO + "        version: \"{{ env('COREDNS_VERSION') }}\"\n", encoding="utf-8")
     result = run(tmp_path, monkeypatch, "validate", "desired.yaml",
-                 env={"COREDNS_VERSION": "1.30.33"})
+                 "--allow-env", "COREDNS_*", env={"COREDNS_VERSION": "1.30.33"})
     assert result.exit_code == 0, result.output
 
 
@@ -213,7 +226,7 @@ def test_secret_in_every_position_never_leaves_memory(tmp_path: Path,
     outputs: list[str] = []
 
     def cli_ok(*args: str, secrets: dict[str, str] = SECRETS, code: int = 0) -> Result:
-        result = run(tmp_path, monkeypatch, *args, env=secrets)
+        result = run(tmp_path, monkeypatch, *args, env={**secrets, "RECONCILER_ALLOW_ENV": "S_*"})
         assert result.exit_code == code and "Traceback" not in result.output, result.output
         outputs.append(result.output)
         return result

@@ -126,7 +126,10 @@ class Run:
 def _environment(rotated: bool) -> dict[str, str]:
     suffix = ROTATED if rotated else ""
     env = {form.secret_var: form.marker + suffix for form in FORMS}
-    return {**env, **CREDENTIALS, CONTROL_VAR: CONTROL_VALUE, "NO_COLOR": "1"}
+    # The operator allows what the forms read (never the credentials: those stay refused).
+    allowed = ",".join([*env, CONTROL_VAR])
+    return {**env, **CREDENTIALS, CONTROL_VAR: CONTROL_VALUE, "NO_COLOR": "1",
+            "RECONCILER_ALLOW_ENV": allowed}
 
 
 @contextlib.contextmanager

@@ -203,7 +203,8 @@ def test_an_edited_plan_is_refused_and_nothing_is_sent(
 def test_an_untouched_plan_applies_and_reindenting_it_changes_nothing(world: World) -> None:
     path, _ = _saved(world)
     _edit(path, lambda data: None)  # same content, other whitespace
-    result = world.cli("apply", str(path), "--auto-approve", "--poll-interval", "0.05")
+    result = world.cli("apply", str(path), "--auto-approve", "--poll-interval", "0.05",
+                       "--allow-endpoint", world.url)  # a port on this machine: the operator's
     assert result.exit_code == 0, result.output
     methods = {m for m, _ in world.cce.writes}
     assert {"POST", "PUT"} <= methods  # volcano installed, metrics-server upgraded
@@ -222,7 +223,8 @@ def test_a_resealed_plan_pointing_elsewhere_never_gets_the_token(world: World) -
         env = {"HW_ACCESS_KEY": None, "HW_SECRET_KEY": None, "HW_AUTH_TOKEN": TOKEN}
         result = world.cli("apply", str(path), "--auto-approve", env=env)
         assert result.exit_code == 1, result.output
-        assert f"endpoint {elsewhere!r} is not a Huawei Cloud endpoint" in result.stderr
+        assert f"endpoint {elsewhere!r} is not allowed" in result.stderr
+        assert f"--allow-endpoint {elsewhere}" in result.stderr
         assert f"--endpoint {elsewhere}" in result.stderr
         assert TOKEN not in result.output
         # A --endpoint that is not the plan's does not redirect it either.
@@ -231,6 +233,25 @@ def test_a_resealed_plan_pointing_elsewhere_never_gets_the_token(world: World) -
         assert "is not an endpoint of the plan" in other.stderr
         assert foreign.calls == []
         assert len(world.cce.calls) == before
+
+
+def test_a_resealed_plan_pointing_at_another_local_port_is_refused(world: World) -> None:
+    """Loopback is not trusted: a port on this machine may be anybody's. Allowed
+    by the operator, the plan is applied there."""
+    foreign = Recorder(world.emulator.app)
+    with serve(foreign, "127.0.0.1") as port:
+        elsewhere = f"http://127.0.0.1:{port}"
+        path, _ = _saved(world)
+        _edit(path, _move_to(elsewhere), reseal=True)
+        env = {"HW_ACCESS_KEY": None, "HW_SECRET_KEY": None, "HW_AUTH_TOKEN": TOKEN}
+        refused = world.cli("apply", str(path), "--auto-approve", env=env)
+        assert refused.exit_code == 1, refused.output
+        assert f"the plan's endpoint {elsewhere!r} is not allowed" in refused.stderr
+        assert foreign.calls == [] and TOKEN not in refused.output
+        allowed = world.cli("apply", str(path), "--auto-approve", "--poll-interval", "0.05",
+                            env={"RECONCILER_ALLOWED_ENDPOINTS": elsewhere})
+        assert allowed.exit_code == 0, allowed.output
+        assert foreign.writes
 
 
 def test_a_confirmed_custom_endpoint_is_used(world: World) -> None:
@@ -245,7 +266,7 @@ def test_a_confirmed_custom_endpoint_is_used(world: World) -> None:
         made = world.cli("plan", "desired.yaml", "--endpoint", custom, "--out", str(path))
         assert made.exit_code == 0, made.output
         refused = world.cli("apply", str(path), "--auto-approve")
-        assert refused.exit_code == 1 and "confirm it with --endpoint" in refused.stderr
+        assert refused.exit_code == 1 and f"or --endpoint {custom}" in refused.stderr
         done = world.cli("apply", str(path), "--auto-approve", "--endpoint", custom,
                          "--poll-interval", "0.05")
         assert done.exit_code == 0, done.output

@@ -31,7 +31,7 @@ MISSING_CLUSTER = "deadbeef-0000-4000-8000-00000000cafe"
 """A token shaped like a cluster id: it ends up in request URLs, logs and errors."""
 
 ENV = {"HW_ACCESS_KEY": ACCESS_KEY, "HW_SECRET_KEY": SECRET_KEY, "HW_AUTH_TOKEN": TOKEN,
-       "NOTE_SECRET": NOTE}
+       "NOTE_SECRET": NOTE, "RECONCILER_ALLOW_ENV": "NOTE_SECRET"}
 
 DESIRED = """apiVersion: reconciler/v1
 defaults:

@@ -55,7 +55,8 @@ REQUEST_LINE = re.compile(
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    for name, value in {**CREDENTIALS, "LOG_SECRET": SECRET, "LOG_CONTROL": CONTROL}.items():
+    for name, value in {**CREDENTIALS, "LOG_SECRET": SECRET, "LOG_CONTROL": CONTROL,
+                        "RECONCILER_ALLOW_ENV": "LOG_SECRET LOG_CONTROL"}.items():
         monkeypatch.setenv(name, value)
     (tmp_path / "desired.yaml").write_text(DESIRED)
     return tmp_path

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.statemgr.actor import user_name
 from reconciler.statemgr.errors import LockError, StateConflictError
 from reconciler.statemgr.migrate import migrate
 from reconciler.statemgr.statefile import to_json
@@ -212,6 +214,31 @@ def test_journal_keeps_append_order_across_writers(target: Target) -> None:
     assert [r["seq"] for r in appended] == list(range(12))
     assert all(r["time"].endswith("Z") for r in appended)
     assert target.open().read_journal("staging") == []
+
+
+def test_journal_records_the_actor(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who did it: user@host and the CI run visible in the environment; a
+    copied record (it has a time) keeps the actor it had."""
+    for name in ("RECONCILER_ACTOR", "GITHUB_RUN_ID", "CI_JOB_ID"):
+        monkeypatch.delenv(name, raising=False)
+    backend = target.open()
+    who = f"{user_name()}@{socket.gethostname()}"
+    backend.append_journal("prod", {"action": "install"})
+    monkeypatch.setenv("GITHUB_RUN_ID", "9876")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/fleet")
+    backend.append_journal("prod", {"action": "upgrade"})
+    monkeypatch.setenv("CI_JOB_ID", "55")
+    monkeypatch.delenv("GITHUB_RUN_ID")
+    monkeypatch.setenv("CI_PROJECT_PATH", "group/fleet")
+    backend.append_journal("prod", {"action": "update"})
+    monkeypatch.setenv("RECONCILER_ACTOR", "jenkins build 12 by bob")
+    backend.append_journal("prod", {"action": "delete"})
+    copied = {"time": "2024-05-01T10:00:00Z", "actor": "old@h", "action": "x"}
+    backend.append_journal("prod", copied)
+    actors = [r["actor"] for r in target.open().read_journal("prod")]
+    assert actors == [who, f"{who} (github acme/fleet run 9876)",
+                      f"{who} (gitlab group/fleet job 55)", f"{who} (jenkins build 12 by bob)",
+                      "old@h"]
 
 
 def test_journal_keeps_a_given_time_and_key_order(target: Target) -> None:
