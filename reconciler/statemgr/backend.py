@@ -24,6 +24,7 @@ import asyncio
 import builtins
 import dataclasses
 import time
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
@@ -124,6 +125,17 @@ class StateBackend(ABC):
     @abstractmethod
     def read_journal(self, cluster_name: str) -> builtins.list[dict[str, Any]]:
         """Every journal record of the cluster, oldest first; ``[]`` if none."""
+
+    @abstractmethod
+    def read_blob(self, key: str) -> bytes | None:
+        """The small document stored under ``key`` (``write_blob``), or None.
+
+        For the tool's own bookkeeping beside the states (the notifier's last
+        drift digest): never a state, never listed as a cluster."""
+
+    @abstractmethod
+    def write_blob(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (``check_blob_key``), replacing what was there."""
 
     @property
     @abstractmethod
@@ -231,6 +243,16 @@ class StateBackend(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.description}>"
+
+
+BLOB_KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def check_blob_key(key: str) -> str:
+    """``key``, if it is a plain name (no path, no dot first): it names a file or object."""
+    if not BLOB_KEY.fullmatch(key):
+        raise ValueError(f"blob key {key!r}: use lowercase letters, digits, '.', '_' and '-'")
+    return key
 
 
 def journal_record(record: Mapping[str, Any]) -> dict[str, Any]:
