@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,6 +20,7 @@ from reconciler.cli.exits import (
     load_or_exit,
     preflight_or_exit,
 )
+from reconciler.cli.notify import notifier_of, notify_drift, notify_options
 from reconciler.cli.options import CommonOptions, common_options
 from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
@@ -40,7 +42,9 @@ EXIT_DRIFT = 2
               help="Write the report to PATH (atomically: a collector never reads half a file).")
 @click.option("--inspect", is_flag=True,
               help="Also run the server's running-add-on inspection on managed add-ons.")
-def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: bool) -> None:
+@notify_options(repeat=True)
+def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: bool,
+                  notify_repeat: float | None, **notify_flags: Any) -> None:
     """Report how live add-ons differ from the last apply and from the files,
     without changing anything. Exit 0 clean, 2 drift, 1 error.
 
@@ -49,11 +53,17 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
       reconciler drift examples/demo.yaml
       reconciler drift examples/demo.yaml --format prometheus --output reconciler.prom
       reconciler drift examples/demo.yaml --inspect --format markdown --cluster demo-staging
+      reconciler drift examples/demo.yaml --notify json://localhost:9/ --notify-repeat 24h
+
+    With --notify, a drift that is new, changed or cleared since the last
+    notified run is sent once (docs/notifications.md); unchanged drift stays
+    quiet unless --notify-repeat says when to remind.
     """
     if opts.addons:
         # Drift watches every managed add-on; a targeted report would hide drift.
         fail("--addon targets plan and apply; drift always reports every add-on"
              " (filter its JSON output instead)")
+    notifier = notifier_of(notify_flags)
     desired = load_or_exit(opts)
     preflight_or_exit(desired_endpoints(desired))
     if output is not None:
@@ -79,6 +89,8 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
             click.echo(f"Wrote the drift report to {output}", err=True)
     else:
         click.echo(text, nl=False)
+    if notifier is not None:
+        notify_drift(notifier, report, store, notify_repeat)
     if report.has_errors:
         raise SystemExit(1)
     if report.drifted:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
-import time
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
