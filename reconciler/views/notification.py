@@ -74,8 +74,11 @@ def apply_finished(outcome: ApplyResult | RolloutResult | ApplyStopped) -> Notif
     blocked = result.count(Outcome.BLOCKED)
     skipped = result.count(Outcome.SKIPPED)
     done = sum(1 for c in result.clusters for r in c.addons if r.outcome.ok)
+    # Held back by a wave whose failures were spent: not applied, not failed.
+    held = ({n for w in outcome.waves for n in w.held_back}
+            if isinstance(outcome, RolloutResult) else set())
     failed_clusters = [c.name for c in result.clusters
-                       if c.error or any(r.outcome in (Outcome.FAILED, Outcome.ROLLED_BACK)
+                       if (c.error and c.name not in held) or any(r.outcome in (Outcome.FAILED, Outcome.ROLLED_BACK)
                                          for r in c.addons)]
     blocked_clusters = [c.name for c in result.clusters
                         if any(r.outcome is Outcome.BLOCKED for r in c.addons)]

@@ -13,13 +13,22 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 from builders.desired import cluster, desired_yaml
 from conftest import serve_emulator
 
+import reconciler.notify
 from reconciler.emulator import Emulator
-from tests.rollout.rollout_helpers import CLUSTER_IDS, SECRET, desired_file, new_emulator
+from tests.rollout.rollout_helpers import (
+    BAD_PROD_2,
+    CLUSTER_IDS,
+    SECRET,
+    desired_file,
+    new_emulator,
+)
 from tests.rollout.test_rollout_cli import FAST, env_for, fleet
 
 from .receiver import Receiver, receiver
@@ -41,8 +50,16 @@ def targets(rx: Receiver) -> list[str]:
     return ["--notify", f"json://{rx.url}/apprise", "--notify", f"hmac+http://{rx.url}/hook"]
 
 
-def webhook_events(rx: Receiver) -> list[dict[str, object]]:
-    return [r.json() for r in rx.at("/hook")]
+SCHEMA = json.loads((Path(reconciler.notify.__file__).parent / "notification.schema.json")
+                    .read_text())
+
+
+def webhook_events(rx: Receiver) -> list[dict[str, Any]]:
+    """The webhook's bodies, each checked against the shipped JSON Schema."""
+    events = [r.json() for r in rx.at("/hook")]
+    for event in events:
+        jsonschema.validate(event, SCHEMA)
+    return events
 
 
 def assert_no_secret(rx: Receiver) -> None:
@@ -87,6 +104,26 @@ def test_a_three_wave_rollout_sends_one_message_per_wave_event_signed(
         assert chat[0]["title"].startswith("reconciler rollout: wave canary started")
         assert chat[-1]["title"] == ("reconciler apply succeeded: 6 done, 0 failed,"
                                      " 0 blocked on 6 clusters")
+        assert_no_secret(rx)
+
+
+def test_a_halted_wave_says_which_cluster_failed_and_the_rollout_stops(
+        tmp_path: Path) -> None:
+    emu = new_emulator(tmp_path, rules=BAD_PROD_2)
+    with serve_emulator(emu) as url, receiver() as rx:
+        done = run(emu, url, tmp_path, "apply", str(fleet(tmp_path, soak="0s")), *targets(rx))
+        assert done.returncode == 1, done.stderr
+        events = webhook_events(rx)
+        assert [(e["event"], e.get("wave")) for e in events] == [
+            ("wave.started", "canary"), ("wave.done", "canary"),
+            ("wave.started", "prod"), ("wave.halted", "prod"), ("apply.finished", None)]
+        halted = events[3]
+        assert halted["failed_clusters"] == ["r-prod-2"]
+        assert halted["failures"][0]["cluster"] == "r-prod-2"
+        assert events[-1]["ok"] is False and events[-1]["failed_clusters"] == ["r-prod-2"]
+        assert events[-1]["rollout"]["halted_wave"] == "prod"
+        assert rx.at("/apprise")[3].json()["title"].startswith(
+            "reconciler rollout HALTED at wave prod: 1 cluster failed")
         assert_no_secret(rx)
 
 
