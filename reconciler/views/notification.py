@@ -77,9 +77,10 @@ def apply_finished(outcome: ApplyResult | RolloutResult | ApplyStopped) -> Notif
     # Held back by a wave whose failures were spent: not applied, not failed.
     held = ({n for w in outcome.waves for n in w.held_back}
             if isinstance(outcome, RolloutResult) else set())
+    bad = (Outcome.FAILED, Outcome.ROLLED_BACK)
     failed_clusters = [c.name for c in result.clusters
-                       if (c.error and c.name not in held) or any(r.outcome in (Outcome.FAILED, Outcome.ROLLED_BACK)
-                                         for r in c.addons)]
+                       if (c.error and c.name not in held)
+                       or any(r.outcome in bad for r in c.addons)]
     blocked_clusters = [c.name for c in result.clusters
                         if any(r.outcome is Outcome.BLOCKED for r in c.addons)]
     rollout: JSON = None
