@@ -98,4 +98,6 @@ def _apprise(target: Target, title: str, text: str, timeout_s: float) -> str:
     # Apprise's own bounds on connect and read, within ours.
     plugin.socket_connect_timeout = timeout_s
     plugin.socket_read_timeout = timeout_s
-    return "" if plugin.notify(body=text, title=title) else "the service refused it"
+    if plugin.notify(body=text, title=title):
+        return ""
+    return "apprise could not deliver it (refused, unreachable or timed out)"
