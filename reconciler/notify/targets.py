@@ -61,6 +61,9 @@ def _webhook(url: str, scheme: str, environ: Mapping[str, str], key_env: str) ->
             f"{parts.path}"
     if not parts.hostname:
         raise TargetError(f"--notify {shown}: no host")
+    if parts.username is not None or parts.password is not None:
+        raise TargetError(f"--notify {shown}: no user or password in a webhook URL; the"
+                          " receiver checks the X-Signature header instead")
     key = environ.get(key_env, "")
     if not key:
         raise TargetError(f"--notify {shown}: the webhook is signed with the key in the"
