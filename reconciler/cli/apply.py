@@ -30,6 +30,7 @@ from reconciler.cli.exits import (
     preflight_or_exit,
     register_plan_secrets,
 )
+from reconciler.cli.notify import NotifyingWaves, notifier_of, notify_options
 from reconciler.cli.options import (
     ARGV_KEY,
     CommonOptions,
@@ -123,6 +124,7 @@ __all__ = ["apply_command", "import_command"]
               default=DEFAULT_SOAK_POLL_S, hidden=True,
               help="Seconds between health reads of a cluster while soaking (tests shorten it).")
 @policy_options
+@notify_options(repeat=False)
 def apply_command(
     opts: CommonOptions,
     fmt: str,
@@ -170,9 +172,16 @@ def apply_command(
     \b
       reconciler apply examples/demo.yaml --policy examples/policies \\
           --accept-policy deny_delete_in_prod
+
+    With --notify, the outcome (and each wave of a rollout) is sent to the
+    operator's chat, mail or webhook targets (docs/notifications.md).
+
+    \b
+      reconciler apply examples/demo.yaml --auto-approve --notify json://localhost:9/
     """
     color = opts.color
     policy = flags_of(policy_flags)
+    notifier = notifier_of(policy_flags)
     policy_set = policy.load()
 
     def progress() -> Progress:
@@ -182,7 +191,8 @@ def apply_command(
                                      soak_poll_s=soak_poll_interval)
 
     def waves() -> RolloutProgress:
-        return WaveLines(sys.stderr)
+        lines = WaveLines(sys.stderr)
+        return lines if notifier is None else NotifyingWaves(lines, notifier)
 
     def check_rollout(rollout: Rollout | None) -> None:
         # Before anything is read or written: a typo'd wave must not run them all.
@@ -220,6 +230,8 @@ def apply_command(
         register_plan_secrets(plan, os.environ)
         store = open_plan_state(plan, opts.state, opts.state_dir, opts.endpoint_rule)
         check_state_writable_or_exit(store)
+        if notifier is not None:
+            notifier.store = store
         accepted = accept_risks_or_exit(accept_risks, planned_addons(plan))
         plan = check_saved_plan_policy(plan, policy_set, policy.accept)
         check_rollout(plan.rollout)
@@ -245,6 +257,8 @@ def apply_command(
         preflight_or_exit(desired_endpoints(desired))
         store = open_state(opts.state, opts.state_dir, desired.state_url)
         check_state_writable_or_exit(store)
+        if notifier is not None:
+            notifier.store = store
 
         def show(planned: PlanResult) -> None:
             plan = planned.plan
@@ -270,6 +284,8 @@ def apply_command(
                             lambda plan, salts: evaluate_plan(plan, salts, policy_set,
                                                               policy.accept))),
             resume)
+    if notifier is not None:
+        notifier.apply_finished(outcome)
     if isinstance(outcome, ApplyStopped):
         click.echo(stopped_text(outcome), err=True, nl=False)
         raise SystemExit(0 if outcome.ok else 1)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,12 +22,14 @@ from reconciler.cli.exits import (
     load_or_exit,
     preflight_or_exit,
 )
+from reconciler.cli.notify import notifier_of, notify_drift, notify_options
 from reconciler.cli.options import CommonOptions, common_options
 from reconciler.cli.session import session_with_progress
 from reconciler.cloud import CloudError
 from reconciler.masking.files import write_atomic
 from reconciler.model.drift import DriftReport
 from reconciler.run.drift import drift_flow
+from reconciler.statemgr.backend import StateBackend
 from reconciler.views.diagnostics import drift_errors_text
 from reconciler.views.drift import DRIFT_FORMATS, render_drift
 from reconciler.views.driftjson import drift_to_json
@@ -45,7 +48,9 @@ EXIT_DRIFT = 2
               help="Write the report to PATH (atomically: a collector never reads half a file).")
 @click.option("--inspect", is_flag=True,
               help="Also run the server's running-add-on inspection on managed add-ons.")
-def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: bool) -> None:
+@notify_options(repeat=True)
+def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: bool,
+                  notify_repeat: float | None, **notify_flags: Any) -> None:
     """Report how live add-ons differ from the last apply and from the files,
     without changing anything. Exit 0 clean, 2 drift, 1 error.
 
@@ -54,12 +59,18 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
       reconciler drift examples/demo.yaml
       reconciler drift examples/demo.yaml --format prometheus --output reconciler.prom
       reconciler drift examples/demo.yaml --inspect --format markdown --cluster demo-staging
+      reconciler drift examples/demo.yaml --notify json://localhost:9/ --notify-repeat 24h
+
+    With --notify, a drift that is new, changed or cleared since the last
+    notified run is sent once (docs/notifications.md); unchanged drift stays
+    quiet unless --notify-repeat says when to remind.
     """
     known: list[str] = []
+    notifier = notifier_of(notify_flags)  # bad targets refused before anything runs
     if output is not None:
         check_writable_or_exit(output, "--output")
     try:
-        report = _drift_or_exit(opts, inspect, known)
+        report, store = _drift_or_exit(opts, inspect, known)
     except (SystemExit, click.ClickException):
         if output is not None and fmt == "prometheus":
             # A cron run that fails must still say so to the collector: a file
@@ -84,15 +95,18 @@ def drift_command(opts: CommonOptions, fmt: str, output: Path | None, inspect: b
             click.echo(f"Wrote the drift report to {output}", err=True)
     else:
         click.echo(text, nl=False)
+    if notifier is not None:
+        notify_drift(notifier, report, store, notify_repeat)
     if report.has_errors:
         raise SystemExit(1)
     if report.drifted:
         raise SystemExit(EXIT_DRIFT)
 
 
-def _drift_or_exit(opts: CommonOptions, inspect: bool, known: list[str]) -> DriftReport:
-    """The drift report, or a one-line error and exit 1; ``known`` gets the names
-    of the clusters to check as soon as they are known."""
+def _drift_or_exit(opts: CommonOptions, inspect: bool,
+                   known: list[str]) -> tuple[DriftReport, StateBackend]:
+    """The drift report and the store it read, or a one-line error and exit 1;
+    ``known`` gets the names of the clusters to check as soon as they are known."""
     if opts.addons:
         # Drift watches every managed add-on; a targeted report would hide drift.
         fail("--addon targets plan and apply; drift always reports every add-on"
@@ -104,6 +118,6 @@ def _drift_or_exit(opts: CommonOptions, inspect: bool, known: list[str]) -> Drif
     store = open_state(opts.state, opts.state_dir, desired.state_url)
     try:
         with session_with_progress(opts) as session:
-            return asyncio.run(drift_flow(desired, session, store, inspect=inspect))
+            return asyncio.run(drift_flow(desired, session, store, inspect=inspect)), store
     except CloudError as err:
         fail(str(err))

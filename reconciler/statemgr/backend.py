@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -136,6 +137,17 @@ class StateBackend(ABC):
         """Names of the clusters that have a journal, sorted; a forgotten
         cluster (``state rm``) keeps its journal and so stays listed here."""
 
+    @abstractmethod
+    def read_blob(self, key: str) -> bytes | None:
+        """The small document stored under ``key`` (``write_blob``), or None.
+
+        For the tool's own bookkeeping beside the states (the notifier's last
+        drift digest): never a state, never listed as a cluster."""
+
+    @abstractmethod
+    def write_blob(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (``check_blob_key``), replacing what was there."""
+
     @property
     @abstractmethod
     def locker(self) -> Locker:
@@ -244,6 +256,16 @@ class StateBackend(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.description}>"
+
+
+BLOB_KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def check_blob_key(key: str) -> str:
+    """``key``, if it is a plain name (no path, no dot first): it names a file or object."""
+    if not BLOB_KEY.fullmatch(key):
+        raise ValueError(f"blob key {key!r}: use lowercase letters, digits, '.', '_' and '-'")
+    return key
 
 
 def journal_record(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import filelock
 
 from reconciler.masking.files import fsync_dir, read_regular, write_atomic
 from reconciler.model.state import StateFile
-from reconciler.statemgr.backend import Locker, StateBackend, check_expected
+from reconciler.statemgr.backend import Locker, StateBackend, check_blob_key, check_expected
 from reconciler.statemgr.errors import StateError
 from reconciler.statemgr.journal import Journal
 from reconciler.statemgr.lock import LockInfo
@@ -142,6 +142,21 @@ class LocalBackend(StateBackend):
 
     def read_journal(self, cluster_name: str) -> builtins.list[dict[str, Any]]:
         return Journal(self.store.state_dir, cluster_name).read()
+
+    def read_blob(self, key: str) -> bytes | None:
+        try:
+            return self._blob_path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_blob(self, key: str, data: bytes) -> None:
+        path = self._blob_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+
+    def _blob_path(self, key: str) -> Path:
+        # A hidden directory: ``list`` only takes ``*.json`` files beside it for states.
+        return self.store.state_dir / ".blobs" / check_blob_key(key)
 
     @contextmanager
     def _write_lock(self, cluster_name: str) -> Iterator[None]:

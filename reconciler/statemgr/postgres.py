@@ -1,11 +1,12 @@
 """The ``postgres`` backend: states, locks and journals in PostgreSQL ≥ 13 (psycopg 3).
 
-Three tables, created on first use (``CREATE TABLE IF NOT EXISTS`` in one
+Four tables, created on first use (``CREATE TABLE IF NOT EXISTS`` in one
 transaction that holds an advisory lock, so two first users don't race)::
 
     reconciler_state    cluster PK, lineage, serial, document (the state JSON)
     reconciler_lock     cluster PK, lock_id, info (LockInfo JSON), session pid
     reconciler_journal  id bigserial PK, cluster, record (JSON text, key order kept)
+    reconciler_blob     key PK, data (small documents of the tool: notify digests)
 
 A write is ``UPDATE … WHERE cluster = … AND lineage = … AND serial = …`` (or
 ``INSERT … ON CONFLICT DO NOTHING`` for the first): no row touched means
@@ -45,6 +46,7 @@ from reconciler.model.state import StateFile
 from reconciler.statemgr.backend import (
     Locker,
     StateBackend,
+    check_blob_key,
     check_expected,
     journal_record,
     lock_info_from_json,
@@ -84,6 +86,10 @@ _SCHEMA = (
         cluster text NOT NULL,
         record text NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS reconciler_journal_cluster ON reconciler_journal (cluster, id)",
+    """CREATE TABLE IF NOT EXISTS reconciler_blob (
+        key text PRIMARY KEY,
+        data bytea NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now())""",
 )
 # The advisory lock key of a cluster: 64 bits of a hash, so two names
 # colliding (and so sharing a lock) is out of reach in practice.
@@ -388,6 +394,17 @@ class PostgresBackend(StateBackend):
                 )
             records.append(record)
         return records
+
+    def read_blob(self, key: str) -> bytes | None:
+        rows = self._db.execute("SELECT data FROM reconciler_blob WHERE key = %s",
+                                (check_blob_key(key),))
+        return bytes(rows[0][0]) if rows else None
+
+    def write_blob(self, key: str, data: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO reconciler_blob (key, data) VALUES (%s, %s) ON CONFLICT (key)"
+            " DO UPDATE SET data = EXCLUDED.data, updated_at = now()",
+            (check_blob_key(key), data))
 
     def close(self) -> None:
         super().close()  # the locker's close closes the pool they share

@@ -6,6 +6,7 @@ Layout under ``PREFIX/`` (cluster names encoded as in ``statemgr.paths``)::
     prod.lock                                 the lock: the holder's LockInfo
     prod.journal/<time_ns>-<seq>-<rand>.json  one object per journal record
     .reconciler-probe-<uuid>                  short-lived, see ``probe_conditional_writes``
+    .blobs/<key>                              the tool's small documents (notify digests)
 
 A state write is ``PUT`` with ``If-Match: <ETag read>`` (``If-None-Match: *``
 for the first), after checking the stored lineage and serial, so two writers
@@ -43,6 +44,7 @@ from reconciler.model.state import StateFile
 from reconciler.statemgr.backend import (
     Locker,
     StateBackend,
+    check_blob_key,
     check_expected,
     journal_record,
     lock_info_from_json,
@@ -423,6 +425,14 @@ class S3Backend(StateBackend):
                 )
             records.append(record)
         return records
+
+    def read_blob(self, key: str) -> bytes | None:
+        found = self._bucket.get(".blobs/" + check_blob_key(key))
+        return None if found is None else found[0]
+
+    def write_blob(self, key: str, data: bytes) -> None:
+        # Under a dot prefix: ``list`` skips names that start with a dot or hold a '/'.
+        self._bucket.put(".blobs/" + check_blob_key(key), data)
 
     def _journal_names(self, cluster_name: str) -> builtins.list[str]:
         return sorted(self._bucket.list(_stem(cluster_name) + ".journal/"))

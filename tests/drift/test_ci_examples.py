@@ -129,6 +129,10 @@ def test_github_workflow_plans_on_pull_requests_and_applies_the_reviewed_plan(
     saved = workdir / artifact["with"]["path"]
     assert json.loads(saved.read_text(encoding="utf-8"))["clusters"][0]["name"] == "demo-staging"
 
+    # The merge job notifies the team's webhook, named by the operator's secrets.
+    apply_env = next(s for s in apply_steps if "reconciler apply" in s.get("run", ""))["env"]
+    assert apply_env["RECONCILER_NOTIFY"] == "${{ secrets.RECONCILER_NOTIFY }}"
+    assert "RECONCILER_NOTIFY_HMAC_KEY" in apply_env
     applied = run(apply_cmd, mapping)
     assert applied.exit_code == 0, applied.output
     assert (workdir / ".reconciler" / "state" / "demo-staging.json").is_file()
@@ -158,6 +162,7 @@ def test_crontab_and_cronjob_write_the_metrics_file(workdir: Path) -> None:
 
     for cmd, out in ((cron_cmd, "cron.prom"), (job_cmd, "job.prom")):
         assert cmd[:1] == ["drift"] and "prometheus" in cmd
+        assert cmd[cmd.index("--notify-repeat") + 1] == "24h"
         target = cmd[cmd.index("--output") + 1]
         files = [a for a in cmd[1:] if not a.startswith("-")][:1]
         mapping = {files[0]: "desired.yaml", target: out,

@@ -35,6 +35,17 @@ def test_empty_backend_reads_nothing(target: Target) -> None:
     assert backend.lock_info("prod") is None
 
 
+def test_a_blob_round_trips_is_replaced_and_is_not_a_cluster(target: Target) -> None:
+    backend = target.open()
+    assert backend.read_blob("notify-drift") is None
+    backend.write_blob("notify-drift", b'{"digest": "a"}')
+    backend.write_blob("notify-drift", b'{"digest": "b"}')
+    assert target.open().read_blob("notify-drift") == b'{"digest": "b"}'
+    assert backend.list() == []
+    with pytest.raises(ValueError, match="blob key"):
+        backend.write_blob("../escape", b"x")
+
+
 def test_write_then_read_back_round_trips(target: Target) -> None:
     backend = target.open()
     written = backend.write(sample_state("prod/eu"))
