@@ -64,9 +64,13 @@ def _map(value: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fleet() -> Iterator[tuple[str, Emulator]]:
+def fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Emulator]]:
     emulator = Emulator(_edited_fleet(), clock=FakeClock())
     with serve_emulator(emulator) as url:
+        # What the operator allows: the socket the written file names, and the
+        # secret() variables init's comments say to allow.
+        monkeypatch.setenv("RECONCILER_ALLOWED_ENDPOINTS", url)
+        monkeypatch.setenv("RECONCILER_ALLOW_ENV", "BENCH_*")
         yield url, emulator
 
 

@@ -91,7 +91,7 @@ def test_fifty_clusters_behind_one_dead_endpoint_make_one_line_on_stderr(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "desired.yaml").write_text(_fifty(port), encoding="utf-8")
     env = {"HW_ACCESS_KEY": "AKUNREACHABLE", "HW_SECRET_KEY": "sk-never-shown-0123456789",
-           "NO_COLOR": "1"}
+           "NO_COLOR": "1", "RECONCILER_ALLOWED_ENDPOINTS": f"http://127.0.0.1:{port}"}
     result = CliRunner().invoke(cli, command, env=env)
     assert result.exit_code == 1, result.output
     unreachable = [line for line in result.stderr.splitlines() if "ConnectError" in line]

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 from reconciler.config.loader import load_desired
+from reconciler.model.trust import EnvRule
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
@@ -32,6 +33,7 @@ PLANNED = [
 def _workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # .reconciler/ (emulator state, template cache) lands here
     monkeypatch.setenv("AUTOSCALER_TOKEN", "token-never-shown-4711")
+    monkeypatch.setenv("RECONCILER_ALLOW_ENV", "AUTOSCALER_TOKEN")  # the operator's allowance
     monkeypatch.setenv("NO_COLOR", "1")
 
 
@@ -109,7 +111,8 @@ def _values_validator(schema: dict[str, Any], addon: str) -> jsonschema.Draft202
 def test_every_example_fits_the_schema_generated_from_its_templates(
         example: Path, var_files: list[str]) -> None:
     schema = _with_values(example, var_files)
-    desired = load_desired([str(example)], var_files=var_files, need_secrets=False)
+    desired = load_desired([str(example)], var_files=var_files, need_secrets=False,
+                           allowed_env=EnvRule.of(["AUTOSCALER_TOKEN"]))
     checked = 0
     for cluster in desired.clusters:
         for addon in cluster.addons:

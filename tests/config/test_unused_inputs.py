@@ -95,9 +95,9 @@ def test_a_file_reading_vars_as_a_whole_may_use_any_variable(tmp_path: Path) -> 
     (["demo.yaml"], {}),
     (["fleet.yaml"], {}),
     (["multi-env/fleet.yaml", "--var-file", "multi-env/prod.vars.yaml"],
-     {"AUTOSCALER_TOKEN": "t"}),
+     {"AUTOSCALER_TOKEN": "t", "RECONCILER_ALLOW_ENV": "AUTOSCALER_TOKEN"}),
     (["multi-env/fleet.yaml", "--var-file", "multi-env/staging.vars.yaml"],
-     {"AUTOSCALER_TOKEN": "t"}),
+     {"AUTOSCALER_TOKEN": "t", "RECONCILER_ALLOW_ENV": "AUTOSCALER_TOKEN"}),
 ])
 def test_the_examples_use_every_input(files: list[str], env: dict[str, str]) -> None:
     args = [a if a.startswith("--") else str(EXAMPLES / a) for a in files]

@@ -49,16 +49,20 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**keep, "PATH": bindir + os.pathsep + keep.get("PATH", ""), **(extra or {})}
 
 
-def _envs(where: Path, *, broken: bool) -> None:
-    """``envs/`` as in examples/multi-env (its files unchanged unless broken)."""
+def _envs(where: Path, *, broken: bool) -> str:
+    """``envs/`` as in examples/multi-env (its files unchanged unless broken);
+    the broken endpoint, which the operator allows (so the run gets as far as
+    sending), or ""."""
     shutil.copytree(EXAMPLES / "multi-env", where)
-    if broken:
-        prod = where / "prod.vars.yaml"
-        text = prod.read_text(encoding="utf-8")
-        assert "endpoint: emulator://demo" in text
-        prod.write_text(text.replace("endpoint: emulator://demo",
-                                     f"endpoint: http://127.0.0.1:{_closed_port()}"),
-                        encoding="utf-8")
+    if not broken:
+        return ""
+    prod = where / "prod.vars.yaml"
+    text = prod.read_text(encoding="utf-8")
+    assert "endpoint: emulator://demo" in text
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    prod.write_text(text.replace("endpoint: emulator://demo", f"endpoint: {endpoint}"),
+                    encoding="utf-8")
+    return endpoint
 
 
 def _crontab_command() -> str:
@@ -74,10 +78,13 @@ def test_the_crontab_line_as_shipped(tmp_path: Path, broken: bool) -> None:
     srv, etc, textfile = tmp_path / "srv", tmp_path / "etc" / "env", tmp_path / "textfile"
     textfile.mkdir()
     etc.parent.mkdir()
-    _envs(srv / "envs", broken=broken)
-    # What the operator keeps in /etc/reconciler/env: the secret the files read,
-    # and the cloud credentials (the broken endpoint is not an emulator).
+    endpoint = _envs(srv / "envs", broken=broken)
+    # What the operator keeps in /etc/reconciler/env: the secret the files read
+    # and its allowance, the cloud credentials (the broken endpoint is not an
+    # emulator) and the endpoints the operator allows.
     etc.write_text("export AUTOSCALER_TOKEN=from-the-env-file\n"
+                   "export RECONCILER_ALLOW_ENV=AUTOSCALER_TOKEN\n"
+                   f"export RECONCILER_ALLOWED_ENDPOINTS={endpoint}\n"
                    "export HW_AUTH_TOKEN=token-from-the-env-file\n"
                    "export HW_PROJECT_ID=0504201b6c80256b2f08c0099f0c8fe4\n", encoding="utf-8")
     moved = (command.replace("/srv/reconciler", str(srv)).replace("/etc/reconciler/env", str(etc))
@@ -114,7 +121,7 @@ def test_the_cronjob_command_as_shipped(tmp_path: Path, broken: bool) -> None:
     desired, textfile = tmp_path / "desired", tmp_path / "textfile"
     textfile.mkdir()
     # The ConfigMap is made --from-file=envs/: every file of the directory.
-    _envs(desired, broken=broken)
+    endpoint = _envs(desired, broken=broken)
     moved = (script.replace(mounts["desired"], str(desired))
              .replace(mounts["textfile"], str(textfile)))
     assert str(tmp_path) in moved and "/etc/reconciler" not in moved
@@ -123,6 +130,7 @@ def test_the_cronjob_command_as_shipped(tmp_path: Path, broken: bool) -> None:
     # The remote state is replaced by a local one; the Secret's keys are given.
     env.update(RECONCILER_STATE=str(tmp_path / "state"), HOME=str(tmp_path),
                TMPDIR=str(tmp_path), AUTOSCALER_TOKEN="from-the-secret",
+               RECONCILER_ALLOWED_ENDPOINTS=endpoint,
                HW_AUTH_TOKEN="token-from-the-secret",
                HW_PROJECT_ID="0504201b6c80256b2f08c0099f0c8fe4")
     result = subprocess.run(["/bin/sh", "-c", moved], env=_env(env), cwd=tmp_path,

@@ -10,6 +10,7 @@ from typing import Any
 from reconciler.config import load_desired
 from reconciler.engine.onboard import onboard
 from reconciler.model.live import AddonInstance, LiveCluster
+from reconciler.model.trust import EnvRule
 from reconciler.views.initfile import init_file_text
 from tests.engine.engine_builders import (
     PROJECT_ID,
@@ -48,7 +49,9 @@ def _autoscaler(version: str, **custom: Any) -> AddonInstance:
 def _read_back(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> Any:
     path = tmp_path / "fleet.yaml"
     path.write_text(text, encoding="utf-8")
-    desired = load_desired([str(path)], environ=environ or {})
+    # The operator allows the secret() variables init's comments name.
+    desired = load_desired([str(path)], environ=environ or {},
+                           allowed_env=EnvRule.of(list(environ or {})))
     return {c.name: {a.name: a for a in c.addons} for c in desired.clusters}
 
 

@@ -223,7 +223,8 @@ def test_no_secret_reaches_the_policy_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, [
         "plan", fleet, "--var-file", str(ROOT / "examples" / "multi-env" / "prod.vars.yaml"),
         "--format", "json", "--policy", str(POLICIES), "--state-dir", str(tmp_path / "s")],
-        env={"NO_COLOR": "1", "AUTOSCALER_TOKEN": marker})
+        env={"NO_COLOR": "1", "AUTOSCALER_TOKEN": marker,
+             "RECONCILER_ALLOW_ENV": "AUTOSCALER_TOKEN"})
     assert result.exit_code in (0, 1), result.output
     assert marker not in result.output
     data = json.loads(result.stdout)

@@ -58,6 +58,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "HW_AUTH_TOKEN": None, "NO_COLOR": "1",
     }
     with serve(recorder, "127.0.0.1") as port:
+        # The operator allows this machine's emulator: the forgeries here are
+        # about instance ids and deletes, not endpoints (tests/security/test_redirects.py).
+        env["RECONCILER_ALLOWED_ENDPOINTS"] = f"http://127.0.0.1:{port}"
         yield World(emulator, recorder, f"http://127.0.0.1:{port}", tmp_path, env)
 
 

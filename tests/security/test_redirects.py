@@ -53,6 +53,7 @@ clusters:
         values:
           custom:
             password: "{{ secret('ADDON_TOKEN') }}"
+        allow_unknown_values: [custom.password]
 """
 
 
@@ -285,7 +286,7 @@ def test_a_state_url_in_a_file_is_refused(case: str, command: str, tmp_path: Pat
         result = run(tmp_path, monkeypatch, command, "desired.yaml", *args,
                      "--allow-env", "ADDON_TOKEN")
 
-        assert_refused_at(result, "desired.yaml:16:8", "state URL", "not allowed",
+        assert_refused_at(result, "desired.yaml:17:8", "state URL", "not allowed",
                           f"--allow-endpoint {first}", "--state")
         assert listener.connections == 0
         assert_no_marker_anywhere(result, tmp_path, listener)

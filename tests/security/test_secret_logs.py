@@ -64,6 +64,7 @@ def _desired(with_secret: bool) -> str:
         f'            upstream_nameservers: ["10.0.0.2", "{nameserver}"]\n'
         f'            upstream_header: "{header}"\n'
         f"            db_password: {DB_PASSWORD}\n"
+        "        allow_unknown_values: [custom.upstream_header, custom.db_password]\n"
     )
 
 
@@ -79,7 +80,8 @@ def _run_everything(root: Path) -> Run:
 
     def run(label: str, args: list[str], env: dict[str, str | None],
             ok: tuple[int, ...] = (0,)) -> None:
-        base: dict[str, str | None] = {**CREDENTIALS, "NO_COLOR": "1"}
+        base: dict[str, str | None] = {**CREDENTIALS, "NO_COLOR": "1",
+                                       "RECONCILER_ALLOW_ENV": "DNS_TOKEN HEADER_TOKEN"}
         result = CliRunner(env={**base, **env}).invoke(cli, args, catch_exceptions=False)
         outputs[f"{label} stdout"] = result.stdout
         outputs[f"{label} stderr"] = result.stderr
