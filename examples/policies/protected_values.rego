@@ -23,21 +23,25 @@ covers(path, protected_path) if startswith(path, concat("", [protected_path, "."
 
 covers(path, protected_path) if startswith(path, concat("", [protected_path, "["]))
 
+# Each rule looks its add-on up first: most changes are of add-ons with nothing
+# protected, and those stop there.
 deny_protected_value contains msg if {
 	some rc in input.resource_changes
+	paths := protected[rc.type]
 	rc.change.before != null
 	some path in touched(rc)
-	some p in protected[rc.type]
+	some p in paths
 	covers(path, p)
 	msg := sprintf("%s: %s is protected and may not change", [rc.address, path])
 }
 
 warn_protected_in_prod contains msg if {
 	some rc in input.resource_changes
+	paths := protected_in_prod[rc.type]
 	rc.change.before != null
 	endswith(rc.cluster.name, "-prod")
 	some path in touched(rc)
-	some p in protected_in_prod[rc.type]
+	some p in paths
 	covers(path, p)
 	msg := sprintf("%s: %s changes in production: check the node quota first", [rc.address, path])
 }

@@ -11,8 +11,8 @@ tested := {
 
 deny_untested_version contains msg if {
 	some rc in input.resource_changes
-	rc.change.after != null
 	versions := tested[rc.type]
+	rc.change.after != null
 	not rc.change.after.version in versions
 	# concat, not sprintf's %s, for a computed string (the embedded runtime would quote it)
 	msg := concat("", [

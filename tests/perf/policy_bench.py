@@ -55,8 +55,8 @@ def _plan_json(clusters: int, work: Path) -> dict[str, object]:
         if not token or not endpoint:
             raise SystemExit(f"the emulator did not start:\n{banner}")
         env["HW_AUTH_TOKEN"] = token.group(1)
-        # Operator flags a newer reconciler may want for a loopback endpoint are
-        # passed through from the environment (RECONCILER_ALLOWED_ENDPOINTS).
+        # The operator allows this machine's emulator, as its banner says.
+        env["RECONCILER_ALLOWED_ENDPOINTS"] = endpoint.group(1)
         adopted = _cli("apply", "fleet.yaml", "--auto-approve", cwd=work, env=env)
         if adopted.returncode != 0:
             raise SystemExit(f"adopting the fleet failed:\n{adopted.stderr[-2000:]}")
