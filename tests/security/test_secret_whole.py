@@ -24,6 +24,7 @@ from reconciler.cloud.transport import InProcessTransport
 from reconciler.config.options import load_from_options
 from reconciler.emulator import Emulator, load_scenario
 from reconciler.emulator.scenario import demo_scenario_path
+from reconciler.model.trust import EnvRule
 from tests.conftest import FakeClock
 from tests.security.test_leaks_everywhere import STAGING_ID
 
@@ -86,7 +87,8 @@ def test_a_transformed_secret_is_an_error_at_its_line(
 ) -> None:
     desired = tmp_path / "desired.yaml"
     desired.write_text(_file(expression), encoding="utf-8")
-    env = {"X": MARK, "NO_COLOR": "1", "HW_ACCESS_KEY": "ak-1234", "HW_SECRET_KEY": "sk-1234"}
+    env = {"X": MARK, "RECONCILER_ALLOW_ENV": "X", "NO_COLOR": "1", "HW_ACCESS_KEY": "ak-1234",
+           "HW_SECRET_KEY": "sk-1234"}
     result = CliRunner(env=env).invoke(cli, [command, str(desired)], catch_exceptions=False)
     assert result.exit_code == 1, result.output
     assert f"desired.yaml:{LINE}:" in result.stderr
@@ -103,7 +105,7 @@ def test_whole_use_renders_the_value(tmp_path: Path, monkeypatch: pytest.MonkeyP
                        encoding="utf-8")
     monkeypatch.setenv("X", MARK)
     loaded = load_from_options([str(desired)], var_assignments=(), var_files=(), clusters=(),
-                               endpoint=None)
+                               endpoint=None, allowed_env=EnvRule.of(["X"]))
     coredns = loaded.clusters[0].addons[0]
     assert coredns.values["custom"]["upstream_header"] == f"Bearer {MARK} {MARK}"
     assert coredns.secret_templates == {"custom.upstream_header": "Bearer ${X} ${X}"}
