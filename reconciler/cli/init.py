@@ -73,8 +73,8 @@ def init_command(project_id: str, region: str, clusters: Sequence[str], out: Pat
     \b
     Example:
       reconciler init --endpoint emulator://demo --region ap-southeast-1 \\
-          --project-id 0504201b6c80256b2f08c0099f0c8fe4 --out fleet.yaml
-      reconciler plan fleet.yaml        # adoptions only
+          --project-id 0504201b6c80256b2f08c0099f0c8fe4 --out fleet.yaml \\
+          && reconciler plan fleet.yaml   # adoptions only
     """
     start_logging(verbose, log_file)
     try:

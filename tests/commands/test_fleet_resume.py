@@ -62,7 +62,10 @@ def test_a_halt_on_a_failed_install_resumes_once_the_file_is_fixed(
         "Apply halted at wave canary, 2 of 2 clusters failed (at most 0 tolerated):"
         " 8 done (2 installed, 6 upgraded (6 adopting)), 2 failed, 0 blocked.")
     assert "Apply complete" not in result.stdout
-    assert not list((tmp_path / ".reconciler" / "state").glob("fleet-prod-*"))
+    # Nothing written for prod: only the (empty) lock files the rollout held.
+    state_dir = tmp_path / ".reconciler" / "state"
+    assert not [p for p in state_dir.glob("fleet-prod-*") if p.suffix != ".lock"]
+    assert all(p.stat().st_size == 0 for p in state_dir.glob("fleet-prod-*.lock"))
 
     nginx = {"removed": "", "declared absent": "{state: absent}",
              "pinned 2.6.5": "{version: 2.6.5}"}[fix]

@@ -44,7 +44,7 @@ SETUP = {
     "state mv": ["reconciler apply examples/demo.yaml --auto-approve"],
     "force-unlock": ["reconciler apply examples/demo.yaml --auto-approve"],
     "state unmark-sensitive": ["AUTOSCALER_TOKEN=example-only reconciler apply"
-                               " examples/multi-env/fleet.yaml"
+                               " examples/multi-env/fleet.yaml --allow-env AUTOSCALER_TOKEN"
                                " --var-file examples/multi-env/staging.vars.yaml --auto-approve"],
     "history": ["reconciler apply examples/demo.yaml --auto-approve"],
     # import without FILE… needs the cluster's state file to exist already.
@@ -60,6 +60,7 @@ EXPECTED_EXIT = {
     "reconciler apply examples/demo.yaml": {1: BLOCKED},
     "reconciler apply": {1: BLOCKED},
     "--detailed-exitcode": {2: "changes to apply"},
+    "--precheck": {1: "plan --precheck exits 1 when a change is blocked, and " + BLOCKED},
     "reconciler drift": {2: "drift found"},
 }
 """Exit codes other than 0 an example may end with, and why: keyed by a prefix

@@ -101,6 +101,7 @@ def test_a_leaked_plan_gives_no_cheap_way_to_test_guesses(
         work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = write(tmp_path / "input", "\"{{ secret('DNS_TOKEN') }}\"")
     monkeypatch.setenv("DNS_TOKEN", SECRET)
+    monkeypatch.setenv("RECONCILER_ALLOW_ENV", "DNS_TOKEN")  # the operator's allowance
 
     # 1. No state yet: the salt travels in the plan, the fingerprint is slow.
     run("plan", source, "--out", "first.plan.json")

@@ -73,6 +73,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("DNS_TOKEN", SECRET)
+    monkeypatch.setenv("RECONCILER_ALLOW_ENV", "DNS_TOKEN")  # the operator's allowance
     v1 = write(tmp_path / "v1", "\"{{ secret('DNS_TOKEN') }}\"")
     applied = CliRunner().invoke(cli, ["apply", v1, "--auto-approve"], catch_exceptions=False)
     assert applied.exit_code == 0, applied.output

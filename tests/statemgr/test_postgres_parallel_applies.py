@@ -20,29 +20,33 @@ from conftest import PostgresServer
 pytestmark = pytest.mark.slow  # ~1-2 min: 20 applies of 30 clusters
 
 TOKEN_RE = "export HW_AUTH_TOKEN="
+ALLOW_RE = "export RECONCILER_ALLOWED_ENDPOINTS="
 CLUSTERS = 30
 RUNS = 20
 
 
 @pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[str]:
-    """30 generated clusters on a socket, their file without its rollout (all at once)."""
+def fleet(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """30 generated clusters on a socket, their file without its rollout (all at
+    once); the token and the endpoint the banner says to export."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "emulator", "serve", "--generate", str(CLUSTERS),
          "--port", "0", "--write-desired", "fleet.yaml", "--time-scale", "200"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
-        token = ""
-        while not token:
+        token = allowed = ""
+        while not (token and allowed):
             line = proc.stdout.readline()
             assert line, "serve ended early"
             if TOKEN_RE in line:
                 token = line.split(TOKEN_RE)[1].strip()
+            if ALLOW_RE in line:
+                allowed = line.split(ALLOW_RE)[1].split()[0]
         desired = tmp_path / "fleet.yaml"
         text = desired.read_text(encoding="utf-8")
         desired.write_text(re.sub(r"(?m)^rollout:\n(?:  .*\n)+", "", text), encoding="utf-8")
-        yield token
+        yield token, allowed
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -51,12 +55,14 @@ def fleet(tmp_path: Path) -> Iterator[str]:
 
 
 def test_twenty_applies_of_thirty_clusters_on_postgres(
-        tmp_path: Path, fleet: str, postgres_server: PostgresServer) -> None:
+        tmp_path: Path, fleet: tuple[str, str], postgres_server: PostgresServer) -> None:
     database = postgres_server.new_database()
     url = postgres_server.url(database)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "HW_", "PG", "RECONCILER_", "CLOUD_SDK_"))}
-    env.update(HW_AUTH_TOKEN=fleet, RECONCILER_STATE=url, NO_COLOR="1")
+    token, allowed = fleet
+    env.update(HW_AUTH_TOKEN=token, RECONCILER_STATE=url, NO_COLOR="1",
+               RECONCILER_ALLOWED_ENDPOINTS=allowed)
     assert "rollout:" not in (tmp_path / "fleet.yaml").read_text(encoding="utf-8")
     for run in range(RUNS):
         if run:
