@@ -12,6 +12,9 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.statemgr.actor import user_name
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 DEMO = Path(__file__).parents[2] / "examples" / "demo.yaml"
 
 

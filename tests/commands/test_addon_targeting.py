@@ -12,6 +12,9 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO = str(ROOT / "examples" / "demo.yaml")
 

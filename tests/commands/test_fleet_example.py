@@ -14,6 +14,9 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "fleet.yaml"
 SCENARIO = ROOT / "reconciler" / "emulator" / "scenarios" / "fleet.yaml"

@@ -15,6 +15,9 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 

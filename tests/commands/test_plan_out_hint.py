@@ -12,6 +12,9 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 DEMO = str(Path(__file__).resolve().parents[2] / "examples" / "demo.yaml")
 
 

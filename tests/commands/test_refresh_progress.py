@@ -19,6 +19,9 @@ from reconciler.cli import cli
 from reconciler.emulator import Emulator, load_scenario
 from reconciler.emulator.scenario import demo_scenario_path
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 COMMANDS = {
     "plan": ["plan", "demo.yaml"],

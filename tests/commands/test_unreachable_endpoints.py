@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
 
 def _closed_port() -> int:
     """A local port nothing listens on (bound, then released)."""

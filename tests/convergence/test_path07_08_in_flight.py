@@ -55,6 +55,7 @@ def test_lost_put_response_is_looked_up_not_resent(tmp_path: Path) -> None:
         assert state["metrics-server"]["version"] == "1.3.68"
 
 
+@pytest.mark.slow
 def test_rerun_after_sigkill_waits_for_the_operation_in_flight(tmp_path: Path) -> None:
     """Path 8: an apply SIGKILLed after its upgrade PUT was sent leaves the instance
     `upgrading`; the first re-apply must wait for that operation and converge

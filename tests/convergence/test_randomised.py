@@ -30,7 +30,7 @@ from reconciler.model.live import IN_PROGRESS_STATUSES
 
 from .conv_helpers import STAGING_ID, Cloud, serve_cloud
 
-pytestmark = pytest.mark.convergence
+pytestmark = [pytest.mark.convergence, pytest.mark.slow]
 
 TIME_SCALE = 100.0
 """Emulated seconds per real second: an install or upgrade (20 s) takes 0.2 s, long

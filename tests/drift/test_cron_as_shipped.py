@@ -24,6 +24,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 CI = EXAMPLES / "ci"
 FAILED_LINE = "reconciler drift failed (exit 1): see reconciler_drift_success"

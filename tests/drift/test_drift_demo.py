@@ -12,12 +12,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from click.testing import CliRunner, Result
 from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler.cli import cli
 from reconciler.cli.inprocess import EmulatorServices
 from reconciler.cloud import CceClient, CloudSession
+
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
 
 T = TypeVar("T")
 

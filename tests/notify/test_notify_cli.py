@@ -33,6 +33,9 @@ from tests.rollout.test_rollout_cli import FAST, env_for, fleet
 
 from .receiver import Receiver, receiver
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 HMAC_KEY = "HMAC-KEY-MARKER-5d1e0b"
 
 

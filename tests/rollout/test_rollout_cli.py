@@ -38,6 +38,9 @@ from .rollout_helpers import (
     waves,
 )
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 FAST = ["--poll-interval", "0.05", "--soak-poll-interval", "0.2", "--auto-approve"]
 
 

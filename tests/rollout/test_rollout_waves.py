@@ -36,6 +36,9 @@ from .rollout_helpers import (
     waves,
 )
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 NEW, OLD = "1.3.68", "1.3.60"
 
 

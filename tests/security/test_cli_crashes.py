@@ -282,6 +282,7 @@ def test_a_plan_with_a_5000_digit_number(
         " plan has; re-run `reconciler plan --out`"]
 
 
+@pytest.mark.slow
 def test_a_plan_with_a_byte_order_mark_is_read_as_a_plan(
     tmp_path: Path, cli_in: Callable[..., Ran]
 ) -> None:

@@ -217,6 +217,7 @@ EVERYWHERE = DEMO + """        allow_unknown_values: [custom.plainly, custom.nes
 """
 
 
+@pytest.mark.slow
 def test_secret_in_every_position_never_leaves_memory(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Scalar, list item, inside a string, nested map value, list in a list: the value

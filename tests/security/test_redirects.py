@@ -29,6 +29,9 @@ from click.testing import CliRunner, Result
 from reconciler.cli import cli
 from reconciler.planfile.integrity import plan_digest
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 MARKERS = {
     "HW_AUTH_TOKEN": "marker-token-4c1e9a",
     "HW_ACCESS_KEY": "MARKERAK7Q2W",

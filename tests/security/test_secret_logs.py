@@ -30,6 +30,9 @@ from reconciler.cloud.bodymask import register_body_secrets
 from reconciler.masking import mask, register_paths, reset_redactor
 from tests.security.test_leaks_everywhere import EMULATOR_STORE, STAGING_ID, _cwd
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 __all__: list[str] = []
 
 DNS = "mark-dns-4e1f0a"

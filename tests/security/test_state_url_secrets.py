@@ -22,6 +22,9 @@ from reconciler.masking.logs import THIRD_PARTY_LOGGERS, start_verbose_logging
 from tests.security.test_leaks_everywhere import _cwd
 from tests.security.test_secret_logs import _desired
 
+# End to end through real processes or a served emulator: with -m slow (CI runs both).
+pytestmark = pytest.mark.slow
+
 __all__: list[str] = []
 
 S3_SECRET_KEY = "s3-SECRET-KEY-MARK-0e9a41"

@@ -364,6 +364,7 @@ def test_backend_shows_no_credentials(target: Target) -> None:
     assert all(value not in shown for value in target.env.values())
 
 
+@pytest.mark.slow
 def test_one_backend_serves_parallel_threads(target: Target) -> None:
     """What apply does: one backend, every cluster's lock, writes and journal at once
     from ``asyncio.to_thread`` threads. A connection shared across threads
