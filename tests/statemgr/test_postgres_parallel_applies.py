@@ -17,52 +17,32 @@ import psycopg
 import pytest
 from conftest import PostgresServer
 
+from tests.builders.fleet import Fleet, fleet_env, served_fleet
+
 pytestmark = pytest.mark.slow  # ~1-2 min: 20 applies of 30 clusters
 
-TOKEN_RE = "export HW_AUTH_TOKEN="
-ALLOW_RE = "export RECONCILER_ALLOWED_ENDPOINTS="
 CLUSTERS = 30
 RUNS = 20
 
 
 @pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """30 generated clusters on a socket, their file without its rollout (all at
-    once); the token and the endpoint the banner says to export."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "emulator", "serve", "--generate", str(CLUSTERS),
-         "--port", "0", "--write-desired", "fleet.yaml", "--time-scale", "200"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        token = allowed = ""
-        while not (token and allowed):
-            line = proc.stdout.readline()
-            assert line, "serve ended early"
-            if TOKEN_RE in line:
-                token = line.split(TOKEN_RE)[1].strip()
-            if ALLOW_RE in line:
-                allowed = line.split(ALLOW_RE)[1].split()[0]
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    """30 generated clusters on a socket, their file without its rollout (all at once)."""
+    with served_fleet(tmp_path, CLUSTERS) as served:
         desired = tmp_path / "fleet.yaml"
         text = desired.read_text(encoding="utf-8")
         desired.write_text(re.sub(r"(?m)^rollout:\n(?:  .*\n)+", "", text), encoding="utf-8")
-        yield token, allowed
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        yield served
 
 
 def test_twenty_applies_of_thirty_clusters_on_postgres(
-        tmp_path: Path, fleet: tuple[str, str], postgres_server: PostgresServer) -> None:
+        tmp_path: Path, fleet: Fleet, postgres_server: PostgresServer) -> None:
     database = postgres_server.new_database()
     url = postgres_server.url(database)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "HW_", "PG", "RECONCILER_", "CLOUD_SDK_"))}
-    token, allowed = fleet
-    env.update(HW_AUTH_TOKEN=token, RECONCILER_STATE=url, NO_COLOR="1",
-               RECONCILER_ALLOWED_ENDPOINTS=allowed)
+    env = fleet_env(fleet, {k: v for k, v in os.environ.items()
+                            if not k.startswith(("AWS_", "HW_", "PG", "RECONCILER_",
+                                                 "CLOUD_SDK_"))})
+    env["RECONCILER_STATE"] = url
     assert "rollout:" not in (tmp_path / "fleet.yaml").read_text(encoding="utf-8")
     for run in range(RUNS):
         if run:
