@@ -12,8 +12,7 @@ import click
 from reconciler.cli.exits import fail, preflight_or_exit
 from reconciler.cli.options import (
     CommonOptions,
-    no_color_option,
-    start_logging,
+    output_options,
     state_dir_option,
 )
 from reconciler.cli.session import session_with_progress
@@ -51,16 +50,10 @@ EXIT_DIFFERS = 2
               help="Clusters read at once.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="R", help="At most R requests per second to the endpoint.")
-@no_color_option
-@click.option("-v", "--verbose", count=True,
-              help="Log each request, retry and wait on stderr (-vv: with bodies).")
-@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              envvar="RECONCILER_LOG", metavar="PATH",
-              help="Append the log as JSON lines to PATH, for a support case.")
+@output_options
 def init_command(project_id: str, region: str, clusters: Sequence[str], out: Path,
                  force: bool, endpoint: str | None, state_dir: Path, parallelism: int,
-                 rate_limit: float | None, no_color: bool, verbose: int,
-                 log_file: Path | None) -> None:
+                 rate_limit: float | None, no_color: bool) -> None:
     """Write a desired-state file from what the project's clusters run.
 
     One entry per cluster (id, labels, Kubernetes version), each add-on at the
@@ -76,7 +69,6 @@ def init_command(project_id: str, region: str, clusters: Sequence[str], out: Pat
           --project-id 0504201b6c80256b2f08c0099f0c8fe4 --out fleet.yaml \\
           && reconciler plan fleet.yaml   # adoptions only
     """
-    start_logging(verbose, log_file)
     try:
         patterns = tuple(parse_pattern(c) for c in clusters)
     except SelectorError as err:
@@ -86,7 +78,7 @@ def init_command(project_id: str, region: str, clusters: Sequence[str], out: Pat
     preflight_or_exit([(endpoint or "", region)])
     opts = CommonOptions(files=(), clusters=tuple(clusters), endpoint=endpoint,
                          state_dir=state_dir, parallelism=parallelism, rate_limit=rate_limit,
-                         no_color=no_color, verbose=verbose, log_file=log_file)
+                         no_color=no_color)
     target = InitTarget(endpoint=endpoint or "", region=region, project_id=project_id,
                         patterns=patterns)
     with session_with_progress(opts) as session:

@@ -44,7 +44,6 @@ __all__ = [
     "lock_timeout_option",
     "no_color_option",
     "output_options",
-    "start_logging",
     "state_dir_option",
     "state_option",
     "use_color",
@@ -270,11 +269,6 @@ def output_options(command: F) -> F:
 _FIELDS = ("files", "variables", "var_files", "clusters", "addons", "endpoint",
            "state_dir", "state", "parallelism", "rate_limit", "no_color", "verbose",
            "log_file", "allow_endpoints", "allow_env")
-
-
-def start_logging(verbose: int, log_file: Path | None) -> None:
-    """``-v`` and ``--log-file`` for a command that takes them without ``common_options``."""
-    _start_logging(verbose, log_file)
 
 
 def common_options(
